@@ -1,0 +1,35 @@
+# voc — two commands on a fresh machine:  make demo   and   make test
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-out
+SAMPLE := datasets/sample
+
+.PHONY: demo test install lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need Python 3.11 ($(PY))"; exit 2; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of torch that lies on this machine's disk, never a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/voc analyze $(SAMPLE)/feedback.csv $(SAMPLE)/chats.jsonl $(SAMPLE)/calls \
+		--tickets $(SAMPLE)/tickets.csv --journey $(SAMPLE)/journey.yaml -o $(DEMO_OUT)
+	@echo "open $(DEMO_OUT)/report.html (heatmaps in $(DEMO_OUT)/heatmaps/)"
+
+test: $(STAMP)
+	$(BIN)/ruff check voc models training api tests bench datasets
+	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/throughput.py --rows 100000
+
+clean:
+	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache

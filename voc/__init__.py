@@ -1,0 +1,22 @@
+"""voc — Voice-of-Customer text mining for Russian-language customer feedback.
+
+Python API::
+
+    import voc
+    result = voc.analyze("feedback.csv", tickets="tickets.csv", outdir="out/")
+    result.frame          # the enriched table (pandas)
+    result.aggregates     # heatmaps, priority list, scores, trends
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "analyze"]
+
+
+def __getattr__(name: str):
+    # Lazy: importing voc must stay cheap (the CLI and the API import it first).
+    if name == "analyze":
+        from voc.python_api import analyze
+
+        return analyze
+    raise AttributeError(name)

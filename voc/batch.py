@@ -1,0 +1,316 @@
+"""Resumable batch analysis of one feedback file: chunks → parts on disk → enriched table, aggregates, report.
+
+Each chunk's enriched rows are committed atomically to ``outdir/parts/chunk-NNNNN.parquet`` together with its
+rejected rows and counts; calling :func:`run_batch` again on the same ``outdir`` skips committed chunks, so an
+interrupted job resumes with no row lost or duplicated. Memory stays bounded by the chunk size: the final
+outputs are assembled part by part, and the aggregates read only the columns they need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from voc import __version__
+from voc.enriched import LIST_COLUMNS, TICKET_COLUMNS, to_csv_frame, to_frame
+from voc.ingest import ColumnMapping, read_feedback
+from voc.ingest.tickets import read_tickets
+from voc.link import TicketIndex, contact_metrics, link_records
+from voc.pipeline import Pipeline
+from voc.schema import RejectedRow, RunSummary
+
+#: Columns the aggregates need; the text is cut to keep the final in-memory frame small for 1M rows.
+AGGREGATE_COLUMNS = (
+    "id", "channel", "created_at", "customer_id", "rating", "nps", "csat", "ces", "text", "sentiment",
+    "sentiment_score", "sentiment_confidence", "emotions", "topics", "topic_sentiments", "cause",
+    "cause_confidence", "journey_stage", "journey_stage_source", "discovered_topic", "call_duration_s",
+    "call_longest_pause_s", "call_silence_share", "call_overlaps", "call_talk_ratio_client",
+    "call_client_sentiment_start", "call_client_sentiment_end", *TICKET_COLUMNS,
+)
+QUOTE_CHARS = 300
+
+
+class BatchCancelled(RuntimeError):
+    """Raised when ``should_stop()`` asked the batch to stop; committed chunks stay for a resume."""
+
+
+@dataclass
+class BatchProgress:
+    chunk_index: int
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    records: int
+    done: bool = False
+
+
+@dataclass
+class BatchResult:
+    outdir: Path
+    summary: RunSummary
+    frame_path: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    aggregates: object | None = None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _input_columns(input_rows: pd.DataFrame, used: set[str]) -> pd.DataFrame:
+    """Input columns to keep in the enriched table, renamed ``input:<name>`` where they clash with ours."""
+    frame = input_rows.reset_index(drop=True).copy()
+    frame.columns = [f"input:{c}" if str(c) in used else str(c) for c in frame.columns]
+    return frame.astype("string")
+
+
+def _chunk_frame(records, findings, input_rows, ticket_rows) -> pd.DataFrame:
+    ours = to_frame(records, findings)
+    if ticket_rows is not None:
+        tickets = pd.DataFrame(ticket_rows, columns=[c for c in TICKET_COLUMNS if c not in ("repeat_contact", "fcr")])
+        tickets["ticket_created_at"] = pd.to_datetime(tickets["ticket_created_at"], utc=True, errors="coerce")
+        tickets["sla_breached"] = tickets["sla_breached"].astype("boolean")
+        tickets["reopen_count"] = pd.to_numeric(tickets["reopen_count"], errors="coerce")
+        tickets["ticket_csat"] = pd.to_numeric(tickets["ticket_csat"], errors="coerce")
+        ours = pd.concat([ours, tickets], axis=1)
+    if input_rows is not None and len(input_rows) == len(ours) and len(input_rows.columns):
+        inputs = _input_columns(input_rows, set(ours.columns))
+        ours = pd.concat([inputs, ours], axis=1)
+    return ours
+
+
+def _rejected_frame(rejected: list[RejectedRow]) -> pd.DataFrame:
+    return pd.DataFrame([r.model_dump() for r in rejected], columns=list(RejectedRow.model_fields))
+
+
+def _chunks(inputs: list[Path], mapping: ColumnMapping | None, chunk_size: int):
+    """Chunks of every input in turn (one global chunk numbering, so resume works across files)."""
+    for path in inputs:
+        yield from read_feedback(path, mapping, chunk_size=chunk_size)
+
+
+def run_batch(
+    feedback: str | Path | list[str | Path],
+    outdir: str | Path,
+    *,
+    tickets: str | Path | None = None,
+    journey: str | Path | None = None,
+    taxonomy: str | Path | None = None,
+    causes: str | Path | None = None,
+    mapping: ColumnMapping | None = None,
+    chunk_size: int = 20_000,
+    pipeline: Pipeline | None = None,
+    topic_model: str | Path | None = None,
+    link_window_days: float = 3.0,
+    repeat_window_days: float = 7.0,
+    progress: Callable[[BatchProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    quiet: bool = True,
+    write_csv: bool = True,
+) -> BatchResult:
+    """Analyse ``feedback`` into ``outdir``; see the module docstring. Raises ``BatchCancelled`` on request."""
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    inputs = [Path(p) for p in feedback] if isinstance(feedback, list | tuple) else [Path(feedback)]
+    outdir = Path(outdir)
+    parts = outdir / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    pipeline = pipeline or Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, topic_model=topic_model)
+
+    summary = RunSummary(input_files=[str(p) for p in inputs], started_at=started_at, voc_version=__version__)
+    index = None
+    if tickets is not None:
+        ticket_list, ticket_rejected = read_tickets(tickets)
+        index = TicketIndex.build(ticket_list)
+        summary.tickets_in = len(ticket_list) + len(ticket_rejected)
+        summary.tickets_rejected = len(ticket_rejected)
+        summary.input_files.append(str(tickets))
+        if ticket_rejected:
+            _rejected_frame(ticket_rejected).to_csv(outdir / "ticket_errors.csv", index=False)
+
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" rows", desc="voc analyze", dynamic_ncols=True)
+
+    totals: Counter = Counter()
+    chunk_paths: list[Path] = []
+    for i, chunk in enumerate(_chunks(inputs, mapping, chunk_size)):
+        part = parts / f"chunk-{i:05d}.parquet"
+        stats_path = parts / f"chunk-{i:05d}.json"
+        if stats_path.exists() and part.exists():  # committed earlier: resume past it
+            stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        else:
+            if should_stop is not None and should_stop():
+                raise BatchCancelled(f"stopped before chunk {i}")
+            records, ticket_rows = chunk.records, None
+            if index is not None:
+                records, ticket_rows = link_records(records, index, link_window_days)
+            redacted, findings = pipeline.analyze(records)
+            frame = _chunk_frame(redacted, findings, chunk.input_rows, ticket_rows)
+            pii: Counter = Counter()
+            for f in findings:
+                pii.update(f.pii_masked)
+            stats = {
+                "rows_in": chunk.rows_in,
+                "rows_out": chunk.rows_out,
+                "rows_rejected": len(chunk.rejected),
+                "records": len(redacted),
+                "pii": dict(pii),
+                "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
+                "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
+            }
+            tmp = part.with_suffix(".parquet.tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, part)
+            rej_tmp = parts / f"rejected-{i:05d}.csv.tmp"
+            _rejected_frame(chunk.rejected).to_csv(rej_tmp, index=False)
+            os.replace(rej_tmp, parts / f"rejected-{i:05d}.csv")
+            _atomic_write_text(stats_path, json.dumps(stats, ensure_ascii=False))  # the commit point
+        chunk_paths.append(part)
+        totals.update({k: stats[k] for k in ("rows_in", "rows_out", "rows_rejected", "records")})
+        for key in ("pii", "linked", "rejected_by_reason"):
+            sub = Counter(getattr(summary, {"pii": "pii_masked"}.get(key, key)))
+            sub.update(stats[key])
+            setattr(summary, {"pii": "pii_masked"}.get(key, key), dict(sub))
+        if bar is not None:
+            bar.update(stats["rows_in"])
+        if progress is not None:
+            progress(BatchProgress(i, totals["rows_in"], totals["rows_out"], totals["rows_rejected"], totals["records"]))
+    if bar is not None:
+        bar.close()
+
+    summary.rows_in, summary.rows_out = totals["rows_in"], totals["rows_out"]
+    summary.rows_rejected, summary.records = totals["rows_rejected"], totals["records"]
+    summary.model_versions = pipeline.versions
+    result = _finish(outdir, chunk_paths, summary, pipeline, index is not None, repeat_window_days, topic_model, write_csv)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    _atomic_write_text(outdir / "summary.json", _summary_json(outdir, summary))
+    if progress is not None:
+        progress(BatchProgress(len(chunk_paths), summary.rows_in, summary.rows_out, summary.rows_rejected, summary.records, True))
+    return result
+
+
+def _summary_json(outdir: Path, summary: RunSummary) -> str:
+    path = outdir / "summary.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data["run"] = json.loads(summary.model_dump_json())
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
+def _load_aggregate_frame(chunk_paths: list[Path]) -> pd.DataFrame:
+    frames = []
+    for p in chunk_paths:
+        cols = [c for c in AGGREGATE_COLUMNS if c in pq.read_schema(p).names]
+        f = pd.read_parquet(p, columns=cols)
+        f["text"] = f["text"].str.slice(0, QUOTE_CHARS)
+        for col in LIST_COLUMNS:
+            if col in f:
+                f[col] = f[col].map(lambda v: list(v) if v is not None else [])
+        frames.append(f)
+    if not frames:
+        return to_frame([], [])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_days, topic_model, write_csv):
+    from voc.aggregate import compute_aggregates
+    from voc.render import write_outputs
+
+    frame = _load_aggregate_frame(chunk_paths)
+    contacts = contact_metrics(frame, repeat_window_days)
+    frame["repeat_contact"] = contacts["repeat_contact"]
+    if has_tickets:
+        frame["fcr"] = contacts["fcr"]
+    extra_by_id = frame.set_index("id")[[c for c in ("repeat_contact", "fcr") if c in frame]]
+
+    # enriched.parquet / enriched.csv, assembled part by part (bounded memory)
+    files: dict[str, Path] = {}
+    pq_path, csv_path = outdir / "enriched.parquet", outdir / "enriched.csv"
+    writer = None
+    schema = None
+    tmp_pq, tmp_csv = pq_path.with_suffix(".parquet.tmp"), csv_path.with_suffix(".csv.tmp")
+    for n, p in enumerate(chunk_paths):
+        part = pd.read_parquet(p)
+        for col in LIST_COLUMNS:
+            if col in part:
+                part[col] = part[col].map(lambda v: list(v) if v is not None else [])
+        extra = extra_by_id.reindex(part["id"]).reset_index(drop=True)
+        for col in extra.columns:
+            part[col] = extra[col].astype(object).where(extra[col].notna(), None)
+        if writer is None:
+            schema = _arrow_schema(part)
+            writer = pq.ParquetWriter(tmp_pq, schema)
+        table = _conform(pa.Table.from_pandas(part, preserve_index=False), schema)
+        writer.write_table(table)
+        if write_csv:
+            to_csv_frame(part).to_csv(tmp_csv, mode="w" if n == 0 else "a", header=n == 0, index=False)
+    if writer is None:
+        to_frame([], []).to_parquet(tmp_pq, index=False)
+        if write_csv:
+            to_frame([], []).to_csv(tmp_csv, index=False)
+    else:
+        writer.close()
+    os.replace(tmp_pq, pq_path)
+    files["enriched.parquet"] = pq_path
+    if write_csv:
+        os.replace(tmp_csv, csv_path)
+        files["enriched.csv"] = csv_path
+
+    errors = [pd.read_csv(p.with_name(p.name.replace("chunk-", "rejected-").replace(".parquet", ".csv")), dtype=str)
+              for p in chunk_paths]
+    errors = [e for e in errors if len(e)]
+    err_frame = pd.concat(errors, ignore_index=True) if errors else _rejected_frame([])
+    err_frame.to_csv(outdir / "errors.csv", index=False)
+    files["errors.csv"] = outdir / "errors.csv"
+
+    aggregates = compute_aggregates(frame, stages=pipeline.stages)
+    extra_sections = []
+    if topic_model is not None:
+        from voc.topics import load_topic_model
+        from voc.topics.report import topic_report_section
+
+        extra_sections.append(("Новые темы", topic_report_section(load_topic_model(topic_model), frame)))
+    written = write_outputs(outdir, frame, aggregates, summary, extra_sections=extra_sections)
+    if isinstance(written, dict):
+        files.update({str(k): Path(v) for k, v in written.items()})
+    return BatchResult(outdir=outdir, summary=summary, frame_path=pq_path, files=files, aggregates=aggregates)
+
+
+_STR, _F, _B = pa.string(), pa.float64(), pa.bool_()
+_TS = pa.timestamp("us", tz="UTC")
+#: Arrow types of the columns voc adds; input columns are strings.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    **{c: _STR for c in ("id", "channel", "customer_id", "ticket_id", "touchpoint", "text", "sentiment", "cause",
+                         "journey_stage", "journey_stage_source", "discovered_topic", "link_method", "ticket_category")},
+    **{c: _F for c in ("rating", "nps", "csat", "ces", "sentiment_score", "sentiment_confidence", "cause_confidence",
+                       "call_duration_s", "call_longest_pause_s", "call_silence_share", "call_talk_ratio_client",
+                       "call_client_sentiment_start", "call_client_sentiment_end", "reopen_count", "ticket_csat")},
+    **{c: pa.list_(_STR) for c in LIST_COLUMNS},
+    "created_at": _TS, "ticket_created_at": _TS, "call_overlaps": _F, "pii_masked": pa.int64(),
+    "sla_breached": _B, "repeat_contact": _B, "fcr": _B,
+}
+
+
+def _arrow_schema(frame: pd.DataFrame) -> pa.Schema:
+    return pa.schema([pa.field(c, ARROW_TYPES.get(c, _STR)) for c in frame.columns])
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Give a later part exactly the first part's columns and types (missing columns become nulls)."""
+    cols = [table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+            for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)

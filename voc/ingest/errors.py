@@ -1,0 +1,39 @@
+"""Ingestion errors and the fixed reasons a source row can be rejected for.
+
+Reasons are short stable phrases (they are counted in ``RunSummary.rejected_by_reason``); the offending
+value goes to ``RejectedRow.value``, truncated to 200 characters.
+"""
+
+from __future__ import annotations
+
+from voc.schema import RejectedRow
+
+
+class IngestError(ValueError):
+    """A whole file cannot be read: unsupported format, unreadable bytes, no text column, …"""
+
+
+# Row-level rejection reasons (RejectedRow.reason).
+EMPTY_TEXT = "empty text"
+TEXT_TOO_LONG = "text longer than 20000 characters"
+CONVERSATION_TOO_LONG = "conversation longer than 20000 characters"
+BAD_DATE = "unparseable date"
+UNKNOWN_CHANNEL = "unknown channel"
+NOT_A_NUMBER = "not a number"
+OUT_OF_RANGE = "out of range"
+BAD_JSON = "invalid JSON"
+NOT_AN_OBJECT = "not a JSON object"
+WRONG_COLUMN_COUNT = "more fields than header columns"
+MISSING_CONVERSATION_ID = "missing conversation id"
+UNKNOWN_SPEAKER = "unknown speaker"
+MISSING_TICKET_ID = "missing ticket id"
+BAD_BOOLEAN = "not a yes/no value"
+BAD_TRANSCRIPT = "unreadable transcript"
+
+MAX_VALUE_CHARS = 200
+
+
+def reject(file: str, row: int | None, field: str | None, reason: str, value: object = None) -> RejectedRow:
+    """Build a RejectedRow, truncating the offending value to 200 characters."""
+    text = None if value is None else str(value)[:MAX_VALUE_CHARS]
+    return RejectedRow(file=file, row=row, field=field, reason=reason, value=text)

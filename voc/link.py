@@ -1,0 +1,154 @@
+"""Linking feedback to tickets, and contact metrics (repeat contacts, first-contact resolution).
+
+A record is joined to a ticket by ``ticket_id``; when it has none, by ``customer_id`` with the nearest ticket
+created within a configurable window around the feedback's ``created_at``. The ticket's category is put into
+``record.metadata["ticket_category"]`` before analysis so the journey-stage analyzer can map it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from voc.schema import Feedback, Ticket
+
+LINK_BY_ID = "ticket_id"
+LINK_BY_CUSTOMER = "customer_window"
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class TicketIndex:
+    """Tickets by id and, per customer, sorted by creation time."""
+
+    by_id: dict[str, Ticket]
+    by_customer: dict[str, tuple[list[datetime], list[Ticket]]]
+
+    @classmethod
+    def build(cls, tickets: Sequence[Ticket]) -> TicketIndex:
+        by_id = {t.ticket_id: t for t in tickets}
+        grouped: dict[str, list[Ticket]] = defaultdict(list)
+        for t in tickets:
+            if t.customer_id and t.created_at:
+                grouped[t.customer_id].append(t)
+        by_customer = {}
+        for cid, items in grouped.items():
+            items.sort(key=lambda t: _utc(t.created_at))
+            by_customer[cid] = ([_utc(t.created_at) for t in items], items)
+        return cls(by_id=by_id, by_customer=by_customer)
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def find(self, record: Feedback, window: timedelta) -> tuple[Ticket | None, str | None]:
+        """The ticket of a record and how it was found (``ticket_id`` or ``customer_window``)."""
+        if record.ticket_id and record.ticket_id in self.by_id:
+            return self.by_id[record.ticket_id], LINK_BY_ID
+        if record.customer_id and record.created_at and record.customer_id in self.by_customer:
+            times, items = self.by_customer[record.customer_id]
+            at = _utc(record.created_at)
+            i = bisect.bisect_left(times, at)
+            best: Ticket | None = None
+            best_gap = window
+            for j in (i - 1, i):
+                if 0 <= j < len(times):
+                    gap = abs(times[j] - at)
+                    if gap <= best_gap:
+                        best, best_gap = items[j], gap
+            if best is not None:
+                return best, LINK_BY_CUSTOMER
+        return None, None
+
+
+def link_records(
+    records: Sequence[Feedback], index: TicketIndex | None, window_days: float = 3.0
+) -> tuple[list[Feedback], list[dict]]:
+    """Attach tickets to records.
+
+    Returns the records (with ``metadata["ticket_category"]`` set where linked) and, per record, the ticket
+    columns of the enriched table (see ``voc.enriched.TICKET_COLUMNS``; repeat/FCR are filled later).
+    """
+    window = timedelta(days=window_days)
+    out_records: list[Feedback] = []
+    rows: list[dict] = []
+    for rec in records:
+        ticket, method = index.find(rec, window) if index is not None else (None, None)
+        if ticket is None:
+            out_records.append(rec)
+            rows.append({"link_method": None})
+            continue
+        meta = dict(rec.metadata)
+        if ticket.category:
+            meta["ticket_category"] = ticket.category
+        update: dict = {"metadata": meta}
+        if not rec.ticket_id:
+            update["ticket_id"] = ticket.ticket_id
+        out_records.append(rec.model_copy(update=update))
+        rows.append(
+            {
+                "link_method": method,
+                "ticket_category": ticket.category,
+                "ticket_created_at": _utc(ticket.created_at),
+                "sla_breached": ticket.sla_breached,
+                "reopen_count": ticket.reopen_count,
+                "ticket_csat": ticket.csat,
+            }
+        )
+    return out_records, rows
+
+
+def contact_metrics(frame: pd.DataFrame, window_days: float = 7.0) -> pd.DataFrame:
+    """Repeat contacts and first-contact resolution per record.
+
+    ``repeat_contact``: the same customer got in touch again within ``window_days`` after this record.
+    ``fcr`` (first-contact resolution) for records linked to a ticket: the ticket was never reopened and the
+    customer did not come back about a shared topic within the window. Returns a frame indexed like ``frame``
+    with columns ``repeat_contact`` and ``fcr``.
+    """
+    out = pd.DataFrame(index=frame.index, data={"repeat_contact": False, "fcr": None})
+    if frame.empty or "customer_id" not in frame:
+        return out
+    created = pd.to_datetime(frame["created_at"], utc=True, errors="coerce")
+    valid = frame["customer_id"].notna() & created.notna()
+    sub = pd.DataFrame(
+        {"customer_id": frame.loc[valid, "customer_id"], "created_at": created[valid]}, index=frame.index[valid]
+    )
+    sub = sub.sort_values(["customer_id", "created_at"])
+    nxt_time = sub.groupby("customer_id")["created_at"].shift(-1)
+    gap = (nxt_time - sub["created_at"]).dt.total_seconds() / 86400.0
+    repeat = (gap <= window_days).fillna(False)
+    out.loc[sub.index, "repeat_contact"] = repeat.to_numpy(dtype=bool)
+
+    # Same-topic repeat: the next contact of the customer shares a topic with this one.
+    topics = frame["topics"] if "topics" in frame else pd.Series([[]] * len(frame), index=frame.index)
+    same_topic = pd.Series(False, index=frame.index)
+    order = sub.index.to_numpy()
+    cust = sub["customer_id"].to_numpy()
+    rep = repeat.to_numpy(dtype=bool)
+    for k in np.flatnonzero(rep):
+        a, b = order[k], order[k + 1] if k + 1 < len(order) and cust[k + 1] == cust[k] else None
+        if b is None:
+            continue
+        ta, tb = topics.loc[a], topics.loc[b]
+        if isinstance(ta, list | tuple | np.ndarray) and isinstance(tb, list | tuple | np.ndarray):
+            if set(ta) & set(tb) or (len(ta) == 0 and len(tb) == 0):
+                same_topic.loc[a] = True
+
+    if "link_method" in frame:
+        linked = frame["link_method"].notna()
+        reopen = pd.to_numeric(frame.get("reopen_count"), errors="coerce").fillna(0) if "reopen_count" in frame else 0
+        fcr = (reopen == 0) & ~same_topic
+        out["fcr"] = fcr.where(linked, None).astype(object)
+        out.loc[~linked, "fcr"] = None
+    return out

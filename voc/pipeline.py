@@ -1,0 +1,153 @@
+"""The analysis pipeline: PII redaction, then the analyzers in order, over one batch of records.
+
+Like a spaCy pipeline, it is an ordered list of named components built from config. ``pipeline.yaml``:
+
+    components:
+      - sentiment                     # a name alone: default config
+      - name: emotions
+        config: {model: /path/to/emotions-model}
+      - topics
+      - cause
+      - journey_stage
+    redact: {enabled: true, names: auto}   # names: natasha | morph | auto | off
+
+Configured taxonomy/journey/causes files are passed to the analyzers that use them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from voc.analyze.base import Analyzer
+from voc.analyze.registry import create
+from voc.schema import Feedback, Findings
+
+DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
+
+
+class ComponentSpec(BaseModel):
+    name: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class RedactSpec(BaseModel):
+    enabled: bool = True
+    names: str = "auto"
+
+
+class PipelineConfig(BaseModel):
+    """Contents of pipeline.yaml."""
+
+    components: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name=n) for n in DEFAULT_COMPONENTS])
+    redact: RedactSpec = Field(default_factory=RedactSpec)
+
+    @classmethod
+    def read(cls, path: str | Path) -> PipelineConfig:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        comps = raw.get("components")
+        if isinstance(comps, list):
+            raw["components"] = [{"name": c} if isinstance(c, str) else c for c in comps]
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"])
+            raise ValueError(f"{path}: field '{loc}': {first['msg']}") from None
+
+
+class Pipeline:
+    """Redaction + analyzers over batches of Feedback."""
+
+    def __init__(self, analyzers: Sequence[Analyzer], redactor: Any | None = None, stages: Sequence[str] = ()):
+        names = [a.name for a in analyzers]
+        for i, a in enumerate(analyzers):
+            missing = [r for r in a.requires if r not in names[:i]]
+            if missing:
+                raise ValueError(f"analyzer '{a.name}' needs {missing} to run before it (pipeline order: {names})")
+        self.analyzers = list(analyzers)
+        self.redactor = redactor
+        self.stages = list(stages)
+        self.timings: dict[str, float] = {}
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        taxonomy: str | Path | None = None,
+        journey: str | Path | None = None,
+        causes: str | Path | None = None,
+        components: Sequence[str] | None = None,
+        config: str | Path | PipelineConfig | None = None,
+        redact: bool | None = None,
+        redact_names: str | None = None,
+        topic_model: str | Path | None = None,
+    ) -> Pipeline:
+        """Build the default pipeline, or the one a pipeline.yaml describes, with configs applied."""
+        from voc.config import load_journey
+
+        cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.read(config) if config else PipelineConfig()
+        specs = [ComponentSpec(name=n) for n in components] if components is not None else list(cfg.components)
+        if topic_model is not None and not any(s.name == "discovered_topics" for s in specs):
+            specs.append(ComponentSpec(name="discovered_topics", config={"model": str(topic_model)}))
+        shared = {"topics": {"taxonomy": taxonomy}, "cause": {"causes": causes}, "journey_stage": {"journey": journey}}
+        analyzers = []
+        for spec in specs:
+            kwargs = {k: v for k, v in shared.get(spec.name, {}).items() if v is not None}
+            kwargs.update(spec.config)
+            analyzers.append(create(spec.name, **kwargs))
+
+        enabled = cfg.redact.enabled if redact is None else redact
+        names = redact_names or cfg.redact.names
+        redactor = None
+        if enabled:
+            from voc.redact import Redactor
+
+            redactor = Redactor(names=names != "off", name_engine=names if names != "off" else "auto")
+        stages = [s.name for s in load_journey(journey).stages]
+        return cls(analyzers, redactor=redactor, stages=stages)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        out = {a.name: a.version for a in self.analyzers}
+        if self.redactor is not None:
+            out["redact"] = getattr(self.redactor, "version", "rules-1")
+        return out
+
+    def redact(self, records: Sequence[Feedback]) -> tuple[list[Feedback], list[dict[str, int]]]:
+        """Mask PII in every record's text and turns (152-ФЗ); counts of masked spans per kind."""
+        if self.redactor is None:
+            return list(records), [{} for _ in records]
+        out, counts = [], []
+        for rec in records:
+            new, c = self.redactor.redact_record(rec)
+            out.append(new)
+            counts.append(c)
+        return out, counts
+
+    def analyze(self, records: Sequence[Feedback]) -> tuple[list[Feedback], list[Findings]]:
+        """Redact, then run every analyzer over the batch. Returns the redacted records and their findings."""
+        t0 = time.perf_counter()
+        redacted, counts = self.redact(records)
+        self.timings["redact"] = self.timings.get("redact", 0.0) + time.perf_counter() - t0
+        findings = [
+            Findings(feedback_id=r.id, pii_masked=c, call_metrics=r.call_metrics)
+            for r, c in zip(redacted, counts, strict=True)
+        ]
+        for analyzer in self.analyzers:
+            t0 = time.perf_counter()
+            analyzer(redacted, findings)
+            self.timings[analyzer.name] = self.timings.get(analyzer.name, 0.0) + time.perf_counter() - t0
+        versions = self.versions
+        for f in findings:
+            f.model_versions = versions
+        return redacted, findings
+
+    def close(self) -> None:
+        for a in self.analyzers:
+            a.close()

@@ -1,0 +1,56 @@
+"""``voc.analyze()``: the Python mirror of ``voc analyze``, for files or in-memory DataFrames."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from voc.batch import BatchResult, run_batch
+from voc.ingest import ColumnMapping
+from voc.schema import RunSummary
+
+
+@dataclass
+class AnalysisResult:
+    """What ``voc.analyze`` returns: the enriched table, the aggregates and the run summary."""
+
+    frame: pd.DataFrame
+    aggregates: object
+    summary: RunSummary
+    outdir: Path
+    errors: pd.DataFrame
+
+
+def analyze(
+    data: str | Path | pd.DataFrame,
+    *,
+    tickets: str | Path | None = None,
+    journey: str | Path | None = None,
+    taxonomy: str | Path | None = None,
+    causes: str | Path | None = None,
+    text_col: str | None = None,
+    mapping: ColumnMapping | None = None,
+    outdir: str | Path | None = None,
+    topic_model: str | Path | None = None,
+    chunk_size: int = 20_000,
+    quiet: bool = True,
+) -> AnalysisResult:
+    """Analyse a feedback file or DataFrame; writes the usual outputs to ``outdir`` (a temp dir if None)."""
+    out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="voc-"))
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, pd.DataFrame):
+        src = out / "input.parquet"
+        data.astype("string").to_parquet(src, index=False)
+        data = src
+    if text_col is not None:
+        mapping = (mapping or ColumnMapping()).model_copy(update={"text": text_col})
+    result: BatchResult = run_batch(
+        data, out, tickets=tickets, journey=journey, taxonomy=taxonomy, causes=causes, mapping=mapping,
+        chunk_size=chunk_size, topic_model=topic_model, quiet=quiet,
+    )
+    frame = pd.read_parquet(result.frame_path)
+    errors = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)
+    return AnalysisResult(frame=frame, aggregates=result.aggregates, summary=result.summary, outdir=out, errors=errors)

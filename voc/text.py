@@ -1,0 +1,109 @@
+"""Russian text utilities shared by analyzers and topic discovery: tokens, sentences, lemmas, stop words.
+
+razdel does tokenisation and sentence splitting (natasha's project; fast, rule-based, offline);
+pymorphy3 gives lemmas. Lemmas are cached per word form: feedback vocabularies are small and repetitive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from razdel import sentenize, tokenize
+
+_WORD_RE = re.compile(r"[А-Яа-яЁёA-Za-z][А-Яа-яЁёA-Za-z\-]*")
+
+#: Russian function words plus feedback filler that carries no topic.
+STOP_WORDS: frozenset[str] = frozenset(
+    """
+    а без более бы был была были было быть в вам вас весь во вот все всё всего всех вы где да даже для до
+    его ее её если есть еще ещё же за здесь и из или им их к как какой когда кто ли либо мне меня мой
+    мы на над нас наш не него нее неё нет ни них но ну о об однако он она они оно от очень по под после
+    при про раз с сам свой себя со так также такой там те тем то того тоже той только том ту тут ты у
+    уже чем что чтобы эта эти это этот я мочь весь который свой вообще просто сказать самый какой-то
+    ваш наш еще это всегда никогда сейчас потом тогда где-то кто-то что-то день раз год
+    """.split()
+)
+
+#: Negation words that flip the polarity of the next word (used by lexicon-based evidence).
+NEGATIONS: frozenset[str] = frozenset({"не", "нет", "ни", "никогда", "ничего", "никак", "без"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Token]:
+    """razdel tokens with character offsets."""
+    return [Token(t.text, t.start, t.stop) for t in tokenize(text)]
+
+
+def words(text: str) -> list[Token]:
+    """Word tokens only (letters, hyphenated words), lower-cased, with offsets."""
+    return [Token(m.group(0).lower(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Sentences with character offsets (razdel)."""
+    return [Sentence(s.text, s.start, s.stop) for s in sentenize(text)]
+
+
+@lru_cache(maxsize=1)
+def _morph():
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+@lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """Normal form of one lower-cased word form (cached)."""
+    if not word or not ("а" <= word[0] <= "я" or word[0] == "ё"):
+        return word
+    return _morph().parse(word)[0].normal_form.replace("ё", "е")
+
+
+def lemmas(text: str, drop_stop_words: bool = False) -> list[str]:
+    """Lemmas of the words of ``text`` in order."""
+    out = [lemma(t.text) for t in words(text)]
+    if drop_stop_words:
+        out = [w for w in out if w not in STOP_WORDS and len(w) > 1]
+    return out
+
+
+def lemmas_batch(texts: Iterable[str], drop_stop_words: bool = False) -> list[list[str]]:
+    return [lemmas(t, drop_stop_words) for t in texts]
+
+
+def lemma_text(text: str, drop_stop_words: bool = False) -> str:
+    """Lemmas joined by spaces: the input form for lemma-level vectorisers and keyword matching."""
+    return " ".join(lemmas(text, drop_stop_words))
+
+
+def normalize_phrase(phrase: str) -> tuple[str, ...]:
+    """A keyword phrase as a tuple of lemmas, for matching against lemma sequences."""
+    return tuple(lemmas(phrase))
+
+
+def find_phrase(lemma_seq: Sequence[str], phrase: tuple[str, ...]) -> int:
+    """Index of the first occurrence of ``phrase`` in ``lemma_seq``, or -1."""
+    n = len(phrase)
+    if n == 0:
+        return -1
+    first = phrase[0]
+    for i, w in enumerate(lemma_seq):
+        if w == first and tuple(lemma_seq[i : i + n]) == phrase:
+            return i
+    return -1
