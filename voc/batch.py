@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -95,6 +95,50 @@ def _rejected_frame(rejected: list[RejectedRow]) -> pd.DataFrame:
     return pd.DataFrame([r.model_dump() for r in rejected], columns=list(RejectedRow.model_fields))
 
 
+_WORKER_STATE: tuple | None = None  # (pipeline, ticket index, link window, parts dir), inherited by forked workers
+
+
+def _worker_init() -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _process_chunk(i: int, chunk) -> dict:
+    """Link, redact and analyse one chunk; commit its part file, rejected rows and counts atomically."""
+    pipeline, index, link_window_days, parts = _WORKER_STATE
+    records, ticket_rows = chunk.records, None
+    if index is not None:
+        records, ticket_rows = link_records(records, index, link_window_days)
+    redacted, findings = pipeline.analyze(records)
+    frame = _chunk_frame(redacted, findings, chunk.input_rows, ticket_rows)
+    pii: Counter = Counter()
+    for f in findings:
+        pii.update(f.pii_masked)
+    stats = {
+        "rows_in": chunk.rows_in,
+        "rows_out": chunk.rows_out,
+        "rows_rejected": len(chunk.rejected),
+        "records": len(redacted),
+        "pii": dict(pii),
+        "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
+        "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
+        "timings": dict(pipeline.timings),
+    }
+    part = parts / f"chunk-{i:05d}.parquet"
+    tmp = part.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, part)
+    rej_tmp = parts / f"rejected-{i:05d}.csv.tmp"
+    _rejected_frame(chunk.rejected).to_csv(rej_tmp, index=False)
+    os.replace(rej_tmp, parts / f"rejected-{i:05d}.csv")
+    _atomic_write_text(parts / f"chunk-{i:05d}.json", json.dumps(stats, ensure_ascii=False))  # the commit point
+    return stats
+
+
 def _chunks(inputs: list[Path], mapping: ColumnMapping | None, chunk_size: int):
     """Chunks of every input in turn (one global chunk numbering, so resume works across files)."""
     for path in inputs:
@@ -119,10 +163,11 @@ def run_batch(
     should_stop: Callable[[], bool] | None = None,
     quiet: bool = True,
     write_csv: bool = True,
+    workers: int = 1,
 ) -> BatchResult:
     """Analyse ``feedback`` into ``outdir``; see the module docstring. Raises ``BatchCancelled`` on request."""
     started = time.perf_counter()
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     inputs = [Path(p) for p in feedback] if isinstance(feedback, list | tuple) else [Path(feedback)]
     outdir = Path(outdir)
     parts = outdir / "parts"
@@ -148,50 +193,51 @@ def run_batch(
 
     totals: Counter = Counter()
     chunk_paths: list[Path] = []
-    for i, chunk in enumerate(_chunks(inputs, mapping, chunk_size)):
-        part = parts / f"chunk-{i:05d}.parquet"
-        stats_path = parts / f"chunk-{i:05d}.json"
-        if stats_path.exists() and part.exists():  # committed earlier: resume past it
-            stats = json.loads(stats_path.read_text(encoding="utf-8"))
-        else:
-            if should_stop is not None and should_stop():
-                raise BatchCancelled(f"stopped before chunk {i}")
-            records, ticket_rows = chunk.records, None
-            if index is not None:
-                records, ticket_rows = link_records(records, index, link_window_days)
-            redacted, findings = pipeline.analyze(records)
-            frame = _chunk_frame(redacted, findings, chunk.input_rows, ticket_rows)
-            pii: Counter = Counter()
-            for f in findings:
-                pii.update(f.pii_masked)
-            stats = {
-                "rows_in": chunk.rows_in,
-                "rows_out": chunk.rows_out,
-                "rows_rejected": len(chunk.rejected),
-                "records": len(redacted),
-                "pii": dict(pii),
-                "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
-                "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
-            }
-            tmp = part.with_suffix(".parquet.tmp")
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, part)
-            rej_tmp = parts / f"rejected-{i:05d}.csv.tmp"
-            _rejected_frame(chunk.rejected).to_csv(rej_tmp, index=False)
-            os.replace(rej_tmp, parts / f"rejected-{i:05d}.csv")
-            _atomic_write_text(stats_path, json.dumps(stats, ensure_ascii=False))  # the commit point
-        chunk_paths.append(part)
+
+    def account(i: int, stats: dict) -> None:
+        chunk_paths.append(parts / f"chunk-{i:05d}.parquet")
         totals.update({k: stats[k] for k in ("rows_in", "rows_out", "rows_rejected", "records")})
-        for key in ("pii", "linked", "rejected_by_reason"):
-            sub = Counter(getattr(summary, {"pii": "pii_masked"}.get(key, key)))
-            sub.update(stats[key])
-            setattr(summary, {"pii": "pii_masked"}.get(key, key), dict(sub))
+        summary.pii_masked = dict(Counter(summary.pii_masked) + Counter(stats["pii"]))
+        summary.linked = dict(Counter(summary.linked) + Counter(stats["linked"]))
+        summary.rejected_by_reason = dict(Counter(summary.rejected_by_reason) + Counter(stats["rejected_by_reason"]))
         if bar is not None:
             bar.update(stats["rows_in"])
         if progress is not None:
             progress(BatchProgress(i, totals["rows_in"], totals["rows_out"], totals["rows_rejected"], totals["records"]))
+
+    global _WORKER_STATE
+    _WORKER_STATE = (pipeline, index, link_window_days, parts)
+    pool = None
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_worker_init)
+    pending: list = []
+    try:
+        for i, chunk in enumerate(_chunks(inputs, mapping, chunk_size)):
+            stats_path = parts / f"chunk-{i:05d}.json"
+            if stats_path.exists() and (parts / f"chunk-{i:05d}.parquet").exists():  # committed: resume past it
+                account(i, json.loads(stats_path.read_text(encoding="utf-8")))
+                continue
+            if should_stop is not None and should_stop():
+                raise BatchCancelled(f"stopped before chunk {i}")
+            if pool is None:
+                account(i, _process_chunk(i, chunk))
+                continue
+            pending.append((i, pool.submit(_process_chunk, i, chunk)))
+            while len(pending) > workers:  # bounded: at most workers+1 chunks in memory
+                j, fut = pending.pop(0)
+                account(j, fut.result())
+        for j, fut in pending:
+            account(j, fut.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        _WORKER_STATE = None
     if bar is not None:
         bar.close()
+    chunk_paths.sort()
 
     summary.rows_in, summary.rows_out = totals["rows_in"], totals["rows_out"]
     summary.rows_rejected, summary.records = totals["rows_rejected"], totals["records"]

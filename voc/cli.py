@@ -11,6 +11,7 @@ Exit codes (documented in docs/cli.md):
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -47,6 +48,7 @@ def analyze(
     topic_model: Annotated[Path | None, typer.Option(help="fitted topic model dir (voc topics fit) for discovered topics")] = None,
     pipeline: Annotated[Path | None, typer.Option(help="pipeline.yaml naming the analyzers and their config")] = None,
     chunk_size: Annotated[int, typer.Option(min=100, help="rows per chunk (bounds memory)")] = 20_000,
+    workers: Annotated[int, typer.Option(min=1, help="analysis processes (default: up to 2 cores)")] = min(2, os.cpu_count() or 1),
     no_redact: Annotated[bool, typer.Option("--no-redact", help="do not mask PII (not recommended, 152-ФЗ)")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
 ) -> None:
@@ -69,7 +71,7 @@ def analyze(
         pipe = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, config=pipeline,
                              redact=False if no_redact else None, topic_model=topic_model)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
-                           topic_model=topic_model, quiet=quiet)
+                           topic_model=topic_model, quiet=quiet, workers=workers)
     except KeyboardInterrupt:
         typer.secho("voc: interrupted; committed chunks are kept, re-run the same command to resume", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -113,6 +115,7 @@ def _mount() -> None:
     """Attach the sub-command groups owned by the other packages."""
     from api.cli import app as api_app
     from training.cli import app as training_app
+
     from voc.topics.cli import app as topics_app
 
     app.add_typer(training_app)  # train, evaluate, models …

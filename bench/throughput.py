@@ -1,0 +1,109 @@
+"""Throughput of `voc analyze` end to end: rows/s and peak RSS.
+
+    python bench/throughput.py --rows 100000                 # → bench/results/throughput_100k.json
+    python bench/throughput.py --rows 1000000 --chunk-size 20000
+
+Synthetic input: sentences of the bundled sample feedback recombined at random (seeded) into new reviews,
+with scores, channels, customers and dates, written to bench/data/ (git-ignored) once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe  # noqa: E402
+
+
+def make_input(rows: int, path: Path, seed: int = 7) -> Path:
+    """Write a CSV of ``rows`` synthetic feedback rows (streamed, so 1M rows need little memory)."""
+    if path.exists():
+        return path
+    from voc.text import sentences
+
+    sample = pd.read_csv(ROOT / "datasets/sample/feedback.csv", dtype=str, keep_default_na=False)
+    text_col = "текст" if "текст" in sample.columns else sample.columns[3]
+    pool = [s.text for t in sample[text_col] if t for s in sentences(t)]
+    rng = random.Random(seed)
+    channels = ["отзыв", "опрос", "email", "соцсети"]
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        block = 50_000
+        for b in range(0, rows, block):
+            n = min(block, rows - b)
+            frame = pd.DataFrame(
+                {
+                    "номер": [f"B{b + i}" for i in range(n)],
+                    "дата": [(start + timedelta(minutes=rng.randrange(0, 60 * 24 * 70))).strftime("%d.%m.%Y %H:%M") for _ in range(n)],
+                    "канал": [rng.choice(channels) for _ in range(n)],
+                    "текст": [" ".join(rng.sample(pool, rng.randint(1, 4))) for _ in range(n)],
+                    "оценка": [str(rng.randint(1, 5)) for _ in range(n)],
+                    "клиент": [f"C{rng.randrange(rows // 3 + 1)}" for _ in range(n)],
+                }
+            )
+            frame.to_csv(fh, index=False, header=b == 0)
+    tmp.rename(path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--chunk-size", type=int, default=20_000)
+    ap.add_argument("--out", type=Path, default=None, help="result JSON (default bench/results/throughput_<rows>.json)")
+    args = ap.parse_args()
+
+    data = make_input(args.rows, ROOT / "bench/data" / f"feedback_{args.rows}.csv")
+    from voc.batch import run_batch
+    from voc.pipeline import Pipeline
+
+    outdir = ROOT / "bench/data" / f"out_{args.rows}"
+    if outdir.exists():
+        import shutil
+
+        shutil.rmtree(outdir)
+    t_load = time.perf_counter()
+    pipe = Pipeline.load()
+    load_s = time.perf_counter() - t_load
+    t0 = time.perf_counter()
+    result = run_batch(data, outdir, pipeline=pipe, chunk_size=args.chunk_size, quiet=True)
+    seconds = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    s = result.summary
+    out = {
+        "benchmark": "voc analyze end to end (ingest → redact → analyzers → link → aggregates → report)",
+        "command": f"python bench/throughput.py --rows {args.rows} --chunk-size {args.chunk_size}",
+        "machine": describe(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": args.rows,
+        "records": s.records,
+        "rows_rejected": s.rows_rejected,
+        "seconds": round(seconds, 1),
+        "model_load_seconds": round(load_s, 1),
+        "rows_per_second": round(s.rows_in / seconds, 1),
+        "peak_rss_mb": round(max(rss_mb, rss_children_mb), 1),
+        "stage_seconds": {k: round(v, 1) for k, v in pipe.timings.items()},
+        "model_versions": s.model_versions,
+        "target": ">= 1000 rows/s for 100k rows; peak RSS < 2 GB for 1M rows",
+    }
+    path = args.out or ROOT / "bench/results" / f"throughput_{args.rows // 1000}k.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Complaint cause of negative feedback, by weak supervision from the cause config (no labelled training data).
+
+For each cause (except the fallback) two scores are computed from the customer's own words:
+
+* **lexicon** — keyword/phrase cues of the cause matched on lemmas; a cue preceded (within
+  ``negation_window`` words) by a negation («не», «нет», «без», …) is dropped unless the keyword itself
+  starts with the negation («не предупредили»). Strength = Σ(1 + 0.5·(words − 1)), squashed to
+  ``1 − exp(−0.7·strength)``;
+* **similarity** — cosine similarity between TF-IDF vectors (lemma uni+bigrams) of the text and of the
+  cause's description + examples + keywords.
+
+``score = lexicon + similarity_weight · similarity``; the best cause wins when its score reaches
+``min_score``, else the record gets the fallback cause («другое») with low confidence. Confidence is the
+softmax of the scores. Evidence = the cue words with character offsets (label ``cause:<name>``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from voc.analyze.base import Analyzer
+from voc.analyze.registry import register
+from voc.analyze.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
+from voc.config import CauseConfig, load_causes
+from voc.schema import Evidence, Feedback, Findings, Label, SpeakerRole
+from voc.text import NEGATIONS, STOP_WORDS
+
+FALLBACK_CONFIDENCE = 0.3
+
+
+def client_segments(rec: Feedback) -> list[tuple[int, str]]:
+    """The customer's own words as (offset into ``rec.text``, text) pieces: client turns, else the text.
+
+    A turn not found verbatim in ``rec.text`` gets offset -1 (its evidence then carries no offsets).
+    """
+    if not rec.turns or not any(t.speaker == SpeakerRole.client for t in rec.turns):
+        return [(0, rec.text)]
+    out: list[tuple[int, str]] = []
+    cursor = 0
+    for turn in rec.turns:
+        pos = rec.text.find(turn.text, cursor)
+        if pos >= 0:
+            cursor = pos + len(turn.text)
+        if turn.speaker == SpeakerRole.client:
+            out.append((pos, turn.text))
+    return out
+
+
+def negated(match: PhraseMatch, lemma_seq: Sequence[str], window: int) -> bool:
+    """True when a negation precedes the match within ``window`` words (and the phrase is not itself negated)."""
+    if match.phrase[0] in NEGATIONS:
+        return False
+    return any(w in NEGATIONS for w in lemma_seq[max(0, match.pos - window) : match.pos])
+
+
+def content_lemma_text(lemma_seq: Sequence[str]) -> str:
+    """Lemmas without stop words, a negation glued to the next word («не_сообщить»), for TF-IDF."""
+    out: list[str] = []
+    negation = False
+    for w in lemma_seq:
+        if w in NEGATIONS:
+            negation = True
+            continue
+        if w not in STOP_WORDS and len(w) > 1:
+            out.append(f"не_{w}" if negation else w)
+        negation = False
+    return " ".join(out)
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = np.exp((scores - scores.max()) * temperature)
+    return z / z.sum()
+
+
+@register("cause")
+class CauseAnalyzer(Analyzer):
+    """Complaint cause (``findings.cause``) for records whose ``findings.sentiment`` is negative."""
+
+    requires = ("sentiment",)
+
+    def __init__(
+        self,
+        causes: str | Path | CauseConfig | None = None,
+        model: str | None = None,
+        similarity_weight: float = 4.0,
+        min_score: float = 0.2,
+        negation_window: int = 2,
+        temperature: float = 4.0,
+    ) -> None:
+        if model is not None:
+            raise ValueError(
+                f"cause model {model!r}: no trained cause model is shipped; the cause analyzer is weakly "
+                "supervised from the causes config (leave model unset)"
+            )
+        self.config = causes if isinstance(causes, CauseConfig) else load_causes(causes)
+        self.similarity_weight = similarity_weight
+        self.min_score = min_score
+        self.negation_window = negation_window
+        self.temperature = temperature
+        scored = [c for c in self.config.causes if c.name != self.config.fallback]
+        if not scored:
+            raise ValueError("causes config: needs at least one cause besides the fallback")
+        self.labels_ = [c.name for c in scored]
+        self.index_ = PhraseIndex({c.name: c.keywords for c in scored})
+        docs = []
+        for c in scored:
+            seq, _ = lemmatize_with_spans(" . ".join([c.description, *c.examples, *c.keywords]))
+            docs.append(content_lemma_text(seq))
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, lowercase=False
+        )
+        self.cause_vectors_ = self.vectorizer_.fit_transform(docs)
+
+    @property
+    def version(self) -> str:
+        return "weak-lexicon-tfidf-1"
+
+    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[tuple[PhraseMatch, int]]]]:
+        """Combined scores, shape (len(texts), len(labels_)), and the non-negated cue matches per text."""
+        lex = np.zeros((len(texts), len(self.labels_)))
+        col = {name: j for j, name in enumerate(self.labels_)}
+        cues: list[list[tuple[PhraseMatch, int]]] = []
+        lemma_texts: list[str] = []
+        for i, text in enumerate(texts):
+            seq, spans = lemmatize_with_spans(text)
+            lemma_texts.append(content_lemma_text(seq))
+            kept = [
+                (m, i)
+                for m in self.index_.scan(seq, spans)
+                if not negated(m, seq, self.negation_window)
+            ]
+            for m, _ in kept:
+                lex[i, col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
+            cues.append(kept)
+        lex = 1.0 - np.exp(-0.7 * lex)
+        sim = (self.vectorizer_.transform(lemma_texts) @ self.cause_vectors_.T).toarray()
+        return lex + self.similarity_weight * sim, cues
+
+    def predict(self, texts: Sequence[str]) -> list[Label]:
+        """Cause label with confidence for each (negative) text."""
+        scores, _ = self.score(texts)
+        return [self._label(row) for row in scores]
+
+    def _label(self, row: np.ndarray) -> Label:
+        best = int(row.argmax())
+        if row[best] < self.min_score:
+            return Label(name=self.config.fallback, confidence=FALLBACK_CONFIDENCE)
+        proba = softmax(row, self.temperature)
+        conf = float(proba[best]) * (1.0 - math.exp(-3.0 * float(row[best])))
+        return Label(name=self.labels_[best], confidence=round(max(conf, FALLBACK_CONFIDENCE + 0.01), 3))
+
+    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+        rows = [i for i, f in enumerate(findings) if f.sentiment == "negative"]
+        for f in findings:
+            if f.sentiment != "negative":
+                f.cause = None
+        if not rows:
+            return
+        pieces: list[tuple[int, int, str]] = []  # (row, offset, text)
+        for i in rows:
+            pieces.extend((i, off, text) for off, text in client_segments(records[i]))
+        scores, cues = self.score([p[2] for p in pieces])
+        per_row: dict[int, np.ndarray] = {}
+        per_row_cues: dict[int, list[tuple[PhraseMatch, int]]] = {}
+        for k, (i, off, _) in enumerate(pieces):
+            per_row[i] = np.maximum(per_row[i], scores[k]) if i in per_row else scores[k]
+            per_row_cues.setdefault(i, []).extend((m, off) for m, _ in cues[k])
+        for i in rows:
+            f = findings[i]
+            label = self._label(per_row[i])
+            f.cause = label
+            f.evidence = [e for e in f.evidence if not e.label.startswith("cause:")]
+            for m, off in per_row_cues[i]:
+                if m.label != label.name:
+                    continue
+                text = records[i].text[off + m.start : off + m.end] if off >= 0 else None
+                f.evidence.append(
+                    Evidence(
+                        label=f"cause:{label.name}",
+                        text=text if text is not None else " ".join(m.phrase),
+                        start=off + m.start if off >= 0 else None,
+                        end=off + m.end if off >= 0 else None,
+                        weight=1.0 + 0.5 * (m.n_words - 1),
+                    )
+                )
+            f.model_versions[self.name] = self.version

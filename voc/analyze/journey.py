@@ -1,0 +1,126 @@
+"""Customer-journey stage of each record, with where it came from (``journey_stage_source``).
+
+Precedence: the record's own stage (``record.journey_stage``, matched case/ё/spacing-insensitively to a
+configured stage; an unknown value falls through) → source ``record``; else the linked ticket's category
+(``record.metadata["ticket_category"]``, put there by ``voc.link``) mapped by the config's
+``ticket_categories`` → source ``ticket``; else predicted from the text → source ``predicted``.
+
+Prediction scores every stage by its keyword and touchpoint cues in the customer's words (lemma phrases),
+the record's ``touchpoint`` field, and topic hints (a taxonomy topic already found in ``findings.topics``
+that the stage lists under ``topics``). The best stage wins; with no cue at all the config's
+``default_stage`` is given with low confidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from voc.analyze.base import Analyzer
+from voc.analyze.cause import client_segments, softmax
+from voc.analyze.registry import register
+from voc.analyze.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
+from voc.config import JourneyConfig, load_journey, normalize_name
+from voc.schema import Evidence, Feedback, Findings
+
+RECORD_CONFIDENCE = 1.0
+TICKET_CONFIDENCE = 0.9
+DEFAULT_CONFIDENCE = 0.2
+
+
+@register("journey_stage")
+class JourneyStageAnalyzer(Analyzer):
+    """Fills ``journey_stage``, ``journey_stage_source`` and ``journey_stage_confidence``."""
+
+    def __init__(
+        self,
+        journey: str | Path | JourneyConfig | None = None,
+        topic_weight: float = 0.8,
+        touchpoint_weight: float = 2.0,
+        temperature: float = 2.0,
+    ) -> None:
+        self.config = journey if isinstance(journey, JourneyConfig) else load_journey(journey)
+        self.topic_weight = topic_weight
+        self.touchpoint_weight = touchpoint_weight
+        self.temperature = temperature
+        self.labels_ = [s.name for s in self.config.stages]
+        self.by_name_ = self.config.stage_by_name()
+        self.by_ticket_category_ = self.config.stage_by_ticket_category()
+        self.index_ = PhraseIndex({s.name: [*s.keywords, *s.touchpoints] for s in self.config.stages})
+        self.by_touchpoint_: dict[str, list[str]] = {}
+        for s in self.config.stages:
+            for tp in s.touchpoints:
+                self.by_touchpoint_.setdefault(normalize_name(tp), []).append(s.name)
+        self.by_topic_: dict[str, list[str]] = {}
+        for s in self.config.stages:
+            for t in s.topics:
+                self.by_topic_.setdefault(t, []).append(s.name)
+
+    def from_record(self, rec: Feedback) -> str | None:
+        """The configured stage named by the record itself, if any."""
+        if rec.journey_stage and rec.journey_stage.strip():
+            return self.by_name_.get(normalize_name(rec.journey_stage))
+        return None
+
+    def from_ticket(self, rec: Feedback) -> str | None:
+        """The stage of the linked ticket's category (or a category that is itself a stage name)."""
+        category = rec.metadata.get("ticket_category")
+        if not isinstance(category, str) or not category.strip():
+            return None
+        key = normalize_name(category)
+        return self.by_ticket_category_.get(key) or self.by_name_.get(key)
+
+    def predict(
+        self, rec: Feedback, findings: Findings | None = None
+    ) -> tuple[str | None, float, list[tuple[PhraseMatch, int]]]:
+        """Stage predicted from the text (+ touchpoint, topics), its confidence, and the cue matches."""
+        scores = np.zeros(len(self.labels_))
+        col = {name: j for j, name in enumerate(self.labels_)}
+        cues: list[tuple[PhraseMatch, int]] = []
+        for off, text in client_segments(rec):
+            seq, spans = lemmatize_with_spans(text)
+            for m in self.index_.scan(seq, spans):
+                scores[col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
+                cues.append((m, off))
+        if rec.touchpoint:
+            for stage in self.by_touchpoint_.get(normalize_name(rec.touchpoint), []):
+                scores[col[stage]] += self.touchpoint_weight
+        if findings is not None:
+            for topic in findings.topics:
+                for stage in self.by_topic_.get(topic.name, []):
+                    scores[col[stage]] += self.topic_weight * topic.confidence
+        if scores.max() <= 0:
+            return self.config.default_stage, DEFAULT_CONFIDENCE, []
+        best = int(scores.argmax())
+        conf = float(softmax(scores, self.temperature)[best]) * (1.0 - np.exp(-scores[best]))
+        stage = self.labels_[best]
+        return stage, round(max(conf, DEFAULT_CONFIDENCE + 0.01), 3), [c for c in cues if c[0].label == stage]
+
+    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+        for rec, f in zip(records, findings, strict=True):
+            f.evidence = [e for e in f.evidence if not e.label.startswith("journey_stage:")]
+            stage = self.from_record(rec)
+            if stage is not None:
+                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "record", RECORD_CONFIDENCE
+                continue
+            stage = self.from_ticket(rec)
+            if stage is not None:
+                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "ticket", TICKET_CONFIDENCE
+                continue
+            stage, conf, cues = self.predict(rec, f)
+            f.journey_stage = stage
+            f.journey_stage_source = "predicted" if stage is not None else None
+            f.journey_stage_confidence = conf if stage is not None else None
+            for m, off in cues:
+                f.evidence.append(
+                    Evidence(
+                        label=f"journey_stage:{stage}",
+                        text=rec.text[off + m.start : off + m.end] if off >= 0 else " ".join(m.phrase),
+                        start=off + m.start if off >= 0 else None,
+                        end=off + m.end if off >= 0 else None,
+                        weight=1.0 + 0.5 * (m.n_words - 1),
+                    )
+                )
+            f.model_versions[self.name] = self.version

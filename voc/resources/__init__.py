@@ -1,0 +1,1 @@
+"""Default YAML configs shipped with voc: taxonomy.yaml, journey.yaml, causes.yaml."""
