@@ -331,8 +331,7 @@ def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_d
 
         extra_sections.append(("Новые темы", topic_report_section(load_topic_model(topic_model), frame)))
     written = write_outputs(outdir, frame, aggregates, summary, extra_sections=extra_sections)
-    if isinstance(written, dict):
-        files.update({str(k): Path(v) for k, v in written.items()})
+    files.update({str(Path(w).relative_to(outdir)): Path(w) for w in written})
     return BatchResult(outdir=outdir, summary=summary, frame_path=pq_path, files=files, aggregates=aggregates)
 
 
