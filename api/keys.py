@@ -79,4 +79,7 @@ def revoke_key(sessions: sessionmaker, key_id: str, when: datetime | None = None
             return False
         if row.revoked_at is None:
             row.revoked_at = when or utcnow()
-        return True
+    from api.auth import forget_key
+
+    forget_key(key_id)
+    return True

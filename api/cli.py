@@ -1,0 +1,83 @@
+"""``voc serve`` and ``voc keys create|list|revoke`` (the lead mounts ``app`` into the ``voc`` CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from api.keys import ROLES, create_key, list_keys, revoke_key
+from api.settings import Settings, SettingsError
+
+app = typer.Typer(help="HTTP service: serve the API, manage API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (stored as salted hashes; a new key is printed once).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _settings(settings_file: Path | None, **overrides: object) -> Settings:
+    try:
+        s = Settings.load(file=settings_file)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return s.model_copy(update=values) if values else s
+
+
+def _sessions(settings: Settings):
+    from api.db import init_db, make_engine, session_factory
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    init_db(engine)
+    return session_factory(engine)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="TCP port"),
+    workers: int | None = typer.Option(None, help="batch worker processes (default $VOC_WORKERS or 1)"),
+    settings_file: Path | None = typer.Option(None, "--settings", help="YAML/JSON settings file"),
+    log_level: str = typer.Option("warning", help="uvicorn's own log level"),
+) -> None:
+    """Run the HTTP service (one API process with the pipeline loaded, plus batch workers)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(settings_file, workers=workers)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
+                timeout_graceful_shutdown=30)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: str = typer.Option(..., help=f"one of {', '.join(ROLES)}"),
+    name: str = typer.Option("", help="who or what uses the key"),
+    settings_file: Path | None = typer.Option(None, "--settings"),
+) -> None:
+    """Create a key and print it once."""
+    if role not in ROLES:
+        typer.echo(f"error: --role must be one of {', '.join(ROLES)}, got {role!r}", err=True)
+        raise typer.Exit(2)
+    token, row = create_key(_sessions(_settings(settings_file)), role, name)
+    typer.echo(token)
+    typer.echo(f"key id {row.id}, role {row.role}; store the key now, it is not shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list(settings_file: Path | None = typer.Option(None, "--settings")) -> None:
+    """List keys (id, role, name, created, revoked) — never the secrets."""
+    for row in list_keys(_sessions(_settings(settings_file))):
+        revoked = row.revoked_at.isoformat() if row.revoked_at else "-"
+        typer.echo(f"{row.id}\t{row.role}\t{row.name or '-'}\t{row.created_at.isoformat()}\trevoked: {revoked}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, settings_file: Path | None = typer.Option(None, "--settings")) -> None:
+    """Revoke a key by id."""
+    if not revoke_key(_sessions(_settings(settings_file)), key_id):
+        typer.echo(f"error: no key with id {key_id!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")

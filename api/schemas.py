@@ -1,0 +1,193 @@
+"""Request and response models of the HTTP API (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from voc.schema import MAX_TEXT_CHARS, Channel, Evidence, Label, TopicMention
+
+EXAMPLE_TEXT = "Курьер опоздал на три часа, а в поддержке никто не отвечает. Очень недоволен."
+
+
+class ClassifyItem(BaseModel):
+    """One piece of feedback to classify."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": EXAMPLE_TEXT, "channel": "review", "ticket_id": "T-1042",
+                                         "customer_id": "C-77", "metadata": {"city": "Казань"}}]},
+    )
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the feedback text (Russian)")
+    channel: Channel = Field(Channel.review, description="review | survey | chat | call | email | social")
+    id: str | None = Field(None, max_length=200, description="your id of the record; generated when absent")
+    ticket_id: str | None = Field(None, max_length=200)
+    customer_id: str | None = Field(None, max_length=200)
+    journey_stage: str | None = Field(None, max_length=200, description="known stage, e.g. 'доставка'")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="kept as is; not analysed")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank; expected 1..20000 characters of feedback")
+        return value
+
+
+class ClassifyRequest(BaseModel):
+    """Up to 256 items in one call."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"items": [{"text": EXAMPLE_TEXT, "channel": "review"},
+                                                   {"text": "Спасибо, всё пришло вовремя!", "channel": "survey"}]}]},
+    )
+
+    items: list[ClassifyItem] = Field(min_length=1, max_length=256)
+
+
+class ItemResult(BaseModel):
+    """What the analyzers found in one item."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "b1c2", "ticket_id": "T-1042", "customer_id": "C-77", "channel": "review",
+        "sentiment": "negative", "sentiment_score": -0.82, "sentiment_confidence": 0.91,
+        "emotions": [{"name": "раздражение/гнев", "confidence": 0.77}],
+        "topics": [{"name": "доставка", "confidence": 0.9, "sentiment": "negative", "sentiment_score": -0.8,
+                    "source": "taxonomy"}],
+        "cause": {"name": "ошибка процесса", "confidence": 0.64},
+        "journey_stage": "доставка", "journey_stage_source": "predicted", "journey_stage_confidence": 0.81,
+        "evidence": [{"label": "sentiment:negative", "text": "Курьер опоздал на три часа", "start": 0, "end": 26}],
+        "pii_masked": {}, "model_versions": {"sentiment": "sentiment-tfidf@2026.01"}, "took_ms": 7.4}]})
+
+    id: str
+    ticket_id: str | None = None
+    customer_id: str | None = None
+    channel: str
+    text: str = Field(description="the text after PII masking")
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    sentiment_score: float | None = Field(None, description="-1 … 1")
+    sentiment_confidence: float | None = None
+    emotions: list[Label] = Field(default_factory=list)
+    topics: list[TopicMention] = Field(default_factory=list, description="topics with aspect sentiment")
+    cause: Label | None = None
+    journey_stage: str | None = None
+    journey_stage_source: str | None = Field(None, description="record | ticket | predicted")
+    journey_stage_confidence: float | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    pii_masked: dict[str, int] = Field(default_factory=dict)
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    took_ms: float = Field(description="server time for the whole request, ms")
+
+
+class ClassifyResponse(BaseModel):
+    items: list[ItemResult]
+    model_versions: dict[str, str]
+    took_ms: float
+
+
+class BatchCreated(BaseModel):
+    id: str
+    state: str = Field(examples=["queued"])
+
+
+class BatchStatus(BaseModel):
+    id: str
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: float = Field(description="percent, 0..100")
+    input_name: str
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    rows_total: int | None
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    records: int
+    chunks_done: int
+    attempts: int
+    cancel_requested: bool
+    first_errors: list[dict[str, Any]] = Field(description="up to 20 rejected rows: file, row, field, reason")
+    error: str | None
+    links: dict[str, str]
+
+
+class ResultsPage(BaseModel):
+    page: int
+    page_size: int
+    total: int
+    items: list[dict[str, Any]]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://helpdesk.example.ru/hooks/voc", "events": ["feedback.negative", "batch.finished"],
+         "negative_threshold": -0.5}]})
+
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
+    events: list[Literal["feedback.negative", "topic.spike", "batch.finished"]] = Field(min_length=1, max_length=3)
+    negative_threshold: float | None = Field(None, ge=-1, le=1, description="feedback.negative fires at score ≤ this")
+    secret: str | None = Field(None, min_length=16, max_length=128, description="generated when absent")
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    negative_threshold: float
+    created_at: str | None
+    active: bool
+    secret: str | None = Field(None, description="shown only in the create response")
+
+
+class DeliveryAttemptOut(BaseModel):
+    attempt: int
+    at: str | None
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event: str
+    state: str
+    attempts: int
+    created_at: str | None
+    next_attempt_at: str | None
+    last_status: int | None
+    payload: dict[str, Any]
+    attempt_log: list[DeliveryAttemptOut]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["service", "analyst", "admin"]
+    name: str = Field("", max_length=200)
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: str | None
+    revoked_at: str | None
+    key: str | None = Field(None, description="the token; shown only in the create response")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str | None
+    key_id: str | None
+    role: str | None
+    action: str
+    resource: str
+    client: str | None
+
+
+class ModelsOut(BaseModel):
+    components: dict[str, str]
+    stages: list[str]

@@ -1,0 +1,107 @@
+"""The live state of one service instance: settings, database, the loaded pipeline, thread pool, senders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from api.db import init_db, make_engine, session_factory
+from api.metrics import ServiceMetrics
+from api.settings import Settings
+
+log = logging.getLogger("voc.api")
+
+
+def default_pipeline_factory(settings: Settings) -> Any:
+    """The online pipeline: the default components with the cheap (morphology) name masker."""
+    from voc.pipeline import Pipeline
+
+    return Pipeline.load(config=settings.pipeline_config, redact_names=settings.redact_names)
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker
+    metrics: ServiceMetrics
+    pipeline_factory: Callable[[Settings], Any] = default_pipeline_factory
+    pipeline: Any | None = None
+    pipeline_error: str | None = None
+    executor: ThreadPoolExecutor | None = None
+    dispatcher: Any | None = None
+    workers: Any | None = None
+    batcher: Any | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+    _pipeline_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, settings: Settings, pipeline_factory: Callable[[Settings], Any] | None = None) -> ServiceState:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url())
+        init_db(engine)
+        return cls(settings=settings, engine=engine, sessions=session_factory(engine), metrics=ServiceMetrics(),
+                   pipeline_factory=pipeline_factory or default_pipeline_factory)
+
+    @property
+    def batches_dir(self) -> Path:
+        return self.settings.data_dir / "batches"
+
+    def load_pipeline(self) -> None:
+        """Load the pipeline once (start-up); /readyz turns ready when it is loaded."""
+        with self._pipeline_lock:
+            if self.pipeline is not None:
+                return
+            try:
+                pipeline = self.pipeline_factory(self.settings)
+                self._warm_up(pipeline)
+                self.pipeline = pipeline
+                self.pipeline_error = None
+                self.ready.set()
+            except Exception as exc:  # noqa: BLE001 - reported by /readyz, the service keeps running
+                self.pipeline_error = f"{type(exc).__name__}: {exc}"
+                log.error('{"event": "pipeline_load_failed", "error": %r}', self.pipeline_error)
+
+    @staticmethod
+    def _warm_up(pipeline: Any) -> None:
+        """One tiny analysis so lazy initialisation does not land on the first real request."""
+        from voc.schema import Feedback
+
+        pipeline.analyze([Feedback(id="warm-up", text="Спасибо, доставка пришла вовремя.")])
+        if hasattr(pipeline, "timings"):
+            pipeline.timings.clear()
+
+    async def run_inference(self, fn: Callable[[], Any]) -> Any:
+        """Run CPU work on the inference thread pool, off the event loop."""
+        assert self.executor is not None
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    def start(self) -> None:
+        self.executor = ThreadPoolExecutor(self.settings.inference_threads, thread_name_prefix="voc-infer")
+
+    def start_batcher(self) -> None:
+        """Start the micro-batcher's inference threads (needs a loaded pipeline)."""
+        from api.microbatch import MicroBatcher
+
+        if self.pipeline is not None:
+            self.batcher = MicroBatcher(self.pipeline.analyze, consumers=self.settings.inference_threads,
+                                        max_items=self.settings.max_items)
+            self.batcher.start()
+
+    def stop(self) -> None:
+        if self.batcher is not None:
+            self.batcher.stop()
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+        if self.pipeline is not None and hasattr(self.pipeline, "close"):
+            self.pipeline.close()
+        self.engine.dispose()

@@ -1,0 +1,91 @@
+"""Webhook subscriptions of an API key and their delivery log."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from api.audit import record_request
+from api.auth import get_state, require
+from api.db import Delivery, DeliveryAttempt, Webhook, iso, utcnow
+from api.keys import Principal
+from api.problems import ProblemError
+from api.schemas import DeliveryAttemptOut, DeliveryOut, WebhookCreate, WebhookOut
+
+router = APIRouter(tags=["webhooks"])
+
+
+def _out(hook: Webhook, secret: str | None = None) -> WebhookOut:
+    return WebhookOut(id=hook.id, url=hook.url, events=list(hook.events), negative_threshold=hook.negative_threshold,
+                      created_at=iso(hook.created_at), active=hook.active, secret=secret)
+
+
+def _own_or_404(request: Request, hook_id: str, principal: Principal) -> Webhook:
+    with get_state(request).sessions() as s:
+        hook = s.get(Webhook, hook_id)
+    if hook is None or hook.key_id != principal.key_id:
+        raise ProblemError(404, f"no webhook with id {hook_id!r} for this key",
+                           [(["path", "webhook_id"], "expected the id of one of your webhooks")])
+    return hook
+
+
+@router.post("/v1/webhooks", status_code=201, response_model=WebhookOut, summary="Subscribe to events")
+def create_webhook(request: Request, body: WebhookCreate,
+                   principal: Principal = Depends(require("admin"))) -> JSONResponse:
+    state = get_state(request)
+    secret = body.secret or secrets.token_urlsafe(32)
+    hook = Webhook(id=secrets.token_hex(8), key_id=principal.key_id, url=body.url, events=sorted(set(body.events)),
+                   secret=secret,
+                   negative_threshold=(body.negative_threshold if body.negative_threshold is not None
+                                       else state.settings.negative_threshold),
+                   created_at=utcnow(), active=True)
+    with state.sessions.begin() as s:
+        s.add(hook)
+    record_request(request, "webhook.create", f"webhook:{hook.id}")
+    return JSONResponse(_out(hook, secret).model_dump(mode="json"), status_code=201)
+
+
+@router.get("/v1/webhooks", response_model=list[WebhookOut], summary="Your subscriptions")
+def list_webhooks(request: Request, principal: Principal = Depends(require("admin"))) -> list[WebhookOut]:
+    with get_state(request).sessions() as s:
+        hooks = s.scalars(select(Webhook).where(Webhook.key_id == principal.key_id, Webhook.active.is_(True))
+                          .order_by(Webhook.created_at))
+        return [_out(h) for h in hooks]
+
+
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, summary="Unsubscribe (the delivery log is kept)")
+def delete_webhook(request: Request, webhook_id: str = PathParam(max_length=32),
+                   principal: Principal = Depends(require("admin"))) -> None:
+    hook = _own_or_404(request, webhook_id, principal)
+    with get_state(request).sessions.begin() as s:
+        row = s.get(Webhook, hook.id)
+        row.active = False
+    record_request(request, "webhook.delete", f"webhook:{hook.id}")
+
+
+@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryOut],
+            summary="Deliveries with every attempt")
+def list_deliveries(request: Request, webhook_id: str = PathParam(max_length=32),
+                    limit: int = Query(100, ge=1, le=1000),
+                    principal: Principal = Depends(require("admin"))) -> list[DeliveryOut]:
+    hook = _own_or_404(request, webhook_id, principal)
+    with get_state(request).sessions() as s:
+        deliveries = list(s.scalars(select(Delivery).where(Delivery.webhook_id == hook.id)
+                                    .order_by(Delivery.created_at.desc()).limit(limit)))
+        ids = [d.id for d in deliveries]
+        attempts: dict[str, list[DeliveryAttemptOut]] = {i: [] for i in ids}
+        if ids:
+            for a in s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(ids))
+                               .order_by(DeliveryAttempt.id)):
+                attempts[a.delivery_id].append(DeliveryAttemptOut(attempt=a.attempt, at=iso(a.at),
+                                                                  status_code=a.status_code, error=a.error,
+                                                                  duration_ms=a.duration_ms))
+    return [DeliveryOut(id=d.id, event=d.event, state=d.state, attempts=d.attempts, created_at=iso(d.created_at),
+                        next_attempt_at=iso(d.next_attempt_at) if d.state == "pending" else None,
+                        last_status=d.last_status, payload=json.loads(d.payload), attempt_log=attempts[d.id])
+            for d in deliveries]

@@ -1,0 +1,319 @@
+"""Batch workers: separate processes (multiprocessing spawn) that claim queued jobs from the database and
+run :func:`voc.batch.run_batch` on them, off the API's event loop.
+
+A worker heartbeats its job, writes progress after every committed chunk, and polls for cancellation.
+On shutdown it stops claiming, lets the current chunk commit and puts its job back in the queue; a job
+whose worker died (stale heartbeat) is re-queued and resumes from its last committed chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from api import jobs
+from api.db import Job, Webhook, init_db, make_engine, session_factory
+from api.events import negative_from_row
+from api.settings import Settings
+from api.webhook_sender import enqueue
+
+log = logging.getLogger("voc.worker")
+
+FIRST_ERRORS = 20
+NEGATIVE_COLUMNS = ("id", "ticket_id", "customer_id", "channel", "text", "sentiment", "sentiment_score", "emotions",
+                    "topics", "cause", "journey_stage", "evidence")
+
+
+def _log(event: str, **fields: Any) -> None:
+    log.info(json.dumps({"event": event, **fields}, ensure_ascii=False, default=str))
+
+
+def count_rows(path: Path) -> int | None:
+    """A cheap row count of an upload for the progress %, or None when unknown."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if suffix in (".jsonl", ".ndjson"):
+            with open(path, "rb") as fh:
+                return sum(1 for line in fh if line.strip())
+        if suffix == ".csv":
+            import csv
+
+            from voc.ingest.tables import detect_encoding
+
+            with open(path, encoding=detect_encoding(path), errors="replace", newline="") as fh:
+                return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+        if suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            wb = load_workbook(path, read_only=True)
+            return max((wb.worksheets[0].max_row or 1) - 1, 0)
+    except Exception:  # noqa: BLE001 - the count only feeds the progress bar
+        return None
+    return None
+
+
+class JobRunner:
+    """Runs claimed jobs in this process; keeps the default pipeline loaded between jobs."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker, worker_id: str,
+                 stop: threading.Event | Any | None = None):
+        self.settings = settings
+        self.sessions = sessions
+        self.worker_id = worker_id
+        self.stop = stop if stop is not None else threading.Event()
+        self._pipeline: Any | None = None
+
+    def pipeline_for(self, inputs: dict[str, Any]) -> Any:
+        """The pipeline for a job: the cached default one, or one built with the job's journey/taxonomy."""
+        from voc.pipeline import Pipeline
+
+        custom = {k: Path(inputs[k]) for k in ("journey", "taxonomy") if inputs.get(k)}
+        if custom:
+            return Pipeline.load(config=self.settings.pipeline_config, **custom)
+        if self._pipeline is None:
+            self._pipeline = Pipeline.load(config=self.settings.pipeline_config)
+        return self._pipeline
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when the queue was empty."""
+        jobs.requeue_stale(self.sessions, self.settings.stale_after_s)
+        claimed = jobs.claim_next(self.sessions, self.worker_id)
+        if claimed is None:
+            return False
+        job, token = claimed
+        self.run_job(job, token)
+        return True
+
+    def run_job(self, job: Job, token: str) -> None:
+        from voc.batch import BatchCancelled, BatchProgress, run_batch
+        from voc.ingest import ColumnMapping
+
+        _log("job_started", job=job.id, worker=self.worker_id, attempt=job.attempts)
+        inputs = job.inputs or {}
+        flags = {"lost": False, "cancel": False}
+        beat_stop = threading.Event()
+
+        def beat() -> None:
+            while not beat_stop.wait(self.settings.heartbeat_s):
+                try:
+                    ours, cancel = jobs.heartbeat(self.sessions, job.id, token)
+                except Exception:  # noqa: BLE001 - retried on the next beat
+                    continue
+                flags["lost"] = flags["lost"] or not ours
+                flags["cancel"] = flags["cancel"] or cancel
+
+        def progress(p: BatchProgress) -> None:
+            ok = jobs.update_progress(self.sessions, job.id, token, rows_in=p.rows_in, rows_out=p.rows_out,
+                                      rows_rejected=p.rows_rejected, records=p.records,
+                                      chunks_done=p.chunk_index + (0 if p.done else 1))
+            flags["lost"] = flags["lost"] or not ok
+
+        def should_stop() -> bool:
+            return flags["lost"] or flags["cancel"] or self.stop.is_set()
+
+        beater = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
+        beater.start()
+        started = time.perf_counter()
+        try:
+            mapping = ColumnMapping(text=inputs["text_col"]) if inputs.get("text_col") else None
+            result = run_batch(
+                Path(inputs["feedback"]), Path(job.outdir),
+                tickets=Path(inputs["tickets"]) if inputs.get("tickets") else None,
+                journey=Path(inputs["journey"]) if inputs.get("journey") else None,
+                taxonomy=Path(inputs["taxonomy"]) if inputs.get("taxonomy") else None,
+                mapping=mapping, chunk_size=int(inputs.get("chunk_size") or self.settings.chunk_size),
+                pipeline=self.pipeline_for(inputs),
+                progress=progress, should_stop=should_stop, quiet=True,
+            )
+        except BatchCancelled:
+            beat_stop.set()
+            if flags["lost"]:
+                _log("job_claim_lost", job=job.id, worker=self.worker_id)
+            elif flags["cancel"] or self._cancel_requested(job.id):
+                jobs.finish(self.sessions, job.id, token, "cancelled")
+                _log("job_cancelled", job=job.id)
+            else:  # shutting down: back to the queue, resumes from the last committed chunk
+                jobs.finish(self.sessions, job.id, token, "queued")
+                _log("job_released", job=job.id)
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure is the job's, not the worker's
+            beat_stop.set()
+            message = str(exc) or type(exc).__name__
+            jobs.finish(self.sessions, job.id, token, "failed", error=message[:2000],
+                        seconds=time.perf_counter() - started)
+            _log("job_failed", job=job.id, error_type=type(exc).__name__)
+            return
+        finally:
+            beat_stop.set()
+        s = result.summary
+        first_errors = self._first_errors(Path(job.outdir) / "errors.csv")
+        if not jobs.finish(self.sessions, job.id, token, "succeeded", rows_in=s.rows_in, rows_out=s.rows_out,
+                           rows_rejected=s.rows_rejected, records=s.records, first_errors=first_errors,
+                           seconds=time.perf_counter() - started):
+            return
+        _log("job_succeeded", job=job.id, rows_in=s.rows_in, records=s.records)
+        try:
+            self.emit_events(job, result)
+        except Exception as exc:  # noqa: BLE001 - a webhook problem must not fail a finished job
+            _log("job_events_failed", job=job.id, error_type=type(exc).__name__)
+
+    def _cancel_requested(self, job_id: str) -> bool:
+        job = jobs.get_job(self.sessions, job_id)
+        return bool(job and job.cancel_requested)
+
+    @staticmethod
+    def _first_errors(path: Path) -> list[dict[str, Any]]:
+        if not path.exists():
+            return []
+        frame = pd.read_csv(path, dtype=str, nrows=FIRST_ERRORS, keep_default_na=False)
+        return [{k: (v if v != "" else None) for k, v in row.items()} for row in frame.to_dict("records")]
+
+    def emit_events(self, job: Job, result: Any) -> None:
+        """batch.finished, topic.spike for emerging trends, feedback.negative for negative rows."""
+        url = f"/v1/batches/{job.id}"
+        s = result.summary
+        enqueue(self.sessions, "batch.finished", {
+            "batch": {"id": job.id, "url": url, "report": url + "/report", "results": url + "/results"},
+            "state": "succeeded", "rows_in": s.rows_in, "rows_out": s.rows_out, "rows_rejected": s.rows_rejected,
+            "records": s.records, "input_name": job.input_name})
+        for trend in self._emerging(Path(job.outdir)):
+            enqueue(self.sessions, "topic.spike", {"batch": {"id": job.id, "url": url}, **trend})
+        with self.sessions() as sess:
+            limits = {h.id: self.settings.webhook_max_events_per_batch
+                      for h in sess.scalars(select(Webhook).where(Webhook.active.is_(True)))
+                      if "feedback.negative" in h.events}
+        if not limits:
+            return
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(result.frame_path).names)
+        frame = pd.read_parquet(result.frame_path, columns=[c for c in NEGATIVE_COLUMNS if c in names],
+                                filters=[("sentiment", "==", "negative")])
+        neg = frame[frame["sentiment_score"].notna()]
+        for row in neg.sort_values("sentiment_score").to_dict("records"):
+            enqueue(self.sessions, "feedback.negative", negative_from_row(row, job.id, url),
+                    float(row["sentiment_score"]), limit_per_webhook=limits)
+
+    @staticmethod
+    def _emerging(outdir: Path) -> list[dict[str, Any]]:
+        path = outdir / "trends.csv"
+        if not path.exists():
+            return []
+        frame = pd.read_csv(path)
+        if "emerging" not in frame.columns:
+            return []
+        flagged = frame[frame["emerging"].astype(str).str.lower().isin(["true", "1", "yes"])]
+        keep = [c for c in ("kind", "name", "week_prev", "week_last", "count_prev", "count_last", "share_prev",
+                            "share_last", "share_change_pct", "z", "p_value") if c in frame.columns]
+        rows = flagged[keep].astype(object).where(flagged[keep].notna(), None).to_dict("records")
+        return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+
+
+def worker_main(settings_json: str, worker_id: str, stop: Any | None = None) -> None:
+    """Entry point of one worker process: loop claiming jobs until ``stop`` is set or SIGTERM arrives."""
+    settings = Settings.model_validate_json(settings_json)
+    logging.basicConfig(level=settings.log_level, format="%(message)s")
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)  # batch work yields the CPU to the online /v1/classify path
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    engine = make_engine(settings.resolved_database_url())
+    init_db(engine)
+    stop_event = stop if stop is not None else threading.Event()
+    if stop is None or threading.current_thread() is threading.main_thread():
+        local = threading.Event()
+
+        def _term(_sig: int, _frame: Any) -> None:
+            local.set()
+            if hasattr(stop_event, "set"):
+                stop_event.set()
+
+        try:
+            signal.signal(signal.SIGTERM, _term)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
+        except ValueError:  # not the main thread
+            pass
+    runner = JobRunner(settings, session_factory(engine), worker_id, stop_event)
+    _log("worker_started", worker=worker_id, pid=os.getpid())
+    while not stop_event.is_set():
+        try:
+            busy = runner.run_once()
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is briefly unreachable
+            _log("worker_error", worker=worker_id, error_type=type(exc).__name__)
+            busy = False
+        if not busy:
+            stop_event.wait(settings.poll_interval_s)
+    _log("worker_stopped", worker=worker_id)
+    engine.dispose()
+
+
+class WorkerPool:
+    """N spawned worker processes, restarted if one dies; stopped gracefully."""
+
+    def __init__(self, settings: Settings, n: int | None = None):
+        self.settings = settings
+        self.n = settings.workers if n is None else n
+        self._ctx = mp.get_context("spawn")
+        self._stop = self._ctx.Event()
+        self._procs: dict[str, Any] = {}
+        self._watch: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    def _spawn(self, worker_id: str) -> None:
+        proc = self._ctx.Process(target=worker_main, args=(self.settings.model_dump_json(), worker_id, self._stop),
+                                 name=f"voc-worker-{worker_id}", daemon=False)
+        proc.start()
+        self._procs[worker_id] = proc
+
+    def start(self) -> None:
+        engine = make_engine(self.settings.resolved_database_url())
+        moved = jobs.requeue_stale(session_factory(engine), self.settings.stale_after_s)
+        engine.dispose()
+        if moved:
+            _log("jobs_requeued", jobs=moved)
+        for i in range(self.n):
+            self._spawn(f"{os.getpid()}-{i}")
+        self._watch = threading.Thread(target=self._watchdog, name="voc-worker-watchdog", daemon=True)
+        self._watch.start()
+
+    def _watchdog(self) -> None:
+        while not self._closing.wait(2.0):
+            for worker_id, proc in list(self._procs.items()):
+                if not proc.is_alive() and not self._stop.is_set():
+                    _log("worker_died", worker=worker_id, exitcode=proc.exitcode)
+                    self._spawn(worker_id)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs.values() if p.pid is not None]
+
+    def stop(self, timeout: float = 120.0) -> None:
+        """Stop claiming, let each current chunk commit (job goes back to the queue), then exit."""
+        self._closing.set()
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for proc in self._procs.values():
+            proc.join(max(deadline - time.monotonic(), 0.1))
+        for proc in self._procs.values():
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(5)

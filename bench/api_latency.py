@@ -1,0 +1,216 @@
+"""Latency of single-text ``POST /v1/classify`` against a real ``voc serve`` on 127.0.0.1.
+
+Phases: (1) open-loop load at a fixed rate (default 50 req/s for 20 s), latency measured from each request's
+scheduled send time, so queueing is counted; (2) the same while a batch job runs in the worker pool;
+(3) closed-loop saturation with a few concurrent clients: the maximum sustained req/s.
+Writes ``bench/results/api_latency.json``.
+
+    .venv/bin/python bench/api_latency.py [--rate 50] [--seconds 20] [--pipeline-config pipeline.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import platform
+import random
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+OBJECTS = ["доставка", "курьер", "оплата картой", "приложение банка", "служба поддержки", "возврат денег",
+           "заказ", "тариф", "кассир", "личный кабинет"]
+PHRASES = ["{o} опять подвёл, жду третий день", "спасибо, {o} сработал быстро и без проблем",
+           "не могу понять, как работает {o}", "{o} ужасный, деньги списали дважды",
+           "всё хорошо, {o} на высоте, рекомендую", "хочу уточнить условия: {o}"]
+
+
+def texts(n: int, seed: int = 0) -> list[str]:
+    rnd = random.Random(seed)
+    return [" ".join(rnd.choice(PHRASES).format(o=rnd.choice(OBJECTS)) for _ in range(rnd.randint(1, 3))).capitalize()
+            for _ in range(n)]
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    load = os.getloadavg()
+    return {"nproc": os.cpu_count(), "cpu_model": cpu, "ram_gib": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "loadavg_1_5_15_at_end": [round(x, 2) for x in load]}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return round(s[min(len(s) - 1, int(q / 100 * len(s)))], 2)
+
+
+def summary(lat_ms: list[float], errors: int, seconds: float, offered: float | None) -> dict:
+    return {"requests": len(lat_ms) + errors, "errors": errors, "offered_rps": offered,
+            "achieved_rps": round(len(lat_ms) / seconds, 1), "p50_ms": pct(lat_ms, 50), "p95_ms": pct(lat_ms, 95),
+            "p99_ms": pct(lat_ms, 99), "max_ms": round(max(lat_ms), 2) if lat_ms else None,
+            "mean_ms": round(statistics.fmean(lat_ms), 2) if lat_ms else None}
+
+
+async def open_loop(base: str, headers: dict, rate: float, seconds: float, bodies: list[str]) -> dict:
+    """Send at a fixed rate regardless of answers; latency counts from the scheduled time."""
+    lat: list[float] = []
+    errors = 0
+    n = int(rate * seconds)
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as client:
+        t0 = time.perf_counter()
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            scheduled = t0 + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            try:
+                r = await client.post("/v1/classify", json={"text": bodies[i % len(bodies)], "channel": "review"})
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                lat.append((time.perf_counter() - scheduled) * 1000)
+            else:
+                errors += 1
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        wall = time.perf_counter() - t0
+    return {**summary(lat, errors, wall, rate), "wall_s": round(wall, 1)}
+
+
+async def closed_loop(base: str, headers: dict, clients: int, seconds: float, bodies: list[str]) -> dict:
+    lat: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        end = time.perf_counter() + seconds
+
+        async def worker(k: int) -> None:
+            nonlocal errors
+            i = k
+            while time.perf_counter() < end:
+                t = time.perf_counter()
+                r = await client.post("/v1/classify", json={"text": bodies[i % len(bodies)]})
+                if r.status_code == 200:
+                    lat.append((time.perf_counter() - t) * 1000)
+                else:
+                    errors += 1
+                i += clients
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+        wall = time.perf_counter() - t0
+    return {"clients": clients, **summary(lat, errors, wall, None)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rate", type=float, default=50.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--batch-rows", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--pipeline-config", type=Path, default=None, help="pipeline.yaml (default: shipped models)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_latency.json")
+    args = ap.parse_args()
+
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    tmp = Path(tempfile.mkdtemp(prefix="voc-bench-"))
+    env = {**os.environ, "VOC_DATA_DIR": str(tmp / "data"), "VOC_WORKERS": str(args.workers),
+           "VOC_LOG_LEVEL": "WARNING"}
+    if args.pipeline_config:
+        env["VOC_PIPELINE_CONFIG"] = str(args.pipeline_config.resolve())
+    py = sys.executable
+    token = subprocess.run([py, "-m", "api", "keys", "create", "--role", "analyst", "--name", "bench"], env=env,
+                           cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen([py, "-m", "api", "serve", "--port", str(port)], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    bodies = texts(500)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise SystemExit("service did not become ready in 180 s")
+        models = httpx.get(base + "/v1/models", headers=headers).json()
+        asyncio.run(open_loop(base, headers, 20, 3, bodies))  # warm-up
+        alone = asyncio.run(open_loop(base, headers, args.rate, args.seconds, bodies))
+        print("alone", alone, flush=True)
+
+        csv_path = tmp / "batch.csv"
+        with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["id", "date", "text"])
+            for i, t in enumerate(texts(args.batch_rows, seed=1)):
+                w.writerow([f"b{i}", f"2026-01-{1 + i % 28:02d}", t])
+        with open(csv_path, "rb") as fh:
+            batch = httpx.post(base + "/v1/batches", headers=headers, files={"file": ("batch.csv", fh)}, timeout=120)
+        batch_id = batch.json()["id"]
+        wait_start = time.monotonic()
+        while httpx.get(f"{base}/v1/batches/{batch_id}", headers=headers).json()["state"] == "queued":
+            if time.monotonic() - wait_start > 120:
+                break
+            time.sleep(0.2)
+        during = asyncio.run(open_loop(base, headers, args.rate, args.seconds, bodies))
+        status = httpx.get(f"{base}/v1/batches/{batch_id}", headers=headers).json()
+        during["batch_state_after"] = status["state"]
+        during["batch_rows_done_after"] = status["rows_in"]
+        print("during batch", during, flush=True)
+        httpx.delete(f"{base}/v1/batches/{batch_id}", headers=headers)
+        time.sleep(2)
+        saturation = asyncio.run(closed_loop(base, headers, 16, min(args.seconds, 10), bodies))
+        print("saturation", saturation, flush=True)
+        metrics = httpx.get(base + "/metrics").text
+        infer = {k: float(v) for k, v in (line.split(" ") for line in metrics.splitlines()
+                                           if line.startswith(("voc_inference_seconds_sum", "voc_inference_seconds_count")))}
+    finally:
+        server.terminate()
+        server.wait(60)
+    mean_infer_ms = 1000 * infer.get("voc_inference_seconds_sum", 0) / max(infer.get("voc_inference_seconds_count", 1), 1)
+    result = {
+        "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {**machine(), "loadavg_1_5_15_at_start": load_at_start,
+                    "note": "shared machine: other engineers' jobs ran at the same time"},
+        "models": models,
+        "load_generator": "same machine (httpx asyncio client competes for the same cores)",
+        "open_loop_alone": alone,
+        "open_loop_during_batch": during,
+        "max_sustained_closed_loop": saturation,
+        "server_mean_inference_ms": round(mean_infer_ms, 2),
+        "target": {"p99_ms": 50, "rate_rps": 50},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
