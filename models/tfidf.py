@@ -1,0 +1,635 @@
+"""A fast linear baseline: word 1–2-gram + char_wb 2–5-gram TF-IDF with logistic regression.
+
+Single-label tasks (sentiment) use a multinomial LogisticRegression with balanced class weights;
+multilabel tasks (emotions) use one LogisticRegression per label with a decision threshold per label tuned
+on a validation split. Labels may be *partially known* (a dataset that does not annotate a label neither
+confirms nor denies it): such rows are left out of that label's classifier only.
+
+The model directory holds ``voc_model.json`` (ModelInfo), ``weights.npz`` (float16 coefficients,
+float32 idf), ``vocab_word.txt`` / ``vocab_char.txt`` (one feature per line) and a ``README.md`` card.
+No pickles: the directory loads with any scikit-learn version.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+
+from models.base import ModelInfo, TextClassifier
+from voc.text import STOP_WORDS
+
+WEIGHTS_FILE = "weights.npz"
+WORD_VOCAB_FILE = "vocab_word.txt"
+CHAR_VOCAB_FILE = "vocab_char.txt"
+CARD_FILE = "README.md"
+
+_WORD_TOKEN = r"(?u)\b\w\w+\b"
+_WORD_TOKEN_RE = re.compile(_WORD_TOKEN)
+#: negations are widened to the word they negate ("не вернули"), never shown alone
+_NEGATIONS = frozenset({"не", "нет", "ни", "без"})
+
+
+def normalize(text: str) -> str:
+    """Lower-case and fold ё→е; keeps the length, so offsets into the result are offsets into ``text``."""
+    return text.lower().replace("ё", "е")
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSpan:
+    """A stretch of the input text that pushed a prediction towards a label."""
+
+    text: str
+    start: int
+    end: int
+    weight: float
+
+
+def _vectorizers(word_vocab: Sequence[str] | None = None, char_vocab: Sequence[str] | None = None,
+                 max_word: int | None = None, max_char: int | None = None,
+                 min_df: int = 2) -> tuple[CountVectorizer, CountVectorizer]:
+    common: dict[str, Any] = {"lowercase": False, "preprocessor": normalize, "dtype": np.float32}
+    word = CountVectorizer(ngram_range=(1, 2), token_pattern=_WORD_TOKEN, vocabulary=word_vocab,
+                           max_features=max_word, min_df=1 if word_vocab else min_df, **common)
+    char = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), vocabulary=char_vocab,
+                           max_features=max_char, min_df=1 if char_vocab else min_df, **common)
+    return word, char
+
+
+def _idf(counts: sp.csr_matrix) -> np.ndarray:
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
+def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms).dot(m), dtype=np.float32)
+
+
+def _sublinear_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    m = counts.astype(np.float32, copy=True).tocsr()
+    m.data = (1.0 + np.log(m.data)) * idf[m.indices]
+    return _l2_rows(m)
+
+
+class CharNgramCounter:
+    """Vectorised (numpy) char_wb 2–5-gram counting over a fixed vocabulary.
+
+    Gives exactly the counts of scikit-learn's ``CountVectorizer(analyzer="char_wb")`` for the same
+    vocabulary, several times faster: each character is mapped to a small code (its rank among the characters
+    of the vocabulary; 0 = none of them) and every n-gram (n ≤ 5) is packed into one uint64 key.
+    """
+
+    def __init__(self, vocabulary: Sequence[str], ngram_range: tuple[int, int] = (2, 5)) -> None:
+        self.ngram_range = ngram_range
+        chars = sorted({ch for feature in vocabulary for ch in feature} | {" "})
+        self.chars = np.array([ord(c) for c in chars], dtype=np.uint32)
+        self.bits = max(1, int(np.ceil(np.log2(len(chars) + 1))))
+        if self.bits * ngram_range[1] > 64:
+            raise ValueError("too many distinct characters to pack an n-gram into 64 bits")
+        self.space = np.uint64(int(np.searchsorted(self.chars, ord(" "))) + 1)
+        keys = np.array([self._key(f) for f in vocabulary], dtype=np.uint64)
+        self.order = np.argsort(keys, kind="stable")
+        self.sorted_keys = keys[self.order]
+        self.n_features = len(vocabulary)
+
+    def _key(self, feature: str) -> int:
+        key = 0
+        for k, ch in enumerate(feature):
+            key |= (int(np.searchsorted(self.chars, ord(ch))) + 1) << (self.bits * k)
+        return key
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Counts, shape (len(texts), n_features), float32; ``texts`` already normalised."""
+        n_docs = len(texts)
+        if n_docs == 0:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        big = "\x00 " + " \x00 ".join(t.replace("\x00", " ") for t in texts) + " \x00"
+        cp = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32)
+        uniq, inverse = np.unique(cp, return_inverse=True)
+        is_space = np.array([chr(c).isspace() for c in uniq.tolist()], dtype=bool)[inverse]
+        keep = ~(is_space & np.r_[False, is_space[:-1]])  # collapse runs of whitespace to one space
+        cp, is_space = cp[keep], is_space[keep]
+        doc = np.cumsum(cp == 0) - 1
+        pos = np.searchsorted(self.chars, cp)
+        pos_clipped = np.minimum(pos, len(self.chars) - 1)
+        code = np.where(self.chars[pos_clipped] == cp, pos_clipped + 1, 0).astype(np.uint64)
+        code[is_space] = self.space
+        size = len(code)
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        lo, hi = self.ngram_range
+        for n in range(lo, hi + 1):
+            m = size - n + 1
+            if m <= 0:
+                break
+            valid = np.ones(m, dtype=bool)
+            key = np.zeros(m, dtype=np.uint64)
+            for k in range(n):
+                ck = code[k:k + m]
+                valid &= ck > 0
+                if 0 < k < n - 1:
+                    valid &= ~is_space[k:k + m]  # a space may only pad the ends: the n-gram stays in one word
+                key |= ck << np.uint64(self.bits * k)
+            if n == 2:
+                valid &= ~(is_space[:m] & is_space[1:m + 1])
+            idx = np.flatnonzero(valid)
+            found = np.searchsorted(self.sorted_keys, key[idx])
+            found_clipped = np.minimum(found, len(self.sorted_keys) - 1)
+            hit = self.sorted_keys[found_clipped] == key[idx] if len(self.sorted_keys) else np.zeros(len(idx), bool)
+            rows.append(doc[idx[hit]])
+            cols.append(self.order[found_clipped[hit]])
+        r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        out = sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(n_docs, self.n_features))
+        out.sum_duplicates()
+        return out
+
+
+class TfidfClassifier(TextClassifier):
+    """Word + char TF-IDF logistic regression (see module docstring)."""
+
+    def __init__(self, info: ModelInfo | None = None, *, max_word_features: int = 60_000,
+                 max_char_features: int = 120_000, C: float = 4.0, min_df: int = 2) -> None:
+        self.info = info or ModelInfo(name="tfidf", version="0", task="custom", kind="tfidf", labels=[])
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.C = C
+        self.min_df = min_df
+        self.word_vocab_: list[str] = []
+        self.char_vocab_: list[str] = []
+        self.word_idf_: np.ndarray | None = None
+        self.char_idf_: np.ndarray | None = None
+        self.coef_: np.ndarray | None = None  # (n_labels, n_features) float32
+        self.intercept_: np.ndarray | None = None  # (n_labels,)
+        self._word: CountVectorizer | None = None
+        self._char: CountVectorizer | CharNgramCounter | None = None
+        self._word_index: dict[str, int] | None = None
+        self._char_index: dict[str, int] | None = None
+        self._phrase_cache: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ features
+    def _ensure_vectorizers(self) -> tuple[CountVectorizer, CountVectorizer | CharNgramCounter]:
+        if self._word is None or self._char is None:
+            if not self.word_vocab_ and not self.char_vocab_:
+                raise RuntimeError("the model is not fitted")
+            word, char = _vectorizers(self.word_vocab_, self.char_vocab_)
+            word._validate_vocabulary()  # a vectorizer with a fixed vocabulary needs no fit
+            try:
+                self._char = CharNgramCounter(self.char_vocab_)
+            except ValueError:  # exotic vocabulary (thousands of distinct characters): scikit-learn's path
+                char._validate_vocabulary()
+                self._char = char
+            self._word = word
+        return self._word, self._char
+
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Raw n-gram counts (word block then char block); rows may be summed before ``tfidf``."""
+        word, char = self._ensure_vectorizers()
+        texts = list(texts)
+        chars = char.transform([normalize(t) for t in texts] if isinstance(char, CharNgramCounter) else texts)
+        return sp.hstack([word.transform(texts), chars], format="csr", dtype=np.float32)
+
+    def tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF-IDF, each block (word, char) L2-normalised on its own."""
+        assert self.word_idf_ is not None and self.char_idf_ is not None
+        nw = len(self.word_vocab_)
+        counts = sp.csr_matrix(counts)
+        w = _sublinear_tfidf(counts[:, :nw], self.word_idf_)
+        c = _sublinear_tfidf(counts[:, nw:], self.char_idf_)
+        return sp.hstack([w, c], format="csr", dtype=np.float32)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """TF-IDF feature matrix of ``texts``."""
+        return self.tfidf(self.counts(texts))
+
+    def proba_from_features(self, features: sp.csr_matrix) -> np.ndarray:
+        """Probabilities from a TF-IDF matrix (softmax for single-label, sigmoid per label for multilabel)."""
+        if self.coef_ is None or self.intercept_ is None:
+            raise RuntimeError("the model is not fitted")
+        z = np.asarray(features @ self.coef_.T, dtype=np.float64) + self.intercept_
+        if self.multilabel:
+            return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.proba_from_features(self.transform(texts))
+
+    # ------------------------------------------------------------------ training
+    def fit(self, texts: Sequence[str], labels: Sequence[str] | Sequence[Sequence[str]], *,
+            label_set: Sequence[str] | None = None, multilabel: bool = False,
+            known: Sequence[Sequence[str]] | None = None, sample_weight: Sequence[float] | None = None,
+            val_fraction: float = 0.1, seed: int = 0) -> TfidfClassifier:
+        """Fit vectorizers and classifier(s).
+
+        ``labels``: one label per text (single-label) or a list of labels per text (multilabel, may be empty).
+        ``known``: multilabel only — per text, the labels its source annotates (None = all). A text whose
+        source does not annotate label L is not used as a negative (or positive) for L.
+        ``sample_weight``: optional weight per text (e.g. to down-weight a large, noisier source).
+        ``val_fraction`` of the rows is held out to tune per-label thresholds (multilabel) and to report
+        validation scores in ``info.metrics['validation']``.
+        """
+        t0 = time.perf_counter()
+        texts = list(texts)
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (len(texts),) or (weights < 0).any():
+            raise ValueError(f"sample_weight must hold one non-negative weight per text ({len(texts)})")
+        if multilabel:
+            label_lists = [list(ls) for ls in labels]  # type: ignore[arg-type]
+            names = list(label_set) if label_set else sorted({lab for ls in label_lists for lab in ls})
+        else:
+            label_lists = [[str(lab)] for lab in labels]
+            names = list(label_set) if label_set else sorted({ls[0] for ls in label_lists})
+        if len(names) < (1 if multilabel else 2):
+            raise ValueError(f"need at least {1 if multilabel else 2} labels to train, got {names}")
+        index = {name: i for i, name in enumerate(names)}
+        y = np.zeros((len(texts), len(names)), dtype=np.int8)
+        for r, ls in enumerate(label_lists):
+            for lab in ls:
+                if lab not in index:
+                    raise ValueError(f"row {r + 1}: label {lab!r} is not in the label set {names}")
+                y[r, index[lab]] = 1
+        mask = np.ones_like(y, dtype=bool)
+        if known is not None:
+            if not multilabel:
+                raise ValueError("'known' is only meaningful for multilabel training")
+            mask[:] = False
+            for r, ks in enumerate(known):
+                for lab in ks:
+                    if lab in index:
+                        mask[r, index[lab]] = True
+
+        rows = np.arange(len(texts))
+        strat = None if multilabel else y.argmax(axis=1)
+        if strat is not None and np.bincount(strat)[np.unique(strat)].min() < 2:
+            strat = None  # a class with a single row cannot be stratified
+        if 0 < val_fraction < 1 and len(texts) >= 20:
+            train_idx, val_idx = train_test_split(rows, test_size=val_fraction, random_state=seed, stratify=strat)
+        else:
+            train_idx, val_idx = rows, rows[:0]
+
+        word, char = _vectorizers(max_word=self.max_word_features, max_char=self.max_char_features,
+                                  min_df=self.min_df if len(train_idx) >= 50 else 1)
+        train_texts = [texts[i] for i in train_idx]
+        wc = word.fit_transform(train_texts)
+        cc = char.fit_transform(train_texts)
+        self.word_vocab_ = _vocab_list(word)
+        self.char_vocab_ = _vocab_list(char)
+        self.word_idf_, self.char_idf_ = _idf(sp.csr_matrix(wc)), _idf(sp.csr_matrix(cc))
+        self._word, self._char = None, None
+        x_train = self.tfidf(sp.hstack([wc, cc], format="csr"))
+
+        self.info = self.info.model_copy(update={"labels": names, "multilabel": multilabel, "kind": "tfidf"})
+        if multilabel:
+            self._fit_multilabel(x_train, y[train_idx], mask[train_idx], weights[train_idx], seed)
+        else:
+            self._fit_single(x_train, y[train_idx].argmax(axis=1), weights[train_idx], seed)
+
+        metrics: dict[str, Any] = {}
+        if len(val_idx):
+            val_texts = [texts[i] for i in val_idx]
+            proba = self.predict_proba(val_texts)
+            if multilabel:
+                thresholds = _tune_thresholds(proba, y[val_idx], mask[val_idx])
+                self.info = self.info.model_copy(update={"thresholds": {names[j]: t for j, t in thresholds.items()}})
+                thr = np.array([self.info.thresholds.get(n, self.info.threshold) for n in names])
+                pred = (proba >= thr).astype(int)
+                f1s = [f1_score(y[val_idx][mask[val_idx][:, j], j], pred[mask[val_idx][:, j], j], zero_division=0)
+                       for j in range(len(names)) if mask[val_idx][:, j].any()]
+                metrics["macro_f1"] = float(np.mean(f1s)) if f1s else None
+            else:
+                metrics["macro_f1"] = float(f1_score(y[val_idx].argmax(axis=1), proba.argmax(axis=1), average="macro"))
+            metrics["rows"] = len(val_idx)
+        training = dict(self.info.training)
+        training.update({
+            "method": "tfidf word1-2 + char_wb2-5, sublinear tf, "
+                      + ("one-vs-rest LogisticRegression, per-label thresholds" if multilabel
+                         else "multinomial LogisticRegression, class_weight=balanced"),
+            "C": self.C, "max_word_features": self.max_word_features, "max_char_features": self.max_char_features,
+            "min_df": self.min_df, "train_rows": len(train_idx), "val_rows": len(val_idx), "seed": seed,
+            "n_features": len(self.word_vocab_) + len(self.char_vocab_),
+            "fit_seconds": round(time.perf_counter() - t0, 1),
+        })
+        info_metrics = dict(self.info.metrics)
+        if metrics:
+            info_metrics["validation"] = metrics
+        self.info = self.info.model_copy(update={"training": training, "metrics": info_metrics,
+                                                 "created_at": datetime.now(UTC).isoformat(timespec="seconds")})
+        return self
+
+    def _fit_single(self, x: sp.csr_matrix, y: np.ndarray, w: np.ndarray, seed: int) -> None:
+        n_labels = len(self.labels)
+        present = np.unique(y)
+        if len(present) < 2:
+            raise ValueError(f"only one class ({self.labels[present[0]]!r}) in the training rows; need at least two")
+        clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=seed)
+        clf.fit(x, y, sample_weight=w)
+        coef = np.zeros((n_labels, x.shape[1]), dtype=np.float32)
+        intercept = np.full(n_labels, -30.0, dtype=np.float32)  # absent classes get ~0 probability
+        if len(clf.classes_) == 2:  # binary LR: sigmoid(z) == softmax([-z/2, z/2])
+            coef[clf.classes_[0]], coef[clf.classes_[1]] = -clf.coef_[0] / 2, clf.coef_[0] / 2
+            intercept[clf.classes_[0]], intercept[clf.classes_[1]] = -clf.intercept_[0] / 2, clf.intercept_[0] / 2
+        else:
+            coef[clf.classes_] = clf.coef_
+            intercept[clf.classes_] = clf.intercept_
+        self.coef_, self.intercept_ = _round_f16(coef), intercept
+
+    def _fit_multilabel(self, x: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, w: np.ndarray, seed: int) -> None:
+        n_labels = y.shape[1]
+        coef = np.zeros((n_labels, x.shape[1]), dtype=np.float32)
+        intercept = np.full(n_labels, -30.0, dtype=np.float32)
+        for j in range(n_labels):
+            rows = np.flatnonzero(mask[:, j])
+            yj = y[rows, j]
+            if len(np.unique(yj)) < 2:
+                continue  # never (or always) seen: the label never fires
+            clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=seed)
+            clf.fit(x[rows], yj, sample_weight=w[rows])
+            coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+        self.coef_, self.intercept_ = _round_f16(coef), intercept
+
+    # ------------------------------------------------------------------ evidence
+    def explain(self, texts: Sequence[str], label_indices: Sequence[int],
+                top_k: int = 3) -> list[list[tuple[str, float]]]:
+        return [[(s.text, s.weight) for s in spans]
+                for spans in self.explain_spans(texts, label_indices, top_k=top_k)]
+
+    def explain_spans(self, texts: Sequence[str], label_indices: Sequence[int], top_k: int = 3,
+                      features: sp.csr_matrix | None = None,
+                      windows: Sequence[Sequence[tuple[int, int]] | None] | None = None) -> list[list[EvidenceSpan]]:
+        """Top evidence spans per text for the given label: n-grams ranked by tfidf × coefficient.
+
+        Each n-gram is mapped back to the words of the text that contain it (character offsets); the weights
+        of n-grams falling on the same span add up. ``features`` lets a caller reuse a TF-IDF matrix of
+        ``texts``; ``windows`` restricts the search per text to (start, end) ranges (e.g. the client turns).
+        """
+        assert self.coef_ is not None
+        x = self.transform(texts) if features is None else sp.csr_matrix(features)
+        if not x.has_sorted_indices:
+            x = x.sorted_indices()
+        label_indices = np.asarray(label_indices, dtype=np.int64)
+        feature_names = self.feature_names()
+        n_word = len(self.word_vocab_)
+        row_of = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        contrib = x.data * self.coef_[label_indices[row_of], x.indices]
+        out: list[list[EvidenceSpan]] = []
+        for i, text in enumerate(texts):
+            lo, hi = x.indptr[i], x.indptr[i + 1]
+            c = contrib[lo:hi]
+            pos = np.flatnonzero(c > 0)
+            if not len(pos):
+                out.append([])
+                continue
+            best = pos[np.argsort(-c[pos])[: top_k * 4]]
+            norm = normalize(text)
+            if len(norm) != len(text):  # exotic case-folding changed lengths: offsets unusable
+                norm = text
+            wins = (windows[i] if windows is not None else None) or [(0, len(text))]
+            candidates: set[tuple[int, int]] = set()
+            for k in best:
+                j = x.indices[lo + k]
+                found = _locate(feature_names[j], j < n_word, norm, wins)
+                if found is not None:
+                    candidates.add(_widen_negation(norm, *found, wins))
+            row_indices, row_data = x.indices[lo:hi], x.data[lo:hi]
+            scored = []
+            for s, e in candidates:
+                phrase = norm[s:e]
+                if phrase in STOP_WORDS or len(phrase) < 2:
+                    continue
+                weight = self._span_weight(phrase, row_indices, row_data, int(label_indices[i]))
+                if weight > 0:
+                    scored.append((s, e, weight))
+            chosen: list[tuple[int, int, float]] = []
+            for s, e, w in sorted(scored, key=lambda t: (-t[2], t[0])):
+                if all(e <= cs or s >= ce for cs, ce, _ in chosen):  # no overlapping spans
+                    chosen.append((s, e, w))
+                    if len(chosen) == top_k:
+                        break
+            out.append([EvidenceSpan(text[s:e], s, e, round(w, 4)) for s, e, w in chosen])
+        return out
+
+    def _phrase_features(self, phrase: str) -> np.ndarray:
+        """Sorted indices of the distinct word and char n-gram features inside ``phrase`` (cached)."""
+        cached = self._phrase_cache.get(phrase)
+        if cached is not None:
+            return cached
+        if self._word_index is None or self._char_index is None:
+            self._word_index = {f: j for j, f in enumerate(self.word_vocab_)}
+            n_word = len(self.word_vocab_)
+            self._char_index = {f: n_word + j for j, f in enumerate(self.char_vocab_)}
+        tokens = _WORD_TOKEN_RE.findall(phrase)
+        found: set[int | None] = {self._word_index.get(t) for t in tokens}
+        found.update(self._word_index.get(f"{a} {b}") for a, b in itertools.pairwise(tokens))
+        for word in phrase.split():
+            padded = f" {word} "
+            for n in range(2, min(5, len(padded)) + 1):
+                found.update(self._char_index.get(padded[o:o + n]) for o in range(len(padded) - n + 1))
+        ids = np.array(sorted(j for j in found if j is not None), dtype=np.int64)
+        if len(self._phrase_cache) > 200_000:
+            self._phrase_cache.clear()
+        self._phrase_cache[phrase] = ids
+        return ids
+
+    def _span_weight(self, phrase: str, row_indices: np.ndarray, row_data: np.ndarray, label: int) -> float:
+        """Σ tfidf × coefficient over the distinct word and char n-grams inside ``phrase`` (normalised text);
+        ``row_indices`` (sorted) / ``row_data`` are the text's TF-IDF row."""
+        assert self.coef_ is not None
+        ids = self._phrase_features(phrase)
+        if not len(ids) or not len(row_indices):
+            return 0.0
+        pos = np.minimum(np.searchsorted(row_indices, ids), len(row_indices) - 1)
+        hit = row_indices[pos] == ids
+        return float(row_data[pos[hit]] @ self.coef_[label, ids[hit]])
+
+    def feature_names(self) -> list[str]:
+        return self.word_vocab_ + self.char_vocab_
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, model_dir: str | Path) -> None:
+        if self.coef_ is None or self.intercept_ is None or self.word_idf_ is None or self.char_idf_ is None:
+            raise RuntimeError("cannot save a model that is not fitted")
+        d = Path(model_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(d / WEIGHTS_FILE, coef=self.coef_.astype(np.float16), intercept=self.intercept_,
+                            word_idf=self.word_idf_, char_idf=self.char_idf_)
+        (d / WORD_VOCAB_FILE).write_text("\n".join(self.word_vocab_), encoding="utf-8")
+        (d / CHAR_VOCAB_FILE).write_text("\n".join(self.char_vocab_), encoding="utf-8")
+        self.info.write(d)
+        (d / CARD_FILE).write_text(model_card(self.info), encoding="utf-8")
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> TfidfClassifier:
+        d = Path(model_dir)
+        if not (d / WEIGHTS_FILE).is_file():
+            raise FileNotFoundError(f"not a TF-IDF model directory (no {WEIGHTS_FILE}): {d}")
+        info = ModelInfo.read(d)
+        if info.kind != "tfidf":
+            raise ValueError(f"{d}: model kind is {info.kind!r}, expected 'tfidf'")
+        model = cls(info)
+        with np.load(d / WEIGHTS_FILE, allow_pickle=False) as w:
+            model.coef_ = w["coef"].astype(np.float32)
+            model.intercept_ = w["intercept"].astype(np.float32)
+            model.word_idf_ = w["word_idf"].astype(np.float32)
+            model.char_idf_ = w["char_idf"].astype(np.float32)
+        model.word_vocab_ = _read_vocab(d / WORD_VOCAB_FILE)
+        model.char_vocab_ = _read_vocab(d / CHAR_VOCAB_FILE)
+        n_features = len(model.word_vocab_) + len(model.char_vocab_)
+        if model.coef_.shape != (len(info.labels), n_features):
+            raise ValueError(f"{d}: weights have shape {model.coef_.shape}, expected "
+                             f"({len(info.labels)}, {n_features}) from the labels and vocabularies")
+        return model
+
+
+def _vocab_list(vec: CountVectorizer) -> list[str]:
+    return [str(t) for t in vec.get_feature_names_out()]
+
+
+def _read_vocab(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return text.split("\n") if text else []
+
+
+def _round_f16(a: np.ndarray) -> np.ndarray:
+    """Round to what will be stored (float16), so a loaded model predicts exactly like the fitted one."""
+    return a.astype(np.float16).astype(np.float32)
+
+
+def _tune_thresholds(proba: np.ndarray, y: np.ndarray, mask: np.ndarray) -> dict[int, float]:
+    """Per label, the threshold on the validation rows that maximises F1 (0.5 when a label has no positives)."""
+    grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
+    out: dict[int, float] = {}
+    for j in range(y.shape[1]):
+        rows = mask[:, j]
+        yj, pj = y[rows, j], proba[rows, j]
+        if yj.sum() == 0:
+            out[j] = 0.5
+            continue
+        scores = [f1_score(yj, (pj >= t).astype(int), zero_division=0) for t in grid]
+        out[j] = float(grid[int(np.argmax(scores))])
+    return out
+
+
+def _widen_negation(text: str, start: int, end: int, windows: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """A lone negation word becomes the negation plus the next word; other spans are returned as they are."""
+    if text[start:end] not in _NEGATIONS:
+        return start, end
+    hi = next((h for lo, h in windows if lo <= start < h), len(text))
+    gap = end
+    while gap < hi and not _is_word_char(text, gap):
+        gap += 1
+    stop = gap
+    while stop < hi and _is_word_char(text, stop):
+        stop += 1
+    return (start, stop) if stop > gap else (start, end)
+
+
+def _locate(feature: str, is_word: bool, norm_text: str,
+            windows: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """Character span of the word(s) of ``norm_text`` holding the n-gram ``feature`` (first hit in a window).
+
+    Word n-grams match whole tokens with any non-word characters between them; char_wb n-grams
+    (space-padded at word edges) match inside a word and are widened to the whole word.
+    """
+    if is_word:
+        return _locate_words(feature.split(" "), norm_text, windows)
+    needle = feature.strip()
+    if not needle:
+        return None
+    word_start, word_end = feature.startswith(" "), feature.endswith(" ")
+    for lo, hi in windows:
+        at = norm_text.find(needle, lo, hi)
+        while at != -1:
+            end = at + len(needle)
+            ok_start = not word_start or not _is_word_char(norm_text, at - 1)
+            ok_end = not word_end or not _is_word_char(norm_text, end)
+            if ok_start and ok_end:
+                s, e = at, end
+                while s > lo and _is_word_char(norm_text, s - 1):
+                    s -= 1
+                while e < hi and _is_word_char(norm_text, e):
+                    e += 1
+                return s, e
+            at = norm_text.find(needle, at + 1, hi)
+    return None
+
+
+def _is_word_char(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and (text[i].isalnum() or text[i] == "_")
+
+
+def _locate_words(tokens: list[str], text: str, windows: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """Span of the whole-word token sequence ``tokens`` (any non-word characters between them)."""
+    first = tokens[0]
+    for lo, hi in windows:
+        at = text.find(first, lo, hi)
+        while at != -1:
+            end = at + len(first)
+            ok = not _is_word_char(text, at - 1) and not _is_word_char(text, end)
+            for tok in tokens[1:]:
+                if not ok:
+                    break
+                gap = end
+                while gap < hi and not _is_word_char(text, gap):
+                    gap += 1
+                ok = gap > end and text.startswith(tok, gap) and gap + len(tok) <= hi \
+                    and not _is_word_char(text, gap + len(tok))
+                end = gap + len(tok)
+            if ok:
+                return at, end
+            at = text.find(first, at + 1, hi)
+    return None
+
+
+def model_card(info: ModelInfo) -> str:
+    """The README.md of a model directory: data, method, scores, how to retrain."""
+    lines = [f"# {info.name} {info.version}", "",
+             f"Task: **{info.task}** ({'multilabel' if info.multilabel else 'single-label'}), kind `{info.kind}`.",
+             f"Labels: {', '.join(info.labels)}.", "", "## Method", "",
+             str(info.training.get("method", "")), "",
+             f"Features: {info.training.get('n_features', '?')} "
+             f"(word ≤ {info.training.get('max_word_features')}, char ≤ {info.training.get('max_char_features')}), "
+             f"C = {info.training.get('C')}; weights stored as float16.", ""]
+    if info.multilabel and info.thresholds:
+        lines += ["Per-label thresholds (tuned on the validation split):", ""]
+        lines += [f"- {k}: {v}" for k, v in info.thresholds.items()] + [""]
+    data = info.training.get("data")
+    if data:
+        lines += ["## Training data", ""]
+        lines += [f"- {k}: {v}" for k, v in data.items()] if isinstance(data, dict) else [str(data)]
+        lines.append("")
+    if info.training.get("licence"):
+        lines += ["## Licence of the training data", "", str(info.training["licence"]), ""]
+    lines += ["## Scores", ""]
+    for name, value in info.metrics.items():
+        if isinstance(value, dict):
+            summary = {k: v for k, v in value.items() if not isinstance(v, dict | list)}
+            lines.append(f"- **{name}**: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in summary.items()))
+        else:
+            lines.append(f"- **{name}**: {_fmt(value)}")
+    lines += ["", "## Retrain", "", info.training.get("retrain", "python -m training.train_defaults"), ""]
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)

@@ -1,0 +1,73 @@
+"""`voc train / evaluate / models` through Typer's runner: happy path and clear one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_models_tinydata import emotion_rows, sentiment_rows
+from typer.testing import CliRunner
+
+from models import registry
+from training.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def files(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "reg"))
+    registry.clear_cache()
+    texts, labels = sentiment_rows()
+    pd.DataFrame({"отзыв": texts, "оценка": labels}).to_csv(tmp_path / "s.csv", index=False)
+    etexts, elabels = emotion_rows()
+    pd.DataFrame({"text": etexts, "labels": ["|".join(x) for x in elabels]}).to_json(
+        tmp_path / "e.jsonl", orient="records", lines=True, force_ascii=False)
+    yield tmp_path
+    registry.clear_cache()
+
+
+def test_train_evaluate_promote(files):
+    out = files / "model"
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--text-col", "отзыв",
+                              "--label-col", "оценка", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "validation macro-F1" in res.output and (out / "voc_model.json").is_file()
+    res = runner.invoke(app, ["evaluate", str(out), str(files / "s.csv"), "--text-col", "отзыв",
+                              "--label-col", "оценка", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["macro_f1"] > 0.9 and report["confusion_matrix"]["labels"] == ["negative", "neutral", "positive"]
+    res = runner.invoke(app, ["evaluate", str(out), str(files / "s.csv"), "--text-col", "отзыв",
+                              "--label-col", "оценка", "--against", str(out)])
+    assert res.exit_code == 0 and "mcnemar: p = 1" in res.output
+    res = runner.invoke(app, ["models", "promote", str(out), "--task", "sentiment"])
+    assert res.exit_code == 0, res.output
+    assert registry.default_model_path("sentiment") == out.resolve()
+    res = runner.invoke(app, ["models", "list"])
+    assert res.exit_code == 0 and "sentiment-tfidf" in res.output
+    res = runner.invoke(app, ["models", "show", str(out)])
+    assert json.loads(res.output)["task"] == "sentiment"
+
+
+def test_train_multilabel_jsonl(files):
+    out = files / "emo"
+    res = runner.invoke(app, ["train", "emotions", "--data", str(files / "e.jsonl"), "--label-col", "labels",
+                              "--multilabel", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["evaluate", str(out), str(files / "e.jsonl"), "--label-col", "labels"])
+    assert res.exit_code == 0 and "macro-F1" in res.output
+
+
+def test_bad_input_is_one_line_error(files):
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "-o", str(files / "m")])
+    assert res.exit_code == 2 and "no column 'text'" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["evaluate", "no-such-model", str(files / "s.csv")])
+    assert res.exit_code == 2 and "not found" in res.output
+    res = runner.invoke(app, ["models", "promote", "no-such-model", "--task", "sentiment"])
+    assert res.exit_code == 2
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--base-model",
+                              str(files / "nope"), "--text-col", "отзыв", "--label-col", "оценка",
+                              "-o", str(files / "m")])
+    assert res.exit_code == 2 and "is not a directory" in res.output

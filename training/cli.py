@@ -1,0 +1,168 @@
+"""``voc train``, ``voc evaluate`` and ``voc models …``: train, score and manage classifiers.
+
+Mounted into the ``voc`` CLI by the lead; runnable alone as ``python -m training.cli``.
+Bad input ends with a one-line message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from models.base import ModelInfo
+from models.registry import ModelNotFoundError, list_models, load_model, promote, show
+from training.data import DataError, LabelledTexts, load_labelled_file
+
+app = typer.Typer(help="Train, evaluate and manage voc's text classifiers.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list, show, promote.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+TASKS = ("sentiment", "emotions", "topics", "cause", "journey_stage")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)
+
+
+@app.command()
+def train(
+    task: str = typer.Argument(..., help=f"task name: {', '.join(TASKS)} (or your own)"),
+    data: Path = typer.Option(..., "--data", help="labelled file: CSV, JSONL or Parquet"),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col", help="label column; multilabel: pipe-joined"),
+    base_model: Path | None = typer.Option(None, "--base-model", help="fine-tune this transformer dir "
+                                           "instead of training TF-IDF"),
+    multilabel: bool = typer.Option(False, "--multilabel"),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", min=0.0, max=0.5),
+    seed: int = typer.Option(0, "--seed"),
+    name: str | None = typer.Option(None, "--name", help="registry name (default: <task>-tfidf / <task>-hf)"),
+    out: Path = typer.Option(..., "-o", "--out", help="model directory to write"),
+) -> None:
+    """Train a classifier for TASK on a labelled file and write a model directory."""
+    try:
+        rows = load_labelled_file(data, text_col, label_col, multilabel=multilabel)
+    except DataError as exc:
+        _fail(str(exc))
+    version = datetime.now(UTC).strftime("%Y.%m.%d") + "-1"
+    training = {"data": {str(data): len(rows)}, "retrain": f"voc train {task} --data {data} --text-col {text_col} "
+                f"--label-col {label_col}{' --multilabel' if multilabel else ''} -o {out}"}
+    if base_model is not None:
+        if not base_model.is_dir():
+            _fail(f"--base-model {base_model} is not a directory")
+        from training.hf_finetune import train_hf  # heavy (torch); only for transformer fine-tuning
+
+        try:
+            info = train_hf(task=task, texts=rows.texts, labels=rows.labels, label_set=rows.label_set,
+                            multilabel=multilabel, base_model=base_model, out_dir=out, seed=seed,
+                            val_fraction=val_fraction, **({"name": name} if name else {}))
+        except (ValueError, OSError) as exc:
+            _fail(f"fine-tuning {base_model}: {exc}")
+    else:
+        from models.tfidf import TfidfClassifier
+
+        info = ModelInfo(name=name or f"{task}-tfidf", version=version, task=task, kind="tfidf", labels=[],
+                         training=training)
+        try:
+            model = TfidfClassifier(info).fit(rows.texts, rows.labels, label_set=rows.label_set,
+                                              multilabel=multilabel, val_fraction=val_fraction, seed=seed)
+        except ValueError as exc:
+            _fail(f"{data}: {exc}")
+        model.save(out)
+        info = model.info
+    val = info.metrics.get("validation", {})
+    typer.echo(f"wrote {out} ({info.name}@{info.version}, {len(info.labels)} labels"
+               + (f", validation macro-F1 {val['macro_f1']:.4f}" if val.get("macro_f1") is not None else "") + ")")
+
+
+def _print_report(title: str, report: dict[str, Any]) -> None:
+    typer.echo(f"{title}: macro-F1 {report['macro_f1']:.4f}, rows {report['rows']}"
+               + (f", accuracy {report['accuracy']:.4f}" if "accuracy" in report else "")
+               + (f", ECE {report['ece']:.4f}" if "ece" in report else ""))
+    typer.echo(f"  {'label':28s} {'prec':>6s} {'rec':>6s} {'f1':>6s} {'support':>8s}")
+    for lab, m in report["per_class"].items():
+        typer.echo(f"  {lab:28s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:8d}")
+    cm = report.get("confusion_matrix")
+    if cm:
+        typer.echo("  confusion (rows = true): " + " ".join(cm["labels"]))
+        for lab, row in zip(cm["labels"], cm["matrix"], strict=True):
+            typer.echo(f"  {lab:12s} " + " ".join(f"{v:6d}" for v in row))
+
+
+@app.command()
+def evaluate(
+    model: str = typer.Argument(..., help="model directory or registry name"),
+    data: Path = typer.Argument(..., help="labelled file: CSV, JSONL or Parquet"),
+    against: str | None = typer.Option(None, "--against", help="second model: paired significance test"),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col"),
+    as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
+) -> None:
+    """Score MODEL on a labelled file (per-class P/R/F1, macro-F1, confusion, ECE)."""
+    from training import evaluate as ev
+
+    try:
+        clf = load_model(model)
+        rows: LabelledTexts = load_labelled_file(data, text_col, label_col, multilabel=clf.multilabel,
+                                                 require_two_classes=False)
+        if clf.multilabel:
+            rows.label_set = [lab for lab in clf.labels]
+        if against:
+            report = ev.compare(clf, load_model(against), rows)
+        else:
+            report = {"model": clf.version, **ev.evaluate(clf, rows)}
+    except (DataError, ModelNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    if against:
+        _print_report(f"A {report['a']['model']}", report["a"])
+        _print_report(f"B {report['b']['model']}", report["b"])
+        sig = report["significance"]
+        typer.echo(f"macro-F1 A − B = {report['macro_f1_diff']:+.4f}; {sig['test']}: p = {sig['p_value']:.4g}")
+    else:
+        _print_report(report["model"], report)
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List models in the user registry and the shipped defaults."""
+    items = list_models()
+    if as_json:
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        typer.echo("no models found")
+    for m in items:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in m["metrics"].items())
+        typer.echo(f"{m['name']}@{m['version']}  {m['task']}  {m['kind']}  [{m['where']}]  {m['path']}"
+                   + (f"\n    {scores}" if scores else ""))
+
+
+@models_app.command("show")
+def models_show(name: str = typer.Argument(..., help="registry name, name@version or directory")) -> None:
+    """Print a model's voc_model.json (labels, thresholds, metrics, training data)."""
+    try:
+        typer.echo(json.dumps(show(name), ensure_ascii=False, indent=2))
+    except (ModelNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@models_app.command("promote")
+def models_promote(name: str = typer.Argument(..., help="registry name, name@version or directory"),
+                   task: str = typer.Option(..., "--task", help="task the model becomes the default for")) -> None:
+    """Make a model the default for a task (user registry defaults.json)."""
+    try:
+        path = promote(name, task)
+    except (ModelNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{task}: {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,217 @@
+"""Training and evaluation data: the shared Russian datasets, and a user's own labelled file.
+
+Datasets are read in place from ``$VOC_DATASETS_DIR`` (default ``<repo>/../shared/datasets``); their text
+never enters the repository. Train-side splits (``train``, ``all``) feed training; ``test``/``dev``/``val``/
+``validation`` splits are for evaluation only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from training.emotion_mapping import ANNOTATED, MAPPING, map_labels, silver_gratitude
+from voc.vocab import EMOTIONS, SENTIMENTS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TRAIN_SPLITS = ("train", "all")
+SENTIMENT_EVAL_SETS = ("sentirueval2015_banks", "sentirueval2015_telecom", "rusentiment", "rusentitweet")
+EMOTION_TRAIN_SETS = ("cedr", "semeval2025_ru", "ru_izard")
+
+
+class DataError(ValueError):
+    """A training/evaluation file or dataset that cannot be used, with the reason."""
+
+
+@dataclass
+class LabelledTexts:
+    """Texts with labels (one per text, or a list per text when multilabel) and where each row came from."""
+
+    texts: list[str]
+    labels: list  # list[str] | list[list[str]]
+    multilabel: bool = False
+    label_set: list[str] = field(default_factory=list)
+    known: list[list[str]] | None = None  # multilabel: labels each row's source annotates
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per source."""
+        return {s: self.sources.count(s) for s in dict.fromkeys(self.sources)}
+
+
+def datasets_root() -> Path:
+    """Root of the shared datasets (``$VOC_DATASETS_DIR`` or ``<repo>/../shared/datasets``)."""
+    return Path(os.environ.get("VOC_DATASETS_DIR") or REPO_ROOT.parent / "shared" / "datasets")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"dataset file not found: {path} (set VOC_DATASETS_DIR to the datasets folder)")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _split_labels(value: str) -> list[str]:
+    return [p for p in (s.strip() for s in value.split("|")) if p]
+
+
+# ---------------------------------------------------------------------------- sentiment
+def load_sentiment_train(root: Path | None = None) -> LabelledTexts:
+    """All train-side splits of ``sentiment/*``, 3-class rows only."""
+    base = (root or datasets_root()) / "sentiment"
+    if not base.is_dir():
+        raise DataError(f"no sentiment datasets under {base}")
+    texts: list[str] = []
+    labels: list[str] = []
+    sources: list[str] = []
+    for ds in sorted(p for p in base.iterdir() if p.is_dir()):
+        for split in TRAIN_SPLITS:
+            path = ds / f"{split}.csv"
+            if path.is_file():
+                df = _read_csv(path)
+                df = df[df["label"].isin(SENTIMENTS) & (df["text"].str.strip() != "")]
+                texts += df["text"].tolist()
+                labels += df["label"].tolist()
+                sources += [ds.name] * len(df)
+    return LabelledTexts(texts, labels, False, list(SENTIMENTS), None, sources)
+
+
+def load_sentiment_eval(name: str, root: Path | None = None, split: str = "test") -> LabelledTexts:
+    """The 3-class rows of one sentiment dataset's evaluation split."""
+    df = _read_csv((root or datasets_root()) / "sentiment" / name / f"{split}.csv")
+    df = df[df["label"].isin(SENTIMENTS)]
+    return LabelledTexts(df["text"].tolist(), df["label"].tolist(), False, list(SENTIMENTS), None,
+                         [name] * len(df))
+
+
+# ---------------------------------------------------------------------------- emotions
+def _emotion_rows(dataset: str, path: Path) -> tuple[list[str], list[list[str]]]:
+    df = _read_csv(path)
+    texts: list[str] = []
+    labels: list[list[str]] = []
+    for text, raw in zip(df["text"], df["labels"], strict=True):
+        mapped = map_labels(dataset, _split_labels(raw))
+        if mapped is not None and text.strip():
+            texts.append(text)
+            labels.append(mapped)
+    return texts, labels
+
+
+def load_emotions_train(root: Path | None = None, silver_gratitude_from_sentiment: bool = True) -> LabelledTexts:
+    """Train splits of cedr, semeval2025_ru and ru_izard mapped onto the CX emotions.
+
+    Every row also gets a silver благодарность label (thanking words, see training.emotion_mapping);
+    with ``silver_gratitude_from_sentiment`` the train-side sentiment texts are added as rows that
+    annotate благодарность only, so that head sees feedback-like text.
+    """
+    root = root or datasets_root()
+    out = LabelledTexts([], [], True, list(EMOTIONS), [], [])
+    gratitude = EMOTIONS[1]
+    for ds in EMOTION_TRAIN_SETS:
+        texts, labels = _emotion_rows(ds, root / "emotion" / ds / "train.csv")
+        for text, labs in zip(texts, labels, strict=True):
+            if silver_gratitude(text):
+                labs = sorted({*labs, gratitude})
+            out.texts.append(text)
+            out.labels.append(labs)
+            out.known.append([*ANNOTATED[ds], gratitude])  # type: ignore[union-attr]
+            out.sources.append(ds)
+    if silver_gratitude_from_sentiment:
+        sent = load_sentiment_train(root)
+        for text in sent.texts:
+            out.texts.append(text)
+            out.labels.append([gratitude] if silver_gratitude(text) else [])
+            out.known.append([gratitude])  # type: ignore[union-attr]
+            out.sources.append("sentiment (silver благодарность)")
+    return out
+
+
+def load_emotion_eval(dataset: str, split: str, root: Path | None = None,
+                      original_labels: bool = False) -> LabelledTexts:
+    """An emotion evaluation split, mapped onto the CX emotions (or with the source labels as they are)."""
+    path = (root or datasets_root()) / "emotion" / dataset / f"{split}.csv"
+    if original_labels:
+        df = _read_csv(path)
+        labels = [_split_labels(v) for v in df["labels"]]
+        names = sorted({lab for ls in labels for lab in ls})
+        return LabelledTexts(df["text"].tolist(), labels, True, names, None, [dataset] * len(df))
+    texts, mapped = _emotion_rows(dataset, path)
+    annotated = [e for e in EMOTIONS if e in ANNOTATED[dataset]]
+    return LabelledTexts(texts, mapped, True, annotated, [annotated] * len(texts), [dataset] * len(texts))
+
+
+def emotion_source_labels(dataset: str) -> list[str]:
+    """Source labels of a dataset that map onto a CX emotion."""
+    return [k for k, v in MAPPING[dataset].items() if v is not None]
+
+
+# ---------------------------------------------------------------------------- user files
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV, JSONL or Parquet file as a string frame; a clear DataError when it cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: file not found")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv", ".txt"):
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",")
+        elif suffix in (".jsonl", ".ndjson", ".json"):
+            df = pd.read_json(p, lines=suffix != ".json", dtype=False)
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+        else:
+            raise DataError(f"{p}: unsupported file type {suffix!r}; expected .csv, .tsv, .jsonl or .parquet")
+    except DataError:
+        raise
+    except Exception as exc:  # parser errors of pandas/pyarrow: report, no traceback
+        raise DataError(f"{p}: cannot read as {suffix.lstrip('.')}: {exc}") from exc
+    return df
+
+
+def load_labelled_file(path: str | Path, text_col: str = "text", label_col: str = "label",
+                       multilabel: bool = False, require_two_classes: bool = True) -> LabelledTexts:
+    """A user's labelled file. Multilabel labels are pipe-joined (``a|b``; empty = none).
+
+    Errors name the column and the offending rows: missing column, empty texts, empty labels
+    (single-label), fewer than two classes.
+    """
+    df = read_table(path)
+    for col in (text_col, label_col):
+        if col not in df.columns:
+            raise DataError(f"{path}: no column {col!r}; columns are: {', '.join(map(str, df.columns))}")
+    if df.empty:
+        raise DataError(f"{path}: no data rows")
+    texts = [("" if _is_missing(v) else str(v)) for v in df[text_col]]
+    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        raise DataError(f"{path}: column {text_col!r} is empty in {len(empty)} row(s): {_rows(empty)}")
+    raw = [("" if _is_missing(v) else str(v).strip()) for v in df[label_col]]
+    if multilabel:
+        labels: list = [_split_labels(v) for v in raw]
+        names = sorted({lab for ls in labels for lab in ls})
+        if not names:
+            raise DataError(f"{path}: column {label_col!r} has no labels at all")
+    else:
+        missing = [i + 1 for i, v in enumerate(raw) if not v]
+        if missing:
+            raise DataError(f"{path}: column {label_col!r} is empty in {len(missing)} row(s): {_rows(missing)}")
+        labels = raw
+        names = sorted(set(raw))
+        if require_two_classes and len(names) < 2:
+            raise DataError(f"{path}: column {label_col!r} has only one class ({names[0]!r}); "
+                            "training needs at least two")
+    return LabelledTexts(texts, labels, multilabel, names, None, [str(path)] * len(texts))
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _rows(rows: list[int], limit: int = 10) -> str:
+    shown = ", ".join(map(str, rows[:limit]))
+    return shown + (f" … (+{len(rows) - limit} more)" if len(rows) > limit else "")

@@ -1,0 +1,195 @@
+"""Sentiment of each record, of its sentences (or dialog turns), and the client's mood over a call.
+
+The document label of a dialog is the client's: its turns only. Sentences/turns of the whole batch are
+vectorised in one call; with a TF-IDF model the document features are the sums of its segments' n-gram
+counts, so each character is vectorised once. Evidence: the n-grams that pushed the document towards
+its label, as character spans of ``Feedback.text``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.base import TextClassifier
+from models.registry import default_model_path, load_model
+from models.tfidf import TfidfClassifier
+from voc.analyze.base import Analyzer
+from voc.analyze.registry import register
+from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole
+from voc.text import sentences
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A sentence or a dialog turn of one record; offsets into ``Feedback.text`` (None when not found)."""
+
+    record: int
+    text: str
+    start: int | None
+    end: int | None
+    speaker: SpeakerRole | None
+    in_document: bool  # counts towards the document label (client turns of a dialog; every sentence)
+    reported: bool  # listed in Findings.sentences
+
+
+def locate_turns(record: Feedback) -> list[tuple[int | None, int | None]]:
+    """Character offsets of each dialog turn inside ``record.text`` (searched in order)."""
+    out: list[tuple[int | None, int | None]] = []
+    cursor = 0
+    for turn in record.turns:
+        at = record.text.find(turn.text, cursor) if turn.text else -1
+        if at == -1:
+            at = record.text.find(turn.text) if turn.text else -1
+        if at == -1:
+            out.append((None, None))
+        else:
+            out.append((at, at + len(turn.text)))
+            cursor = at + len(turn.text)
+    return out
+
+
+def client_windows(record: Feedback) -> list[tuple[int, int]] | None:
+    """(start, end) ranges of the client's turns in ``record.text``; None = the whole text."""
+    if not record.turns:
+        return None
+    spans = locate_turns(record)
+    wins = [(s, e) for t, (s, e) in zip(record.turns, spans, strict=True)
+            if t.speaker == SpeakerRole.client and s is not None and e is not None]
+    return wins or None
+
+
+def load_task_model(model: str | None, task: str) -> TextClassifier:
+    """The model given by path/name, or the task default; a clear error naming the path when missing."""
+    target = model if model is not None else default_model_path(task)
+    loaded = load_model(target)
+    if loaded.info.task != task:
+        raise ValueError(f"model {loaded.version} ({target}) is a {loaded.info.task!r} model, not {task!r}")
+    return loaded
+
+
+def _segments(i: int, record: Feedback, per_sentence: bool, max_sentences: int) -> list[Segment]:
+    if record.turns:
+        has_client = any(t.speaker == SpeakerRole.client for t in record.turns)
+        return [Segment(i, t.text, s, e, t.speaker, (t.speaker == SpeakerRole.client) or not has_client,
+                        per_sentence and k < max_sentences)
+                for k, (t, (s, e)) in enumerate(zip(record.turns, locate_turns(record), strict=True))
+                if t.text.strip()]
+    text = record.text
+    if not per_sentence:
+        return [Segment(i, text, 0, len(text), None, True, False)]
+    sents = sentences(text)
+    if len(sents) > max_sentences:  # the tail is one segment: counted for the document, not listed
+        tail_start = sents[max_sentences].start
+        return [Segment(i, s.text, s.start, s.end, None, True, True) for s in sents[:max_sentences]] + [
+            Segment(i, text[tail_start:], tail_start, len(text), None, True, False)]
+    return [Segment(i, s.text, s.start, s.end, None, True, True) for s in sents] or [
+        Segment(i, text, 0, len(text), None, True, False)]
+
+
+@register("sentiment")
+class SentimentAnalyzer(Analyzer):
+    """Document, sentence/turn and call-trajectory sentiment from a 3-class text classifier."""
+
+    def __init__(self, model: str | None = None, per_sentence: bool = True, max_sentences: int = 20,
+                 evidence_top_k: int = 3) -> None:
+        self.model = load_task_model(model, "sentiment")
+        missing = [lab for lab in SENTIMENT_LABELS if lab not in self.model.labels]
+        if missing or self.model.multilabel:
+            raise ValueError(f"model {self.model.version} must be single-label over {SENTIMENT_LABELS}; "
+                             f"it has {self.model.labels}")
+        self.per_sentence = per_sentence
+        self.max_sentences = max_sentences
+        self.evidence_top_k = evidence_top_k
+        self._neg = self.model.labels.index("negative")
+        self._pos = self.model.labels.index("positive")
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def _score(self, proba: np.ndarray) -> np.ndarray:
+        return np.clip(proba[:, self._pos] - proba[:, self._neg], -1.0, 1.0)
+
+    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+        if not records:
+            return
+        segs = [s for i, r in enumerate(records) for s in _segments(i, r, self.per_sentence, self.max_sentences)]
+        seg_proba, doc_proba, doc_features = self._predict(records, segs)
+        doc_label_idx = doc_proba.argmax(axis=1)
+        doc_score = self._score(doc_proba)
+        seg_score = self._score(seg_proba)
+        wins = [client_windows(r) for r in records]
+        evidence = self._evidence(records, doc_label_idx, doc_features, wins)
+        per_record: list[list[int]] = [[] for _ in records]
+        for k, s in enumerate(segs):
+            per_record[s.record].append(k)
+        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
+            label = self.model.labels[doc_label_idx[i]]
+            f.sentiment = label  # type: ignore[assignment]
+            f.sentiment_score = round(float(doc_score[i]), 4)
+            f.sentiment_confidence = round(float(doc_proba[i, doc_label_idx[i]]), 4)
+            f.sentences = [
+                SentenceSentiment(text=segs[k].text, start=segs[k].start, end=segs[k].end, speaker=segs[k].speaker,
+                                  sentiment=self.model.labels[int(seg_proba[k].argmax())],  # type: ignore[arg-type]
+                                  score=round(float(seg_score[k]), 4))
+                for k in per_record[i] if segs[k].reported
+            ]
+            f.evidence = [e for e in f.evidence if not e.label.startswith("sentiment:")] + evidence[i]
+            f.model_versions["sentiment"] = self.version
+            if rec.turns:
+                self._call_trajectory(rec, f, [float(seg_score[k]) for k in per_record[i]
+                                               if segs[k].speaker == SpeakerRole.client])
+
+    def _predict(self, records: Sequence[Feedback],
+                 segs: list[Segment]) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix | None]:
+        model = self.model
+        if isinstance(model, TfidfClassifier):
+            counts = model.counts([s.text for s in segs])
+            member = [k for k, s in enumerate(segs) if s.in_document]
+            group = sp.csr_matrix((np.ones(len(member), dtype=np.float32),
+                                   ([segs[k].record for k in member], member)), shape=(len(records), len(segs)))
+            doc_features = model.tfidf(group @ counts)
+            return model.proba_from_features(model.tfidf(counts)), model.proba_from_features(doc_features), doc_features
+        seg_proba = model.predict_proba([s.text for s in segs])
+        return seg_proba, model.predict_proba([r.client_text() for r in records]), None
+
+    def _evidence(self, records: Sequence[Feedback], label_idx: np.ndarray, features: sp.csr_matrix | None,
+                  windows: list[list[tuple[int, int]] | None]) -> list[list[Evidence]]:
+        if self.evidence_top_k <= 0:
+            return [[] for _ in records]
+        texts = [r.text for r in records]
+        if isinstance(self.model, TfidfClassifier):
+            spans = self.model.explain_spans(texts, label_idx, top_k=self.evidence_top_k,
+                                             features=features, windows=windows)
+            return [[Evidence(label=f"sentiment:{self.model.labels[label_idx[i]]}", text=s.text, start=s.start,
+                              end=s.end, weight=s.weight) for s in row] for i, row in enumerate(spans)]
+        phrases = self.model.explain([r.client_text() for r in records], list(label_idx), top_k=self.evidence_top_k)
+        out: list[list[Evidence]] = []
+        for i, row in enumerate(phrases):
+            items = []
+            for phrase, weight in row:
+                at = texts[i].find(phrase)
+                items.append(Evidence(label=f"sentiment:{self.model.labels[label_idx[i]]}", text=phrase,
+                                      start=at if at >= 0 else None, end=at + len(phrase) if at >= 0 else None,
+                                      weight=weight))
+            out.append(items)
+        return out
+
+    @staticmethod
+    def _call_trajectory(record: Feedback, f: Findings, client_scores: list[float]) -> None:
+        """Client sentiment at the start and the end of a call: mean score of the first/last third of turns."""
+        base = f.call_metrics or record.call_metrics
+        if base is None or not client_scores:
+            return
+        k = max(1, math.ceil(len(client_scores) / 3))
+        f.call_metrics = base.model_copy(update={
+            "client_sentiment_start": round(float(np.mean(client_scores[:k])), 4),
+            "client_sentiment_end": round(float(np.mean(client_scores[-k:])), 4),
+        })
