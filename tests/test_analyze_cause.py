@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voc.analyze import registry
-from voc.analyze.cause import CauseAnalyzer, client_segments
+from voc.analyzers import registry
+from voc.analyzers.cause import CauseAnalyzer, client_segments
 from voc.config import Cause, CauseConfig
 from voc.schema import DialogTurn, Feedback, Findings
 

@@ -6,7 +6,7 @@ import pytest
 from test_models_tinydata import tiny_emotion_model
 
 from models import registry
-from voc.analyze.emotions import EmotionAnalyzer
+from voc.analyzers.emotions import EmotionAnalyzer
 from voc.schema import Channel, DialogTurn, Feedback, Findings, SpeakerRole
 from voc.vocab import EMOTIONS, NO_EMOTION
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voc.analyze import registry
-from voc.analyze.journey import JourneyStageAnalyzer
+from voc.analyzers import registry
+from voc.analyzers.journey import JourneyStageAnalyzer
 from voc.config import JourneyConfig, Stage
 from voc.schema import Feedback, Findings, TopicMention
 

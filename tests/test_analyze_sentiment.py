@@ -6,7 +6,7 @@ import pytest
 from test_models_tinydata import tiny_sentiment_model
 
 from models import registry
-from voc.analyze.sentiment import SentimentAnalyzer
+from voc.analyzers.sentiment import SentimentAnalyzer
 from voc.schema import CallMetrics, Channel, DialogTurn, Feedback, Findings, SpeakerRole
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voc.analyze import registry
-from voc.analyze.topics import PhraseIndex, TopicAnalyzer, match_confidence
+from voc.analyzers import registry
+from voc.analyzers.topics import PhraseIndex, TopicAnalyzer, match_confidence
 from voc.config import Taxonomy, Topic
 from voc.schema import Feedback, Findings, SentenceSentiment
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from voc.analyze.base import Analyzer
+from voc.analyzers.base import Analyzer
 from voc.pipeline import Pipeline, PipelineConfig
 from voc.schema import Feedback, Findings
 

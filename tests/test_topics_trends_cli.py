@@ -79,8 +79,8 @@ def test_report_section_is_escaped_and_self_contained(model_dir) -> None:
 
 
 def test_analyzer_sets_discovered_topic(model_dir) -> None:
-    import voc.analyze.discovered_topics  # noqa: F401
-    from voc.analyze.registry import _FACTORIES
+    import voc.analyzers.discovered_topics  # noqa: F401
+    from voc.analyzers.registry import _FACTORIES
     from voc.schema import Feedback, Findings
 
     analyzer = _FACTORIES["discovered_topics"](model=model_dir)

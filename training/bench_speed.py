@@ -15,8 +15,8 @@ import typer
 
 from models.registry import default_model_path, load_model
 from training.data import load_sentiment_eval
-from voc.analyze.emotions import EmotionAnalyzer
-from voc.analyze.sentiment import SentimentAnalyzer
+from voc.analyzers.emotions import EmotionAnalyzer
+from voc.analyzers.sentiment import SentimentAnalyzer
 from voc.schema import Feedback, Findings
 
 

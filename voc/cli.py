@@ -115,7 +115,6 @@ def _mount() -> None:
     """Attach the sub-command groups owned by the other packages."""
     from api.cli import app as api_app
     from training.cli import app as training_app
-
     from voc.topics.cli import app as topics_app
 
     app.add_typer(training_app)  # train, evaluate, models …

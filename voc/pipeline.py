@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from voc.analyze.base import Analyzer
-from voc.analyze.registry import create
+from voc.analyzers.base import Analyzer
+from voc.analyzers.registry import create
 from voc.schema import Feedback, Findings
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")

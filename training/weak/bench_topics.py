@@ -14,7 +14,7 @@ import random
 import time
 
 from datasets.inhouse import load_inhouse
-from voc.analyze.topics import TopicAnalyzer
+from voc.analyzers.topics import TopicAnalyzer
 from voc.schema import Feedback, Findings
 
 

@@ -24,9 +24,9 @@ from sklearn.metrics import classification_report, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from datasets.inhouse import load_inhouse
-from voc.analyze.cause import CauseAnalyzer
-from voc.analyze.journey import JourneyStageAnalyzer
-from voc.analyze.topics import TopicAnalyzer
+from voc.analyzers.cause import CauseAnalyzer
+from voc.analyzers.journey import JourneyStageAnalyzer
+from voc.analyzers.topics import TopicAnalyzer
 from voc.schema import Feedback, Findings
 
 

@@ -31,5 +31,5 @@ class Analyzer(ABC):
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
         """Fill this analyzer's fields of ``findings[i]`` for ``records[i]``, in place."""
 
-    def close(self) -> None:  # pragma: no cover - optional hook
+    def close(self) -> None:  # noqa: B027 - optional hook, not abstract  # pragma: no cover
         """Release resources (threads, sessions)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from voc.analyze.base import Analyzer
+from voc.analyzers.base import Analyzer
 
 _FACTORIES: dict[str, Callable[..., Analyzer]] = {}
 
@@ -40,4 +40,4 @@ def available() -> list[str]:
 
 def _load_builtin() -> None:
     # Importing the modules runs their @register lines.
-    import voc.analyze.builtin  # noqa: F401
+    import voc.analyzers.builtin  # noqa: F401

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from voc.analyze.base import Analyzer
-from voc.analyze.registry import register
+from voc.analyzers.base import Analyzer
+from voc.analyzers.registry import register
 from voc.config import Taxonomy, load_taxonomy
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, TopicMention
 from voc.text import lemma, normalize_phrase, words

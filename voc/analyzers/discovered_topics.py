@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from voc.analyze.base import Analyzer
-from voc.analyze.registry import register
+from voc.analyzers.base import Analyzer
+from voc.analyzers.registry import register
 from voc.schema import Feedback, Findings
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.tfidf import TfidfClassifier
-from voc.analyze.base import Analyzer
-from voc.analyze.registry import register
-from voc.analyze.sentiment import client_windows, load_task_model
+from voc.analyzers.base import Analyzer
+from voc.analyzers.registry import register
+from voc.analyzers.sentiment import client_windows, load_task_model
 from voc.schema import Evidence, Feedback, Findings, Label
 from voc.vocab import NO_EMOTION
 

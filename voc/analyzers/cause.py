@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from voc.analyze.base import Analyzer
-from voc.analyze.registry import register
-from voc.analyze.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
+from voc.analyzers.base import Analyzer
+from voc.analyzers.registry import register
+from voc.analyzers.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
 from voc.config import CauseConfig, load_causes
 from voc.schema import Evidence, Feedback, Findings, Label, SpeakerRole
 from voc.text import NEGATIONS, STOP_WORDS

@@ -18,8 +18,8 @@ import scipy.sparse as sp
 from models.base import TextClassifier
 from models.registry import default_model_path, load_model
 from models.tfidf import TfidfClassifier
-from voc.analyze.base import Analyzer
-from voc.analyze.registry import register
+from voc.analyzers.base import Analyzer
+from voc.analyzers.registry import register
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole
 from voc.text import sentences
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voc.analyze.base import Analyzer
-from voc.analyze.cause import client_segments, softmax
-from voc.analyze.registry import register
-from voc.analyze.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
+from voc.analyzers.base import Analyzer
+from voc.analyzers.cause import client_segments, softmax
+from voc.analyzers.registry import register
+from voc.analyzers.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
 from voc.config import JourneyConfig, load_journey, normalize_name
 from voc.schema import Evidence, Feedback, Findings
 

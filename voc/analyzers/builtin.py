@@ -1,0 +1,3 @@
+"""Imports the built-in analyzers so their @register lines run (heavy libraries load lazily inside them)."""
+
+from voc.analyzers import cause, discovered_topics, emotions, journey, sentiment, topics  # noqa: F401
