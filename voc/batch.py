@@ -113,7 +113,9 @@ def _process_chunk(i: int, chunk) -> dict:
     records, ticket_rows = chunk.records, None
     if index is not None:
         records, ticket_rows = link_records(records, index, link_window_days)
+    before = dict(pipeline.timings)
     redacted, findings = pipeline.analyze(records)
+    timings = {k: round(v - before.get(k, 0.0), 4) for k, v in pipeline.timings.items()}
     frame = _chunk_frame(redacted, findings, chunk.input_rows, ticket_rows)
     pii: Counter = Counter()
     for f in findings:
@@ -126,7 +128,7 @@ def _process_chunk(i: int, chunk) -> dict:
         "pii": dict(pii),
         "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
         "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
-        "timings": dict(pipeline.timings),
+        "timings": timings,
     }
     part = parts / f"chunk-{i:05d}.parquet"
     tmp = part.with_suffix(".parquet.tmp")

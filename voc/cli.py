@@ -49,6 +49,7 @@ def analyze(
     pipeline: Annotated[Path | None, typer.Option(help="pipeline.yaml naming the analyzers and their config")] = None,
     chunk_size: Annotated[int, typer.Option(min=100, help="rows per chunk (bounds memory)")] = 20_000,
     workers: Annotated[int, typer.Option(min=1, help="analysis processes (default: up to 2 cores)")] = min(2, os.cpu_count() or 1),
+    redact_names: Annotated[str | None, typer.Option(help="person-name masking engine: morph (default, fast), natasha (NER, slower), auto, off")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="do not mask PII (not recommended, 152-ФЗ)")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
 ) -> None:
@@ -69,7 +70,8 @@ def analyze(
         updates = {k: v for k, v in (("text", text_col), ("default_channel", channel)) if v}
         mapping = mapping.model_copy(update=updates)
         pipe = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, config=pipeline,
-                             redact=False if no_redact else None, topic_model=topic_model)
+                             redact=False if no_redact else None, redact_names=redact_names,
+                             topic_model=topic_model)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
                            topic_model=topic_model, quiet=quiet, workers=workers)
     except KeyboardInterrupt:

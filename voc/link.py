@@ -130,20 +130,19 @@ def contact_metrics(frame: pd.DataFrame, window_days: float = 7.0) -> pd.DataFra
     repeat = (gap <= window_days).fillna(False)
     out.loc[sub.index, "repeat_contact"] = repeat.to_numpy(dtype=bool)
 
-    # Same-topic repeat: the next contact of the customer shares a topic with this one.
-    topics = frame["topics"] if "topics" in frame else pd.Series([[]] * len(frame), index=frame.index)
-    same_topic = pd.Series(False, index=frame.index)
-    order = sub.index.to_numpy()
+    # Same-topic repeat: the next contact of the customer shares a topic with this one (or neither has one).
+    topics = frame["topics"].to_numpy() if "topics" in frame else np.empty(len(frame), dtype=object)
+    pos = frame.index.get_indexer(sub.index)  # positions of the sorted rows
     cust = sub["customer_id"].to_numpy()
     rep = repeat.to_numpy(dtype=bool)
-    for k in np.flatnonzero(rep):
-        a, b = order[k], order[k + 1] if k + 1 < len(order) and cust[k + 1] == cust[k] else None
-        if b is None:
-            continue
-        ta, tb = topics.loc[a], topics.loc[b]
-        if isinstance(ta, list | tuple | np.ndarray) and isinstance(tb, list | tuple | np.ndarray):
-            if set(ta) & set(tb) or (len(ta) == 0 and len(tb) == 0):
-                same_topic.loc[a] = True
+    same = np.zeros(len(frame), dtype=bool)
+    for k in np.flatnonzero(rep[:-1] & (cust[:-1] == cust[1:])):
+        ta, tb = topics[pos[k]], topics[pos[k + 1]]
+        ta = ta if isinstance(ta, list | tuple | np.ndarray) else []
+        tb = tb if isinstance(tb, list | tuple | np.ndarray) else []
+        if (len(ta) == 0 and len(tb) == 0) or set(ta) & set(tb):
+            same[pos[k]] = True
+    same_topic = pd.Series(same, index=frame.index)
 
     if "link_method" in frame:
         linked = frame["link_method"].notna()

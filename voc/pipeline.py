@@ -9,7 +9,7 @@ Like a spaCy pipeline, it is an ordered list of named components built from conf
       - topics
       - cause
       - journey_stage
-    redact: {enabled: true, names: auto}   # names: natasha | morph | auto | off
+    redact: {enabled: true, names: morph}  # names: morph (default, fast) | natasha | auto | off
 
 Configured taxonomy/journey/causes files are passed to the analyzers that use them.
 """
@@ -38,7 +38,7 @@ class ComponentSpec(BaseModel):
 
 class RedactSpec(BaseModel):
     enabled: bool = True
-    names: str = "auto"
+    names: str = "morph"
 
 
 class PipelineConfig(BaseModel):
