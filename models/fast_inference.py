@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,34 +27,38 @@ ForwardFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class ProbaCache:
-    """Least-recently-used cache of probability rows keyed by the exact text."""
+    """Least-recently-used cache of probability rows keyed by the exact text (thread-safe)."""
 
     def __init__(self, max_size: int = 4096) -> None:
         self.max_size = max_size
         self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, text: str) -> np.ndarray | None:
-        row = self._rows.get(text)
-        if row is None:
-            self.misses += 1
-            return None
-        self._rows.move_to_end(text)
-        self.hits += 1
-        return row
+        with self._lock:
+            row = self._rows.get(text)
+            if row is None:
+                self.misses += 1
+                return None
+            self._rows.move_to_end(text)
+            self.hits += 1
+            return row
 
     def put(self, text: str, row: np.ndarray) -> None:
         if self.max_size <= 0:
             return
-        self._rows[text] = row
-        self._rows.move_to_end(text)
-        while len(self._rows) > self.max_size:
-            self._rows.popitem(last=False)
+        with self._lock:
+            self._rows[text] = row
+            self._rows.move_to_end(text)
+            while len(self._rows) > self.max_size:
+                self._rows.popitem(last=False)
 
     def clear(self) -> None:
-        self._rows.clear()
-        self.hits = self.misses = 0
+        with self._lock:
+            self._rows.clear()
+            self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -193,7 +198,7 @@ def occlusion_evidence(
     occluded = predict_proba(variants)
     for (t, unit), row in zip(owners, occluded, strict=True):
         label = label_indices[t]
-        drop = float(base[t, label] - row[label])
+        drop = round(float(base[t, label] - row[label]), 6)
         if drop > 0:
-            out[t].append((unit, round(drop, 4)))
+            out[t].append((unit, drop))
     return [sorted(ev, key=lambda x: -x[1])[:top_k] for ev in out]
