@@ -7,6 +7,7 @@ never enters the repository. Train-side splits (``train``, ``all``) feed trainin
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SPLITS = ("train", "all")
 SENTIMENT_EVAL_SETS = ("sentirueval2015_banks", "sentirueval2015_telecom", "rusentiment", "rusentitweet")
 EMOTION_TRAIN_SETS = ("cedr", "semeval2025_ru", "ru_izard")
+#: customer-experience train-side sources added to the shared sentiment sets (see load_cx_sentiment_train)
+INHOUSE_SOURCE = "inhouse"
+CLAUSES_SOURCE = "gazprombank_clauses"
+RATED_SOURCE = "gazprombank_ipoteka_rated"
+#: per-topic sentiment words of gazprombank_clauses → our labels
+CLAUSE_SENTIMENTS = {"отрицательно": "negative", "нейтрально": "neutral", "положительно": "positive"}
 
 
 class DataError(ValueError):
@@ -81,6 +88,81 @@ def load_sentiment_train(root: Path | None = None) -> LabelledTexts:
     return LabelledTexts(texts, labels, False, list(SENTIMENTS), None, sources)
 
 
+def load_inhouse_sentiment(split: str = "train") -> LabelledTexts:
+    """The in-house CX set (``datasets/inhouse``) with its ``sentiment`` column; ``eval`` is for scoring only."""
+    from datasets.inhouse import load_inhouse
+
+    frame = load_inhouse(split)
+    bad = [i + 2 for i, v in enumerate(frame["sentiment"]) if v not in SENTIMENTS]
+    if bad:
+        raise DataError(f"in-house {split}.csv: column 'sentiment' must be one of {list(SENTIMENTS)}; "
+                        f"bad value in line(s) {_rows(bad)}")
+    return LabelledTexts(frame["text"].tolist(), frame["sentiment"].tolist(), False, list(SENTIMENTS), None,
+                         [INHOUSE_SOURCE] * len(frame))
+
+
+def clause_label(sentiments: list[str]) -> str | None:
+    """One label for a clause when all its per-topic sentiments agree; None when mixed, empty or unknown."""
+    mapped = {CLAUSE_SENTIMENTS.get(s) for s in sentiments}
+    if len(mapped) != 1 or None in mapped:
+        return None
+    return mapped.pop()
+
+
+def load_gazprombank_clauses(root: Path | None = None) -> LabelledTexts:
+    """``topics/gazprombank_clauses``: clauses whose per-topic sentiments all agree (LLM **silver** labels).
+
+    Clauses without a topic (no sentiment given) and clauses with mixed sentiments are skipped.
+    """
+    path = (root or datasets_root()) / "topics" / CLAUSES_SOURCE / "all.jsonl"
+    if not path.is_file():
+        raise DataError(f"dataset file not found: {path} (set VOC_DATASETS_DIR to the datasets folder)")
+    texts: list[str] = []
+    labels: list[str] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text, sentiments = str(row["text"]), list(row["sentiments"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DataError(f"{path}: line {n}: expected a JSON object with 'text' and a 'sentiments' list "
+                                f"({exc})") from None
+            label = clause_label(sentiments)
+            if label is not None and text.strip():
+                texts.append(text)
+                labels.append(label)
+    return LabelledTexts(texts, labels, False, list(SENTIMENTS), None, [CLAUSES_SOURCE] * len(texts))
+
+
+def load_gazprombank_rated(root: Path | None = None) -> LabelledTexts:
+    """``topics/gazprombank_ipoteka_rated``: reviews labelled from stars (1–2 negative, 3 neutral, 4–5 positive)."""
+    df = _read_csv((root or datasets_root()) / "topics" / RATED_SOURCE / "all.csv")
+    df = df[df["label"].isin(SENTIMENTS) & (df["text"].str.strip() != "")]
+    return LabelledTexts(df["text"].tolist(), df["label"].tolist(), False, list(SENTIMENTS), None,
+                         [RATED_SOURCE] * len(df))
+
+
+def concat(parts: list[LabelledTexts]) -> LabelledTexts:
+    """Single-label sets joined in order (label set of the first)."""
+    out = LabelledTexts([], [], False, list(parts[0].label_set) if parts else [], None, [])
+    for part in parts:
+        out.texts += part.texts
+        out.labels += part.labels
+        out.sources += part.sources
+    return out
+
+
+def load_cx_sentiment_train(root: Path | None = None, inhouse: bool = True) -> LabelledTexts:
+    """Everything the shipped sentiment model trains on: ``sentiment/*`` train-side rows, the Gazprombank
+    clauses (silver) and rated reviews, and (``inhouse``) the in-house ``train.csv``. Never an eval split."""
+    parts = [load_sentiment_train(root), load_gazprombank_clauses(root), load_gazprombank_rated(root)]
+    if inhouse:
+        parts.append(load_inhouse_sentiment("train"))
+    return concat(parts)
+
+
 def load_sentiment_eval(name: str, root: Path | None = None, split: str = "test") -> LabelledTexts:
     """The 3-class rows of one sentiment dataset's evaluation split."""
     df = _read_csv((root or datasets_root()) / "sentiment" / name / f"{split}.csv")
@@ -102,12 +184,28 @@ def _emotion_rows(dataset: str, path: Path) -> tuple[list[str], list[list[str]]]
     return texts, labels
 
 
-def load_emotions_train(root: Path | None = None, silver_gratitude_from_sentiment: bool = True) -> LabelledTexts:
+def load_inhouse_emotions(split: str = "train") -> LabelledTexts:
+    """The in-house CX set with its ``emotions`` column (CX labels already; every emotion is annotated)."""
+    from datasets.inhouse import load_inhouse
+
+    frame = load_inhouse(split)
+    for n, labels in enumerate(frame["emotions"], start=2):
+        unknown = [lab for lab in labels if lab not in EMOTIONS]
+        if unknown:
+            raise DataError(f"in-house {split}.csv line {n}: column 'emotions' has {unknown}; "
+                            f"expected pipe-joined names from {list(EMOTIONS)}")
+    return LabelledTexts(frame["text"].tolist(), [sorted(ls) for ls in frame["emotions"]], True, list(EMOTIONS),
+                         [list(EMOTIONS) for _ in range(len(frame))], [INHOUSE_SOURCE] * len(frame))
+
+
+def load_emotions_train(root: Path | None = None, silver_gratitude_from_sentiment: bool = True,
+                        inhouse: bool = False) -> LabelledTexts:
     """Train splits of cedr, semeval2025_ru and ru_izard mapped onto the CX emotions.
 
     Every row also gets a silver благодарность label (thanking words, see training.emotion_mapping);
     with ``silver_gratitude_from_sentiment`` the train-side sentiment texts are added as rows that
-    annotate благодарность only, so that head sees feedback-like text.
+    annotate благодарность only, so that head sees feedback-like text. With ``inhouse`` the in-house
+    ``train.csv`` rows are added with their gold CX emotions (all six annotated).
     """
     root = root or datasets_root()
     out = LabelledTexts([], [], True, list(EMOTIONS), [], [])
@@ -128,6 +226,12 @@ def load_emotions_train(root: Path | None = None, silver_gratitude_from_sentimen
             out.labels.append([gratitude] if silver_gratitude(text) else [])
             out.known.append([gratitude])  # type: ignore[union-attr]
             out.sources.append("sentiment (silver благодарность)")
+    if inhouse:
+        own = load_inhouse_emotions("train")
+        out.texts += own.texts
+        out.labels += own.labels
+        out.known += own.known  # type: ignore[operator]
+        out.sources += own.sources
     return out
 
 

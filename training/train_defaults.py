@@ -24,10 +24,12 @@ from models.tfidf import TfidfClassifier
 from training.data import (
     SENTIMENT_EVAL_SETS,
     LabelledTexts,
+    load_cx_sentiment_train,
     load_emotion_eval,
     load_emotions_train,
+    load_inhouse_emotions,
+    load_inhouse_sentiment,
     load_sentiment_eval,
-    load_sentiment_train,
 )
 from training.emotion_mapping import MAPPING
 from training.evaluate import evaluate
@@ -39,13 +41,23 @@ MAX_MODEL_BYTES = 8 * 1024 * 1024
 #: chosen on the validation split of the training rows (train-side data only)
 SENTIMENT_C = 1.0
 EMOTION_C = 4.0
+#: per-source sample weights of the sentiment rows (default 1.0), chosen by validation on train-side data only
+#: (half of the in-house train.csv + 10 % of each shared train set held out; see docs/models.md):
+#: inhouse — our own CX texts (305 rows, gold), strong; gazprombank_clauses — LLM silver labels, weaker;
+#: gazprombank_ipoteka_rated — star-rated bank reviews.
+SENTIMENT_SOURCE_WEIGHTS: dict[str, float] = {"inhouse": 30.0, "gazprombank_clauses": 1.0,
+                                              "gazprombank_ipoteka_rated": 1.0}
+#: in-house train emotions (gold CX labels): a fixed strong weight, not tuned (see docs/models.md)
+EMOTION_INHOUSE_WEIGHT = 10.0
 #: ru_izard is large, machine-translated and auto-remapped: down-weighting it raised validation macro-F1 on the
 #: cedr and semeval rows (0.614 → 0.638, 0.736 → 0.784) for a small loss on its own rows (0.592 → 0.583)
-EMOTION_SOURCE_WEIGHTS = {"ru_izard": 0.3}
+EMOTION_SOURCE_WEIGHTS = {"ru_izard": 0.3, "inhouse": EMOTION_INHOUSE_WEIGHT}
 RETRAIN = "python -m training.train_defaults --only {task}"
 LICENCE = ("Trained on third-party data that includes RuSentiment (CC BY-NC-SA 4.0, non-commercial) and sources "
            "with no stated licence (see ../shared/datasets/*/CARD.md): treat the weights as research / "
-           "non-commercial until retrained on data you may use. The vocabulary files hold word uni/bigrams and "
+           "non-commercial until retrained on data you may use. The Gazprombank clause/rated reviews (scraped from "
+           "banki.ru / sravni.ru, no stated licence) are used the same way; datasets/inhouse was written in the "
+           "project. The vocabulary files hold word uni/bigrams and "
            "char n-grams seen at least twice in the training texts.")
 
 
@@ -66,8 +78,24 @@ def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def card_notes(info: ModelInfo) -> str:
+    """Extra card sections (source weights, silver labels) appended to the generated README.md."""
+    weights = info.training.get("source_weights") or {}
+    lines = ["## Source weights", "",
+             "Sample weight per training source (others 1.0); docs/models.md says how each was chosen:", ""]
+    lines += [f"- {k}: {v}" for k, v in weights.items()] + [""]
+    if info.training.get("silver_labels"):
+        lines += ["## Silver labels", "", f"Trained partly on machine-labelled rows: {info.training['silver_labels']}.",
+                  ""]
+    lines += ["`inhouse` = `datasets/inhouse/train.csv` (texts written in the project); its `eval.csv` is never "
+              "trained or tuned on. See docs/models.md for the before/after scores.", ""]
+    return "\n".join(lines)
+
+
 def _write(model: TfidfClassifier, out_dir: Path) -> None:
     model.save(out_dir)
+    card = out_dir / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + card_notes(model.info), encoding="utf-8")
     size = _dir_bytes(out_dir)
     if size > MAX_MODEL_BYTES:
         raise SystemExit(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
@@ -75,12 +103,17 @@ def _write(model: TfidfClassifier, out_dir: Path) -> None:
 
 
 def train_sentiment(out_dir: Path) -> dict[str, Any]:
-    data = load_sentiment_train()
+    data = load_cx_sentiment_train()
     info = ModelInfo(name="sentiment-tfidf", version=_version(), task="sentiment", kind="tfidf", labels=[],
-                     training={"data": {**data.counts(), "total": len(data)}, "retrain": RETRAIN.format(task="sentiment"), "licence": LICENCE,
+                     training={"data": {**data.counts(), "total": len(data)}, "retrain": RETRAIN.format(task="sentiment"),
+                               "licence": LICENCE, "source_weights": SENTIMENT_SOURCE_WEIGHTS,
+                               "silver_labels": "gazprombank_clauses (LLM per-topic sentiments, all agreeing)",
                                "hardware": platform.processor() or platform.machine()})
-    model = TfidfClassifier(info, C=SENTIMENT_C).fit(data.texts, data.labels, label_set=data.label_set, seed=0)
+    weights = [SENTIMENT_SOURCE_WEIGHTS.get(src, 1.0) for src in data.sources]
+    model = TfidfClassifier(info, C=SENTIMENT_C).fit(data.texts, data.labels, label_set=data.label_set,
+                                                     sample_weight=weights, seed=0)
     reports = {f"test:{name}": evaluate(model, load_sentiment_eval(name)) for name in SENTIMENT_EVAL_SETS}
+    reports["eval:inhouse"] = evaluate(model, load_inhouse_sentiment("eval"))
     model.info = model.info.model_copy(update={"metrics": {**model.info.metrics,
                                                            **{k: _summary(r) for k, r in reports.items()}}})
     _write(model, out_dir)
@@ -94,10 +127,11 @@ def _rename(report: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 
 def train_emotions(out_dir: Path) -> dict[str, Any]:
-    data = load_emotions_train()
+    data = load_emotions_train(inhouse=True)
     info = ModelInfo(name="emotions-tfidf", version=_version(), task="emotions", kind="tfidf", labels=[],
                      multilabel=True,
-                     training={"data": {**data.counts(), "total": len(data)}, "retrain": RETRAIN.format(task="emotions"), "licence": LICENCE,
+                     training={"data": {**data.counts(), "total": len(data)}, "retrain": RETRAIN.format(task="emotions"),
+                               "licence": LICENCE,
                                "label_mapping": "training/emotion_mapping.py",
                                "source_weights": EMOTION_SOURCE_WEIGHTS,
                                "hardware": platform.processor() or platform.machine()})
@@ -110,6 +144,7 @@ def train_emotions(out_dir: Path) -> dict[str, Any]:
     reports["test:cedr (original labels)"] = _rename(reports["test:cedr"], {**to_cedr, NO_EMOTION: "no emotion"})
     reports["dev:semeval2025_ru"] = evaluate(model, load_emotion_eval("semeval2025_ru", "dev"), none_label=NO_EMOTION)
     reports["test:ru_izard"] = evaluate(model, load_emotion_eval("ru_izard", "test"), none_label=NO_EMOTION)
+    reports["eval:inhouse"] = evaluate(model, load_inhouse_emotions("eval"), none_label=NO_EMOTION)
     goemo: LabelledTexts = load_emotion_eval("ru_goemotions", "validation")
     reports["validation:ru_goemotions"] = evaluate(model, goemo, none_label=NO_EMOTION)
     model.info = model.info.model_copy(update={"metrics": {**model.info.metrics,
