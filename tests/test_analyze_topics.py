@@ -113,3 +113,16 @@ def test_phrase_index_scan_respects_word_positions() -> None:
 
 
 TOPICS = TopicAnalyzer()
+
+
+def test_dialog_topics_come_from_client_turns_only():
+    from voc.analyzers.topics import TopicAnalyzer
+    from voc.schema import DialogTurn, Feedback, Findings
+
+    turns = [DialogTurn(speaker="operator", text="Здравствуйте! Оплата и возврат оформлены, чем помочь?"),
+             DialogTurn(speaker="client", text="Курьер опоздал на три часа")]
+    rec = Feedback(id="d1", text="\n".join(t.text for t in turns), turns=turns, channel="chat")
+    f = Findings(feedback_id="d1")
+    TopicAnalyzer()([rec], [f])
+    assert f.topic_names() == ["доставка"]
+    assert all(rec.text[e.start:e.end] == e.text for e in f.evidence)
