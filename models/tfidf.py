@@ -463,7 +463,13 @@ class TfidfClassifier(TextClassifier):
         return float(row_data[pos[hit]] @ self.coef_[label, ids[hit]])
 
     def feature_names(self) -> list[str]:
-        return self.word_vocab_ + self.char_vocab_
+        """Word then char n-grams in column order (cached: the online path calls this per request)."""
+        key = (id(self.word_vocab_), len(self.word_vocab_), id(self.char_vocab_), len(self.char_vocab_))
+        cached = getattr(self, "_feature_names_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self.word_vocab_ + self.char_vocab_)
+            self._feature_names_cache = cached
+        return cached[1]
 
     # ------------------------------------------------------------------ persistence
     def save(self, model_dir: str | Path) -> None:
