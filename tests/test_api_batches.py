@@ -146,8 +146,11 @@ def test_batch_end_to_end_with_webhooks(tmp_path, models, receiver):
                 out.setdefault(r["headers"]["X-Voc-Event"], []).append(r)
             return out
 
-        wait_for(lambda: "batch.finished" in events() and len(events().get("feedback.negative", [])) >= 2,
-                 timeout=30)
+        def batch_negative_arrived() -> bool:
+            return any((json.loads(r["body"])["data"].get("batch") or {}).get("id") == batch_id
+                       for r in events().get("feedback.negative", []))
+
+        wait_for(lambda: "batch.finished" in events() and batch_negative_arrived(), timeout=60)
         for r in receiver.received:  # every delivery is signed with the subscription secret
             expected = "sha256=" + hmac.new(secret.encode(), r["body"], hashlib.sha256).hexdigest()
             assert r["headers"]["X-Voc-Signature"] == expected and r["headers"]["X-Voc-Delivery"]
