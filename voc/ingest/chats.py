@@ -33,23 +33,20 @@ from voc.ingest.errors import (
     EMPTY_TEXT,
     MISSING_CONVERSATION_ID,
     MISSING_MESSAGES,
-    NOT_A_NUMBER,
     NOT_AN_OBJECT,
-    OUT_OF_RANGE,
     UNKNOWN_CHANNEL,
     UNKNOWN_SPEAKER,
     IngestError,
     reject,
 )
 from voc.ingest.mapping import ColumnMapping
-from voc.ingest.records import SCORE_RANGES, RowError, RowParser, check_text
+from voc.ingest.records import RowError, RowParser, check_text, parse_score
 from voc.ingest.tables import iter_json_lines, json_records, load_json, read_table
 from voc.ingest.values import (
     ROLE_PREFIX,
     cell_to_str,
     parse_channel,
     parse_datetime,
-    parse_number,
     parse_speaker,
 )
 from voc.schema import MAX_TEXT_CHARS, Channel, DialogTurn, Feedback, RejectedRow, Scores, SpeakerRole
@@ -352,15 +349,7 @@ def _scores(obj: dict[str, Any]) -> Scores:
     """rating/nps/csat/ces of a conversation object, checked like table scores."""
     values: dict[str, float | None] = {}
     for name in _SCORE_NAMES:
-        raw = cell_to_str(obj.get(name))
-        try:
-            number = parse_number(raw)
-        except ValueError:
-            raise RowError(name, NOT_A_NUMBER, raw) from None
-        low, high = SCORE_RANGES[name]
-        if number is not None and not low <= number <= high:
-            raise RowError(name, f"{OUT_OF_RANGE} {low:g}..{high:g}", raw)
-        values[name] = number
+        values[name] = parse_score(name, cell_to_str(obj.get(name)))
     return Scores(**values)
 
 

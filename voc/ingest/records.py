@@ -46,6 +46,18 @@ class RowError(Exception):
         self.field, self.reason, self.value = field, reason, value
 
 
+
+def parse_score(name: str, raw: str) -> float | None:
+    """A score cell (rating/nps/csat/ces) as a number in its range, else RowError naming the field."""
+    try:
+        number = parse_number(raw)
+    except ValueError:
+        raise RowError(name, NOT_A_NUMBER, raw) from None
+    low, high = SCORE_RANGES[name]
+    if number is not None and not low <= number <= high:
+        raise RowError(name, f"{OUT_OF_RANGE} {low:g}..{high:g}", raw)
+    return number
+
 def resolve_channel(raw: str | None) -> Channel | None:
     """A default channel given by the caller, or IngestError when it is not a known channel."""
     if raw is None:
@@ -119,14 +131,7 @@ class RowParser:
             raw = self.cells[name][i]
             if not raw:
                 continue
-            try:
-                number = parse_number(raw)
-            except ValueError:
-                raise RowError(name, NOT_A_NUMBER, raw) from None
-            low, high = SCORE_RANGES[name]
-            if number is not None and not low <= number <= high:
-                raise RowError(name, f"{OUT_OF_RANGE} {low:g}..{high:g}", raw)
-            values[name] = number
+            values[name] = parse_score(name, raw)
         return Scores(**values) if values else Scores()
 
     def metadata(self, i: int) -> dict[str, Any]:
