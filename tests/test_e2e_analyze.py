@@ -44,7 +44,7 @@ def test_outputs_exist(demo_out: Path):
 
 
 def test_counts_in_equal_out_plus_rejected(demo_out: Path):
-    run = json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))["run"]
+    run = json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))["summary"]
     sample_rows = len(pd.read_csv(SAMPLE / "feedback.csv", dtype=str, keep_default_na=False))
     assert run["rows_in"] == run["rows_out"] + run["rows_rejected"]
     assert run["rows_rejected"] == 5  # the sample's 5 deliberate bad rows

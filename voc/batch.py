@@ -1,4 +1,4 @@
-"""Resumable batch analysis of one feedback file: chunks → parts on disk → enriched table, aggregates, report.
+"""Resumable batch analysis of feedback files: chunks → parts on disk → enriched table, aggregates, report.
 
 Each chunk's enriched rows are committed atomically to ``outdir/parts/chunk-NNNNN.parquet`` together with its
 rejected rows and counts; calling :func:`run_batch` again on the same ``outdir`` skips committed chunks, so an
@@ -255,7 +255,7 @@ def run_batch(
 def _summary_json(outdir: Path, summary: RunSummary) -> str:
     path = outdir / "summary.json"
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data["run"] = json.loads(summary.model_dump_json())
+    data["summary"] = json.loads(summary.model_dump_json())  # final counts and the run time
     return json.dumps(data, ensure_ascii=False, indent=2, default=str)
 
 
