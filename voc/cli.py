@@ -125,11 +125,18 @@ def _mount() -> None:
 
 
 def main() -> None:
+    """Console entry point: no tracebacks for users (set VOC_DEBUG=1 to see one)."""
     _mount()
     try:
-        app()
+        app(standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - last-resort guard, the message names the error
+        if os.environ.get("VOC_DEBUG"):
+            raise
+        typer.secho(f"voc: internal error: {type(exc).__name__}: {exc} (re-run with VOC_DEBUG=1 for details)",
+                    err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover
