@@ -152,3 +152,17 @@ def test_cli_errors_are_clear(tmp_path: Path):
     empty.write_text("text,date\n,01.01.2026\n  ,02.01.2026\n", encoding="utf-8")
     res = runner.invoke(app, ["analyze", str(empty), "-o", str(tmp_path / "o3"), "--quiet"])
     assert res.exit_code == EXIT_NO_ROWS
+
+
+def test_analyze_with_a_fitted_topic_model(tmp_path: Path):
+    from voc.topics import TopicModel
+
+    sample = pd.read_csv(SAMPLE / "feedback.csv", dtype=str, keep_default_na=False)
+    texts = [t for t in sample["текст"] if t.strip()][:400]
+    TopicModel(n_topics=8).fit(texts).save(tmp_path / "topics")
+    src = tmp_path / "small.csv"
+    sample.head(120).to_csv(src, index=False)
+    result = voc.analyze(src, outdir=tmp_path / "out", topic_model=tmp_path / "topics")
+    assert result.frame["discovered_topic"].notna().mean() > 0.5
+    assert result.summary.model_versions.get("discovered_topics")
+    assert "Новые темы" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
