@@ -49,6 +49,13 @@ def test_train_evaluate_promote(files):
     assert res.exit_code == 0 and "sentiment-tfidf" in res.output
     res = runner.invoke(app, ["models", "show", str(out)])
     assert json.loads(res.output)["task"] == "sentiment"
+    # what `voc analyze` / the API load now is the promoted model
+    from voc.pipeline import Pipeline
+    from voc.schema import Feedback
+
+    promoted = json.loads((out / "voc_model.json").read_text(encoding="utf-8"))
+    _, found = Pipeline.load(components=["sentiment"], redact=False).analyze([Feedback(id="1", text="ужасно")])
+    assert found[0].model_versions["sentiment"] == f"{promoted['name']}@{promoted['version']}"
 
 
 def test_train_multilabel_jsonl(files):
