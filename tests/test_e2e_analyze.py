@@ -166,3 +166,10 @@ def test_analyze_with_a_fitted_topic_model(tmp_path: Path):
     assert result.frame["discovered_topic"].notna().mean() > 0.5
     assert result.summary.model_versions.get("discovered_topics")
     assert "Новые темы" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_sample_spike_is_flagged_emerging(demo_out: Path):
+    trends = pd.read_csv(demo_out / "trends.csv", dtype=str, keep_default_na=False)
+    delivery = trends[(trends["kind"] == "topic") & (trends["name"] == "доставка")].iloc[0]
+    assert delivery["emerging"] == "True" and delivery["test"] == "two-proportion z-test"
+    assert float(delivery["p_value"]) < 0.05

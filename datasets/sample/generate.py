@@ -22,6 +22,8 @@ SEED = 20250330
 END = datetime(2025, 3, 30, 21, 0)
 START = END - timedelta(weeks=10)
 SPIKE_START = END - timedelta(days=14)
+SPIKE_LAST_WEEK = datetime(2025, 3, 24)  # Monday of the last complete week: most of the spike lands here
+SPIKE_LAST_WEEK_SHARE = 0.75
 SPIKE_TOPIC = "опоздание курьера"
 N_BASE_FEEDBACK = 860
 N_SPIKE_EXTRA = 135
@@ -139,8 +141,10 @@ def build_feedback(rng: random.Random) -> tuple[pd.DataFrame, list[dict]]:
     rows: list[dict] = []
     plans = [(_random_time(rng, START, END), rng.choice(fr.TOPICS), _pick_sentiment(rng))
              for _ in range(N_BASE_FEEDBACK)]
-    plans += [(_random_time(rng, SPIKE_START, END), topics[SPIKE_TOPIC],
-               rng.choices(("negative", "neutral"), weights=(0.85, 0.15))[0]) for _ in range(N_SPIKE_EXTRA)]
+    # the spike grows over the last two weeks, most of it in the last one (so week-over-week trends flag it)
+    plans += [(_random_time(rng, SPIKE_LAST_WEEK if rng.random() < SPIKE_LAST_WEEK_SHARE else SPIKE_START, END),
+               topics[SPIKE_TOPIC], rng.choices(("negative", "neutral"), weights=(0.85, 0.15))[0])
+              for _ in range(N_SPIKE_EXTRA)]
     plans.sort(key=lambda p: p[0])
     pii_rows = set(rng.sample(range(len(plans)), 21))
     stubs: list[dict] = []
