@@ -181,6 +181,8 @@ class JobRunner:
         if not path.exists():
             return []
         frame = pd.read_csv(path, dtype=str, nrows=FIRST_ERRORS, keep_default_na=False)
+        if "file" in frame:  # the uploaded file's name, not the server's storage path
+            frame["file"] = frame["file"].map(lambda f: Path(f).name if f else f)
         return [{k: (v if v != "" else None) for k, v in row.items()} for row in frame.to_dict("records")]
 
     def emit_events(self, job: Job, result: Any) -> None:
