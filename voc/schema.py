@@ -96,6 +96,27 @@ class Feedback(BaseModel):
             raise ValueError(f"text is longer than {MAX_TEXT_CHARS} characters")
         return value
 
+    def turn_spans(self) -> list[tuple[int, int] | None]:
+        """Character span of each dialog turn inside ``text`` (searched in order); None where not found."""
+        out: list[tuple[int, int] | None] = []
+        cursor = 0
+        for turn in self.turns:
+            at = self.text.find(turn.text, cursor) if turn.text else -1
+            if at == -1 and turn.text:
+                at = self.text.find(turn.text)
+            if at == -1:
+                out.append(None)
+            else:
+                out.append((at, at + len(turn.text)))
+                cursor = at + len(turn.text)
+        return out
+
+    def client_spans(self) -> list[tuple[int, int]] | None:
+        """Spans of the client's turns inside ``text``; None when the record is no dialog with client turns."""
+        spans = [span for turn, span in zip(self.turns, self.turn_spans(), strict=True)
+                 if turn.speaker == SpeakerRole.client and span is not None]
+        return spans or None
+
     def client_text(self) -> str:
         """The customer's own words: client turns for dialogs, else the whole text."""
         if self.turns:

@@ -40,15 +40,8 @@ def client_segments(rec: Feedback) -> list[tuple[int, str]]:
     """
     if not rec.turns or not any(t.speaker == SpeakerRole.client for t in rec.turns):
         return [(0, rec.text)]
-    out: list[tuple[int, str]] = []
-    cursor = 0
-    for turn in rec.turns:
-        pos = rec.text.find(turn.text, cursor)
-        if pos >= 0:
-            cursor = pos + len(turn.text)
-        if turn.speaker == SpeakerRole.client:
-            out.append((pos, turn.text))
-    return out
+    return [(span[0] if span is not None else -1, turn.text)
+            for turn, span in zip(rec.turns, rec.turn_spans(), strict=True) if turn.speaker == SpeakerRole.client]
 
 
 def negated(match: PhraseMatch, lemma_seq: Sequence[str], window: int) -> bool:

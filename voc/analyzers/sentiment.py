@@ -40,29 +40,13 @@ class Segment:
 
 
 def locate_turns(record: Feedback) -> list[tuple[int | None, int | None]]:
-    """Character offsets of each dialog turn inside ``record.text`` (searched in order)."""
-    out: list[tuple[int | None, int | None]] = []
-    cursor = 0
-    for turn in record.turns:
-        at = record.text.find(turn.text, cursor) if turn.text else -1
-        if at == -1:
-            at = record.text.find(turn.text) if turn.text else -1
-        if at == -1:
-            out.append((None, None))
-        else:
-            out.append((at, at + len(turn.text)))
-            cursor = at + len(turn.text)
-    return out
+    """Character offsets of each dialog turn inside ``record.text`` ((None, None) where not found)."""
+    return [span if span is not None else (None, None) for span in record.turn_spans()]
 
 
 def client_windows(record: Feedback) -> list[tuple[int, int]] | None:
     """(start, end) ranges of the client's turns in ``record.text``; None = the whole text."""
-    if not record.turns:
-        return None
-    spans = locate_turns(record)
-    wins = [(s, e) for t, (s, e) in zip(record.turns, spans, strict=True)
-            if t.speaker == SpeakerRole.client and s is not None and e is not None]
-    return wins or None
+    return record.client_spans()
 
 
 def load_task_model(model: str | None, task: str) -> TextClassifier:

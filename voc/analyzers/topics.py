@@ -18,7 +18,7 @@ from pathlib import Path
 from voc.analyzers.base import Analyzer
 from voc.analyzers.registry import register
 from voc.config import Taxonomy, load_taxonomy
-from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole, TopicMention
+from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, TopicMention
 from voc.text import lemma, normalize_phrase, words
 
 
@@ -84,21 +84,6 @@ def lemmatize_with_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     return [lemma(t.text) for t in toks], [(t.start, t.end) for t in toks]
 
 
-def _client_windows(rec: Feedback) -> list[tuple[int, int]] | None:
-    """Character windows of the client's turns inside ``rec.text``; None when the record is not a dialog."""
-    if not rec.turns or not any(t.speaker == SpeakerRole.client for t in rec.turns):
-        return None
-    out, cursor = [], 0
-    for turn in rec.turns:
-        pos = rec.text.find(turn.text, cursor)
-        if pos < 0:
-            continue
-        cursor = pos + len(turn.text)
-        if turn.speaker == SpeakerRole.client:
-            out.append((pos, cursor))
-    return out or None
-
-
 def match_confidence(strength: float) -> float:
     """Confidence of a label from its summed match strength: 1 match → 0.55, 2 → ~0.73, 3 → ~0.84."""
     return round(min(0.97, 1.0 - 0.45 * math.exp(-0.5 * (strength - 1.0))), 3)
@@ -160,7 +145,7 @@ class TopicAnalyzer(Analyzer):
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
         for rec, f in zip(records, findings, strict=True):
             detected = self.detect(rec.text)
-            windows = _client_windows(rec)
+            windows = rec.client_spans()
             if windows is not None:  # dialogs: topics are what the customer talks about, not the operator's script
                 detected = {k: kept for k, v in detected.items()
                             if (kept := [m for m in v if any(a <= m.start < b for a, b in windows)])}
