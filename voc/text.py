@@ -60,6 +60,11 @@ def sentences(text: str) -> list[Sentence]:
     return [Sentence(s.text, s.start, s.stop) for s in sentenize(text)]
 
 
+#: Normal forms pymorphy3 gets wrong for feedback vocabulary (plural-only nouns read as rare singulars);
+#: applied to keywords and texts alike, so matching stays consistent and topic names read naturally.
+LEMMA_OVERRIDES: dict[str, str] = {"деньга": "деньги", "сутка": "сутки"}
+
+
 @lru_cache(maxsize=1)
 def _morph():
     import pymorphy3
@@ -72,7 +77,8 @@ def lemma(word: str) -> str:
     """Normal form of one lower-cased word form (cached)."""
     if not word or not ("а" <= word[0] <= "я" or word[0] == "ё"):
         return word
-    return _morph().parse(word)[0].normal_form.replace("ё", "е")
+    normal = _morph().parse(word)[0].normal_form.replace("ё", "е")
+    return LEMMA_OVERRIDES.get(normal, normal)
 
 
 def lemmas(text: str, drop_stop_words: bool = False) -> list[str]:
