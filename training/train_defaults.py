@@ -22,8 +22,10 @@ from models.base import ModelInfo
 from models.registry import SHIPPED_DIR
 from models.tfidf import TfidfClassifier
 from training.data import (
+    INHOUSE_SOURCE,
     SENTIMENT_EVAL_SETS,
     LabelledTexts,
+    drop_sparse_annotations,
     load_cx_sentiment_train,
     load_emotion_eval,
     load_emotions_train,
@@ -52,6 +54,9 @@ EMOTION_INHOUSE_WEIGHT = 10.0
 #: ru_izard is large, machine-translated and auto-remapped: down-weighting it raised validation macro-F1 on the
 #: cedr and semeval rows (0.614 → 0.638, 0.736 → 0.784) for a small loss on its own rows (0.592 → 0.583)
 EMOTION_SOURCE_WEIGHTS = {"ru_izard": 0.3, "inhouse": EMOTION_INHOUSE_WEIGHT}
+#: an emotion with fewer in-house train positives than this is left to the shared sets (the in-house rows do not
+#: count as its negatives): тревога/страх (2 of 305) and удивление (0) — see drop_sparse_annotations
+EMOTION_INHOUSE_MIN_POSITIVES = 10
 RETRAIN = "python -m training.train_defaults --only {task}"
 LICENCE = ("Trained on third-party data that includes RuSentiment (CC BY-NC-SA 4.0, non-commercial) and sources "
            "with no stated licence (see ../shared/datasets/*/CARD.md): treat the weights as research / "
@@ -84,6 +89,12 @@ def card_notes(info: ModelInfo) -> str:
     lines = ["## Source weights", "",
              "Sample weight per training source (others 1.0); docs/models.md says how each was chosen:", ""]
     lines += [f"- {k}: {v}" for k, v in weights.items()] + [""]
+    if info.training.get("inhouse_not_annotating"):
+        lines += ["## In-house rows left out of some heads", "",
+                  f"In-house train positives per emotion: {info.training.get('inhouse_positives')}. For "
+                  f"{', '.join(info.training['inhouse_not_annotating'])} (fewer than {EMOTION_INHOUSE_MIN_POSITIVES}) "
+                  "the in-house rows are not used as negatives: those heads learn from cedr / semeval / Izard only.",
+                  ""]
     if info.training.get("silver_labels"):
         lines += ["## Silver labels", "", f"Trained partly on machine-labelled rows: {info.training['silver_labels']}.",
                   ""]
@@ -128,12 +139,16 @@ def _rename(report: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 def train_emotions(out_dir: Path) -> dict[str, Any]:
     data = load_emotions_train(inhouse=True)
+    inhouse_positives = drop_sparse_annotations(data, INHOUSE_SOURCE, EMOTION_INHOUSE_MIN_POSITIVES)
     info = ModelInfo(name="emotions-tfidf", version=_version(), task="emotions", kind="tfidf", labels=[],
                      multilabel=True,
                      training={"data": {**data.counts(), "total": len(data)}, "retrain": RETRAIN.format(task="emotions"),
                                "licence": LICENCE,
                                "label_mapping": "training/emotion_mapping.py",
                                "source_weights": EMOTION_SOURCE_WEIGHTS,
+                               "inhouse_positives": inhouse_positives,
+                               "inhouse_not_annotating": sorted(lab for lab, n in inhouse_positives.items()
+                                                                if n < EMOTION_INHOUSE_MIN_POSITIVES),
                                "hardware": platform.processor() or platform.machine()})
     weights = [EMOTION_SOURCE_WEIGHTS.get(src, 1.0) for src in data.sources]
     model = TfidfClassifier(info, C=EMOTION_C).fit(data.texts, data.labels, label_set=data.label_set,
