@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
+from training.data import datasets_root  # noqa: E402
 
 ASPECT_CATEGORIES = {
     "restaurants": ["Food", "Service", "Interior", "Price", "Whole"],
@@ -59,10 +59,6 @@ GROUP_TO_TAXONOMY = {"карты и вклады": "карты и счета", "
 MIN_PRODUCT_ROWS = 50
 
 
-def datasets_dir() -> Path:
-    return Path(os.environ.get("VOC_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
-
-
 def _headline(report: dict[str, Any]) -> dict[str, Any]:
     out = {k: report[k] for k in ("rows", "macro_f1", "accuracy", "micro_f1", "ece") if k in report}
     out["per_class_f1"] = {k: round(v["f1"], 4) for k, v in report.get("per_class", {}).items()}
@@ -70,14 +66,14 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shipped(task: str) -> list[Path]:
-    from models.registry import SHIPPED_DIR, _versions, default_model_path
+    """The default model of ``task`` (promoted or shipped), then every other shipped model of the task."""
+    from models.registry import default_model_path, list_models
 
     paths = [default_model_path(task)]
-    for name_dir in sorted(SHIPPED_DIR.iterdir()) if SHIPPED_DIR.is_dir() else []:
-        for version_dir in _versions(name_dir):
-            info = json.loads((version_dir / "voc_model.json").read_text(encoding="utf-8"))
-            if info.get("task") == task and version_dir.resolve() not in {p.resolve() for p in paths}:
-                paths.append(version_dir)
+    for entry in list_models():
+        path = Path(entry["path"])
+        if entry["where"] == "shipped" and entry["task"] == task and path.resolve() != paths[0].resolve():
+            paths.append(path)
     return paths
 
 
@@ -119,10 +115,7 @@ def emotions_part(extra: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"baseline": "always no emotion", "splits": {}}
     for dataset, split in (("cedr", "test"), ("semeval2025_ru", "dev")):
         data = load_emotion_eval(dataset, split)
-        truth = np.zeros((len(data), len(data.label_set)), dtype=bool)
-        for i, labs in enumerate(data.labels):
-            for lab in labs:
-                truth[i, data.label_set.index(lab)] = True
+        truth = _matrix(data.labels, data.label_set)
         none_true, none_pred = ~truth.any(axis=1), np.ones(len(data), dtype=bool)
         base = multilabel_report(np.c_[truth, none_true], np.c_[np.zeros_like(truth), none_pred],
                                  [*data.label_set, NO_EMOTION])
@@ -177,7 +170,7 @@ def aspects_part() -> dict[str, Any]:
     from training.evaluate import multilabel_report
     from voc.analyzers.topics import PhraseIndex, TopicAnalyzer
 
-    base = datasets_dir() / "topics" / "sentirueval2015_aspects"
+    base = datasets_root() / "topics" / "sentirueval2015_aspects"
     out: dict[str, Any] = {}
     taxonomy = TopicAnalyzer()
     for domain, cats in ASPECT_CATEGORIES.items():
@@ -231,7 +224,7 @@ def products_part() -> dict[str, Any]:
     from training.evaluate import single_label_report
     from voc.analyzers.topics import TopicAnalyzer
 
-    df = pd.read_csv(datasets_dir() / "topics/gazprombank_products/all.csv", dtype=str, keep_default_na=False)
+    df = pd.read_csv(datasets_root() / "topics/gazprombank_products/all.csv", dtype=str, keep_default_na=False)
     counts = df["product"].value_counts()
     kept = counts[counts >= MIN_PRODUCT_ROWS].index
     df = df[df["product"].isin(kept)].reset_index(drop=True)
