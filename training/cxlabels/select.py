@@ -1,0 +1,94 @@
+"""Draw the rows of the real-text CX labelled set from the train-side files in ../shared/datasets.
+
+The draw is deterministic (fixed seed, fixed quotas per source). Each row is identified by a stable key:
+``source`` (path relative to the datasets root), ``row`` (0-based data row of a CSV, or line of a .txt.gz)
+and ``text_sha1`` (first 16 hex digits of the SHA-1 of the whitespace-normalised text), so labels can be
+committed without the text and joined back at run time (training/cxlabels/loader.py).
+
+    python -m training.cxlabels.select --out /tmp/cx-slices --slices 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import hashlib
+import json
+import random
+import re
+from pathlib import Path
+
+#: (source file relative to the datasets root, rows to draw, domain, channel)
+QUOTAS: tuple[tuple[str, int, str, str], ...] = (
+    ("sentiment/sravni_bank_reviews/all.csv", 260, "bank", "review"),
+    ("sentiment/otzovik_sberbank_reviews/all.csv", 260, "bank", "review"),
+    ("topics/gazprombank_products/all.csv", 220, "bank", "review"),
+    ("topics/gazprombank_ipoteka_rated/all.csv", 100, "bank", "review"),
+    ("corpus/extra/banki_ru_reviews_semenzhidkov.txt.gz", 160, "bank", "review"),
+    ("sentiment/wildberries_product_reviews/all.csv", 160, "retail", "review"),
+    ("corpus/extra/product_reviews_sokol499.txt.gz", 160, "retail", "review"),
+    ("topics/fin_apps_problem/all.csv", 200, "bank", "app_review"),
+    ("sentiment/sentirueval2015_banks/train.csv", 200, "bank", "social"),
+    ("sentiment/sentirueval2015_telecom/train.csv", 200, "telecom", "social"),
+    ("sentiment/rusentitweet/train.csv", 80, "general", "social"),
+)
+SEED = 20261207
+MAX_CHARS = 2500
+MIN_CHARS = 15
+EVAL_SHARE = 0.30
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(normalise(text).encode("utf-8")).hexdigest()[:16]
+
+
+def read_source(root: Path, source: str) -> list[tuple[int, str]]:
+    """(row, text) for every row of a source file, in file order."""
+    path = root / source
+    if source.endswith(".txt.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return [(i, line.rstrip("\n")) for i, line in enumerate(fh)]
+    csv.field_size_limit(1 << 30)
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [(i, row["text"]) for i, row in enumerate(csv.DictReader(fh))]
+
+
+def draw(root: Path) -> list[dict]:
+    rng = random.Random(SEED)
+    rows: list[dict] = []
+    for source, n, domain, channel in QUOTAS:
+        pool = [(i, t) for i, t in read_source(root, source) if MIN_CHARS <= len(t) <= MAX_CHARS]
+        picked = sorted(rng.sample(pool, n))
+        n_eval = round(n * EVAL_SHARE)
+        eval_rows = set(rng.sample(range(n), n_eval))
+        for j, (i, text) in enumerate(picked):
+            rows.append({"source": source, "row": i, "text_sha1": text_key(text), "domain": domain,
+                         "channel": channel, "split": "eval" if j in eval_rows else "train", "text": text})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
+    parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
+    parser.add_argument("--slices", type=int, default=4)
+    args = parser.parse_args(argv)
+    rows = draw(Path(args.root))
+    rng = random.Random(SEED + 1)
+    rng.shuffle(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(args.slices):
+        with open(out / f"slice_{k}.jsonl", "w", encoding="utf-8") as fh:
+            for uid, r in enumerate(rows[k :: args.slices]):
+                fh.write(json.dumps({"uid": f"{k}-{uid:04d}", **r}, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} rows in {args.slices} slices under {out}")
+
+
+if __name__ == "__main__":
+    main()
