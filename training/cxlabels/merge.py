@@ -1,0 +1,71 @@
+"""Merge annotators' label files into ``datasets/cxreal/labels.csv`` (keys and labels only, no text).
+
+    python -m training.cxlabels.merge --work /path/to/labelwork [--corrections qc/corrections.jsonl]
+
+Evidence spans are stored as character offsets into the source text (``evidence_start``/``evidence_end``),
+so the committed file holds no third-party text; the loader joins texts from ../shared at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from training.cxlabels.loader import LABELS_FILE, validate_labels
+
+FIELDS = ("source", "row", "text_sha1", "domain", "channel", "split", "sentiment", "cause", "journey_stage",
+          "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator")
+
+
+def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE) -> int:
+    rows: dict[str, dict] = {}
+    labels: dict[str, dict] = {}
+    for path in sorted(work.glob("slice_*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            r = json.loads(line)
+            rows[r["uid"]] = r
+    for path in sorted(work.glob("labels_*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            lab = json.loads(line)
+            labels[lab["uid"]] = lab
+    missing = sorted(set(rows) - set(labels))
+    if missing:
+        raise SystemExit(f"{len(missing)} rows have no labels, e.g. {missing[:5]}")
+    if corrections and corrections.is_file():
+        for line in corrections.open(encoding="utf-8"):
+            c = json.loads(line)
+            labels[c["uid"]][c["field"]] = c["new"]
+    out_rows = []
+    for uid in sorted(rows, key=lambda u: (rows[u]["source"], rows[u]["row"])):
+        r, lab = rows[uid], labels[uid]
+        start = r["text"].find(lab["evidence"]) if lab.get("evidence") else -1
+        out_rows.append({
+            "source": r["source"], "row": r["row"], "text_sha1": r["text_sha1"], "domain": r["domain"],
+            "channel": r["channel"], "split": r["split"], "sentiment": lab["sentiment"], "cause": lab["cause"],
+            "journey_stage": lab["journey_stage"], "topics": "|".join(lab["topics"]),
+            "emotions": "|".join(lab["emotions"]),
+            "evidence_start": start if start >= 0 else "", "evidence_end": start + len(lab["evidence"]) if start >= 0 else "",
+            "confidence": lab["confidence"], "annotator": f"A{uid.split('-')[0]}",
+        })
+    validate_labels(out_rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(out_rows)
+    return len(out_rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--corrections", default=None)
+    args = parser.parse_args()
+    n = merge(Path(args.work), Path(args.corrections) if args.corrections else None)
+    print(f"{n} rows → {LABELS_FILE}")
+
+
+if __name__ == "__main__":
+    main()
