@@ -89,7 +89,7 @@ def _unwrap(addr: IPAddress) -> IPAddress:
 def refusal(addr: IPAddress, allow: Sequence[IPNetwork] = ()) -> str | None:
     """Why ``addr`` may not be reached (a short phrase), or None when it may."""
     inner = _unwrap(addr)
-    for a in {addr, inner}:
+    for a in (inner, addr):  # the embedded IPv4 address names the reason
         if a in METADATA_ADDRESSES:
             return "a cloud metadata address"
         if a.is_unspecified:
@@ -98,7 +98,7 @@ def refusal(addr: IPAddress, allow: Sequence[IPNetwork] = ()) -> str | None:
             return "a multicast address"
     if any(inner in net or addr in net for net in allow):
         return None
-    for a in {addr, inner}:
+    for a in (inner, addr):  # the embedded IPv4 address names the reason
         if a.is_loopback:
             return "a loopback address"
         if a.is_link_local:
