@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import threading
 import time
 from datetime import timedelta
@@ -451,3 +452,36 @@ def test_stale_crashed_job_is_failed_by_the_pool_start(tmp_path):
         job = jobs.get_job(sessions, "dead")
         assert job.state == "failed" and "2 times" in job.error
 
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a test certificate")
+def test_https_delivery_goes_to_the_checked_address_with_the_name_for_tls(fake, tmp_path, monkeypatch):
+    """The connection is pinned to the resolved address, and TLS still verifies the certificate for the name."""
+    import ssl
+    import subprocess
+
+    from api.webhook_sender import WebhookDispatcher, enqueue
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.test",
+                    "-addext", "subjectAltName=DNS:hooks.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    receiver = Receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    monkeypatch.setitem(HOSTS, "hooks.test", ["127.0.0.1"])
+    state = fake.app.state.voc
+    with state.sessions.begin() as s:
+        s.query(Delivery).filter(Delivery.state == "pending").update({"state": "failed"})
+    hook = fake.post("/v1/webhooks", headers=fake.keys["admin"],
+                     json={"url": f"https://hooks.test:{receiver.port}/tls", "events": ["batch.finished"]})
+    assert hook.status_code == 201, hook.text
+    assert enqueue(state.sessions, "batch.finished", {"batch": {"id": "b"}}) >= 1
+    dispatcher = WebhookDispatcher(state.sessions, state.settings, resolver=stub_resolver)
+    with httpx.Client(timeout=5, verify=ssl.create_default_context(cafile=str(cert))) as client:
+        dispatcher.send_due(client)
+    receiver.server.shutdown()
+    assert receiver.hits == ["/tls"]
+    log = fake.get(f"/v1/webhooks/{hook.json()['id']}/deliveries", headers=fake.keys["admin"]).json()
+    assert log[0]["state"] == "delivered"
