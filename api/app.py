@@ -12,9 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from api import audit, batches, classify, jobs, ops, ui, webhooks
+from api.audit import AuditWriter
 from api.db import Delivery
 from api.middleware import ServiceMiddleware
+from api.netguard import Resolver
 from api.problems import Problem, install_handlers
+from api.retention import Janitor
 from api.settings import Settings
 from api.state import ServiceState
 from api.webhook_sender import WebhookDispatcher
@@ -22,17 +25,20 @@ from api.webhook_sender import WebhookDispatcher
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": desc}
     for code, desc in ((401, "missing or unknown API key"), (403, "role not allowed"), (404, "not found"),
-                       (413, "request too large"), (422, "invalid input; errors name the field"))
+                       (413, "request too large"), (422, "invalid input; errors name the field"),
+                       (500, "unexpected error (a problem document; the connection stays open)"))
 }
 
 
 def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[Settings], Any] | None = None,
-               start_workers: bool = True, start_sender: bool = True) -> FastAPI:
-    """Build the service. ``pipeline_factory`` replaces :func:`voc.pipeline.Pipeline.load` (e.g. in tests)."""
+               start_workers: bool = True, start_sender: bool = True, resolver: Resolver | None = None) -> FastAPI:
+    """Build the service. ``pipeline_factory`` replaces :func:`voc.pipeline.Pipeline.load` (e.g. in tests);
+    ``resolver`` replaces the system resolver for webhook hosts (tests)."""
     settings = settings or Settings.load()
     logging.basicConfig(level=settings.log_level, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the webhook sender's client; URLs only, but noisy
     state = ServiceState.build(settings, pipeline_factory)
+    state.resolver = resolver
 
     def refresh_gauges() -> None:
         counts = jobs.count_by_state(state.sessions)
@@ -48,10 +54,15 @@ def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.start()
+        state.audit = AuditWriter(state.sessions, settings.audit_queue_max, state.metrics)
+        state.audit.start()
+        state.janitor = Janitor(state.sessions, state.batches_dir, settings.upload_retention_days,
+                                settings.orphan_grace_s, settings.janitor_interval_s)
+        state.janitor.start()  # a first sweep now: orphan upload folders, expired inputs
         state.load_pipeline()
         state.start_batcher()
         if start_sender:
-            state.dispatcher = WebhookDispatcher(state.sessions, settings, state.metrics)
+            state.dispatcher = WebhookDispatcher(state.sessions, settings, state.metrics, resolver=state.resolver)
             state.dispatcher.start()
         if start_workers and settings.workers > 0:
             from api.worker import WorkerPool
@@ -65,6 +76,8 @@ def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[
                 state.workers.stop()
             if state.dispatcher is not None:
                 state.dispatcher.stop()
+            state.janitor.stop()
+            state.audit.stop()
             state.stop()
 
     app = FastAPI(

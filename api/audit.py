@@ -1,6 +1,21 @@
-"""Audit trail (152-ФЗ): who read which results, reports, heatmaps and errors, when and from where."""
+"""Audit trail (152-ФЗ): who read which results, reports, heatmaps, errors, batches and webhook
+deliveries, who classified texts, and which authentications failed — when and from where.
+
+Handlers that already run on a worker thread write their row at once (:func:`record_request`). The
+event-loop paths (``/v1/classify``, failed authentications) hand rows to :class:`AuditWriter`, a
+background thread that writes them in batches; its queue is bounded (``audit_queue_max``) and rows beyond
+it are counted in ``voc_audit_dropped`` rather than held in memory.
+"""
 
 from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
@@ -13,6 +28,89 @@ from api.schemas import AuditOut
 from api.state import ServiceState
 
 router = APIRouter(tags=["audit"])
+log = logging.getLogger("voc.api")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    at: datetime
+    key_id: str | None
+    role: str | None
+    action: str
+    resource: str
+    client: str | None
+
+
+class AuditWriter:
+    """Writes queued audit rows in batches on its own thread."""
+
+    def __init__(self, sessions: sessionmaker, max_queue: int = 10_000, metrics: Any | None = None):
+        self.sessions = sessions
+        self.metrics = metrics
+        self._queue: queue.Queue[AuditRow] = queue.Queue(max_queue)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    def submit(self, row: AuditRow) -> bool:
+        """Queue a row without blocking; False (and counted) when the queue is full."""
+        try:
+            self._queue.put_nowait(row)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            if self.metrics is not None:
+                self.metrics.audit_dropped.inc()
+            return False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="voc-audit", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.flush()
+
+    def _take(self, wait: float) -> list[AuditRow]:
+        try:
+            rows = [self._queue.get(timeout=wait)]
+        except queue.Empty:
+            return []
+        while len(rows) < 500:
+            try:
+                rows.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return rows
+
+    def _write(self, rows: list[AuditRow]) -> None:
+        write_rows(self.sessions, rows)
+
+    def flush(self) -> None:
+        """Write whatever is queued now (tests, shutdown)."""
+        while rows := self._take(0.0):
+            self._write(rows)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rows = self._take(0.2)
+            if not rows:
+                continue
+            try:
+                self._write(rows)
+            except Exception as exc:  # noqa: BLE001 - keep going; the rows are re-queued once
+                log.error(json.dumps({"event": "audit_write_failed", "error": type(exc).__name__}))
+                for r in rows:
+                    self.submit(r)
+                self._stop.wait(1.0)
+
+
+def write_rows(sessions: sessionmaker, rows: list[AuditRow]) -> None:
+    with sessions.begin() as s:
+        s.add_all([AuditEntry(at=r.at, key_id=r.key_id, role=r.role, action=r.action, resource=r.resource,
+                              client=r.client) for r in rows])
 
 
 def record(sessions: sessionmaker, principal: Principal | None, action: str, resource: str,
@@ -25,10 +123,24 @@ def record(sessions: sessionmaker, principal: Principal | None, action: str, res
 
 
 def record_request(request: Request, action: str, resource: str) -> None:
-    """Audit row for the current request's principal and client address."""
+    """Audit row for the current request's principal and client address (call it from a worker thread)."""
     state: ServiceState = get_state(request)
     principal = getattr(request.state, "principal", None)
     record(state.sessions, principal, action, resource, request.client.host if request.client else None)
+
+
+def audit_async(request: Request, action: str, resource: str, principal: Principal | None = None,
+                key_id: str | None = None) -> None:
+    """Queue an audit row from the event loop (no database call here); written by the AuditWriter."""
+    state: ServiceState = get_state(request)
+    principal = principal or getattr(request.state, "principal", None)
+    row = AuditRow(at=utcnow(), key_id=principal.key_id if principal else key_id,
+                   role=principal.role if principal else None, action=action, resource=resource[:300],
+                   client=request.client.host[:64] if request.client else None)
+    if state.audit is not None:
+        state.audit.submit(row)
+    else:  # no writer (not started): write now rather than lose the row
+        write_rows(state.sessions, [row])
 
 
 @router.get("/v1/audit", response_model=list[AuditOut], summary="Audit trail (admin)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -20,10 +21,11 @@ def get_state(request: Request) -> ServiceState:
     return request.app.state.voc
 
 
-#: verified tokens → (principal, expiry); keeps the database off the hot path of /v1/classify
+#: verified tokens → (principal, expiry); keeps the database off the hot path of /v1/classify. The expiry
+#: is short (``key_cache_ttl_s``, 1 s) so that a revocation from another process (the CLI) counts within 1 s.
 _CACHE: dict[str, tuple[Principal, float]] = {}
-CACHE_TTL_S = 30.0
 CACHE_MAX = 10_000
+_KEY_ID_RE = re.compile(r"voc_([0-9a-f]{1,32})_")
 
 
 def forget_key(key_id: str) -> None:
@@ -45,11 +47,29 @@ async def _verify(request: Request, token: str) -> Principal | None:
             return verify_token(s, token)
 
     principal = await run_in_threadpool(lookup)
-    if principal is not None:
+    ttl = state.settings.key_cache_ttl_s
+    if principal is not None and ttl > 0:
         if len(_CACHE) >= CACHE_MAX:
             _CACHE.clear()
-        _CACHE[token] = (principal, now + CACHE_TTL_S)
+        _CACHE[token] = (principal, now + ttl)
     return principal
+
+
+def claimed_key_id(token: str) -> str | None:
+    """The key id a token claims to be (for the audit of failed attempts; never the secret)."""
+    match = _KEY_ID_RE.match(token)
+    return match.group(1) if match else None
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', None) or request.url.path[:200]}"
+
+
+def audit_async(request: Request, action: str, resource: str, **who: object) -> None:
+    from api.audit import audit_async as queue_row  # api.audit imports this module
+
+    queue_row(request, action, resource, **who)  # type: ignore[arg-type]
 
 
 def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
@@ -61,16 +81,19 @@ def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            audit_async(request, "auth.missing", _route(request))
             raise ProblemError(401, "missing API key: send 'Authorization: Bearer <key>'",
                                [(["header", "Authorization"], "expected 'Bearer <key>'")],
                                headers={"WWW-Authenticate": "Bearer"})
         principal = await _verify(request, token.strip())
         if principal is None:
+            audit_async(request, "auth.failed", _route(request), key_id=claimed_key_id(token.strip()))
             raise ProblemError(401, "API key is unknown or revoked",
                                [(["header", "Authorization"], "expected a valid, unrevoked key")],
                                headers={"WWW-Authenticate": "Bearer"})
         request.state.principal = principal
         if not principal.has(role):
+            audit_async(request, "auth.forbidden", _route(request), principal=principal)
             raise ProblemError(403, f"role '{principal.role}' may not do this; needs '{role}' or higher",
                                [(["header", "Authorization"], f"expected a key with role {role} or higher")])
         return principal

@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import math
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from api import jobs
 from api.audit import record_request
 from api.auth import get_state, require
 from api.db import Job, iso
 from api.keys import Principal
+from api.outputs import REJECTED_COLUMNS, SCRUBBED_MARK, display_names, iter_rejected, write_rejected
+from api.pii import mask_rejected
 from api.problems import ProblemError
+from api.retention import job_ended
 from api.schemas import BatchCreated, BatchStatus, ResultsPage
 from api.state import ServiceState
+from api.ui import HEATMAP_CSP, output_headers
 from api.uploads import (
     CONFIG_SUFFIXES,
     FEEDBACK_SUFFIXES,
     check_config,
     check_feedback_file,
     check_tickets_file,
+    display_name,
     save_upload,
 )
 from api.worker import count_rows
@@ -59,6 +67,7 @@ def _file_or_404(path: Path, what: str) -> Path:
 
 
 def status_of(job: Job) -> BatchStatus:
+    """The API view of a job; rejected-row values are cut and masked again on the way out."""
     if job.state == "succeeded":
         progress = 100.0
     elif job.rows_total:
@@ -75,7 +84,9 @@ def status_of(job: Job) -> BatchStatus:
         started_at=iso(job.started_at), finished_at=iso(job.finished_at), rows_total=job.rows_total,
         rows_in=job.rows_in, rows_out=job.rows_out, rows_rejected=job.rows_rejected, records=job.records,
         chunks_done=job.chunks_done, attempts=job.attempts, cancel_requested=job.cancel_requested,
-        first_errors=job.first_errors or [], error=job.error, links=links)
+        first_errors=[mask_rejected(e, display_names(job.inputs or {}, job.input_name))
+                      for e in (job.first_errors or [])[:20]],
+        error=job.error, links=links)
 
 
 @router.post("/v1/batches", status_code=202, response_model=BatchCreated, summary="Start a batch job",
@@ -92,29 +103,44 @@ def create_batch(
     state: ServiceState = get_state(request)
     job_id = secrets.token_hex(8)
     root = state.batches_dir / job_id
-    inputs_dir = root / "input"
-    try:
-        inputs: dict[str, Any] = {"feedback": str(save_upload(file, "file", inputs_dir, FEEDBACK_SUFFIXES))}
-        check_feedback_file(Path(inputs["feedback"]), text_col)
-        if tickets is not None and tickets.filename:
-            inputs["tickets"] = str(save_upload(tickets, "tickets", inputs_dir, FEEDBACK_SUFFIXES))
-            check_tickets_file(Path(inputs["tickets"]))
-        for name, upload in (("journey", journey), ("taxonomy", taxonomy)):
-            if upload is not None and upload.filename:
-                inputs[name] = str(save_upload(upload, name, inputs_dir, CONFIG_SUFFIXES))
-                check_config(Path(inputs[name]), name)
-    except ProblemError:
+    try:  # any failure (a problem, a database error, a bug) removes what this request wrote
+        job = _store_and_queue(state, principal, job_id, root, file, tickets, journey, taxonomy, text_col)
+    except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    if text_col:
-        inputs["text_col"] = text_col
-    inputs["chunk_size"] = state.settings.chunk_size
-    job = jobs.create_job(state.sessions, key_id=principal.key_id, input_name=(file.filename or "")[:300],
-                          inputs=inputs, outdir=str(root / "out"), job_id=job_id,
-                          rows_total=count_rows(Path(inputs["feedback"])))
     record_request(request, "batch.create", f"batch:{job.id}")
     return JSONResponse({"id": job.id, "state": job.state}, status_code=202,
                         headers={"Location": f"/v1/batches/{job.id}"})
+
+
+def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, root: Path, file: UploadFile,
+                     tickets: UploadFile | None, journey: UploadFile | None, taxonomy: UploadFile | None,
+                     text_col: str | None) -> Job:
+    """Save the uploads under ``root/input``, run the cheap checks, create the queued job row."""
+    settings = state.settings
+    inputs_dir = root / "input"
+    shown = display_name(file.filename, "upload")
+    feedback = save_upload(file, "file", inputs_dir, FEEDBACK_SUFFIXES)
+    inputs: dict[str, Any] = {"feedback": str(feedback)}
+    check_feedback_file(feedback, text_col, settings, shown)
+    if tickets is not None and tickets.filename:
+        inputs["tickets_name"] = display_name(tickets.filename, "tickets")
+        inputs["tickets"] = str(save_upload(tickets, "tickets", inputs_dir, FEEDBACK_SUFFIXES))
+        check_tickets_file(Path(inputs["tickets"]), settings, inputs["tickets_name"])
+    for name, upload in (("journey", journey), ("taxonomy", taxonomy)):
+        if upload is not None and upload.filename:
+            inputs[f"{name}_name"] = display_name(upload.filename, name)
+            inputs[name] = str(save_upload(upload, name, inputs_dir, CONFIG_SUFFIXES))
+            check_config(Path(inputs[name]), name, inputs[f"{name}_name"])
+    if text_col:
+        inputs["text_col"] = text_col
+    inputs["chunk_size"] = settings.chunk_size
+    small = feedback.stat().st_size <= settings.preview_max_mb * 1024 * 1024
+    rows_total = count_rows(feedback) if small or feedback.suffix == ".parquet" else None  # else: the worker
+    if feedback.suffix == ".xlsx":
+        rows_total = None  # counting needs the workbook parsed: the worker does it
+    return jobs.create_job(state.sessions, key_id=principal.key_id, input_name=shown, inputs=inputs,
+                           outdir=str(root / "out"), job_id=job_id, rows_total=rows_total)
 
 
 def _batch_id() -> Any:
@@ -124,7 +150,9 @@ def _batch_id() -> Any:
 @router.get("/v1/batches/{batch_id}", response_model=BatchStatus, summary="Batch state and progress")
 def get_batch(request: Request, batch_id: str = _batch_id(),
               principal: Principal = Depends(require("analyst"))) -> BatchStatus:
-    return status_of(_job_or_404(get_state(request), batch_id, principal))
+    job = _job_or_404(get_state(request), batch_id, principal)
+    record_request(request, "batch.read", f"batch:{job.id}")
+    return status_of(job)
 
 
 @router.get("/v1/batches", response_model=list[BatchStatus], summary="Your batches, newest first")
@@ -136,8 +164,10 @@ def list_batches(request: Request, limit: int = Query(50, ge=1, le=500),
     q = select(Job).order_by(Job.created_at.desc()).limit(limit)
     if not principal.has("admin"):
         q = q.where(Job.key_id == principal.key_id)
+    record_request(request, "batch.list", "batches")
     with state.sessions() as s:
-        return [status_of(j) for j in s.scalars(q)]
+        found = list(s.scalars(q))
+    return [status_of(j) for j in found]
 
 
 @router.delete("/v1/batches/{batch_id}", status_code=202, response_model=BatchCreated, summary="Cancel a batch")
@@ -146,6 +176,8 @@ def cancel_batch(request: Request, batch_id: str = _batch_id(),
     state = get_state(request)
     job = _job_or_404(state, batch_id, principal)
     new_state = jobs.request_cancel(state.sessions, job.id) or job.state
+    if new_state == "cancelled" and job.state == "queued":  # cancelled here, not by a worker
+        job_ended(job, state.settings.upload_retention_days)
     record_request(request, "batch.cancel", f"batch:{job.id}")
     return JSONResponse({"id": job.id, "state": new_state}, status_code=202)
 
@@ -179,7 +211,7 @@ def get_results(request: Request, batch_id: str = _batch_id(),
     record_request(request, f"results.read.{format}", f"batch:{job.id}")
     if format == "csv":
         return FileResponse(_file_or_404(outdir / "enriched.csv", "enriched.csv"), media_type="text/csv",
-                            filename=f"{job.id}-enriched.csv")
+                            filename=f"{job.id}-enriched.csv", headers=output_headers("text/csv"))
     path = _file_or_404(outdir / "enriched.parquet", "enriched.parquet")
     if format == "parquet":
         return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{job.id}-enriched.parquet")
@@ -210,30 +242,50 @@ def read_page(path: Path, start: int, size: int) -> tuple[int, list[dict[str, An
 def get_errors(request: Request, batch_id: str = _batch_id(), format: Literal["json", "csv"] = Query("json"),
                page: int = Query(1, ge=1, le=10_000_000), page_size: int = Query(100, ge=1, le=1000),
                principal: Principal = Depends(require("analyst"))) -> Any:
+    """Streamed from the files (never read whole); values cut and masked, files named as uploaded."""
     state = get_state(request)
     job = _job_or_404(state, batch_id, principal)
     outdir = Path(job.outdir)
     record_request(request, f"errors.read.{format}", f"batch:{job.id}")
     final = outdir / "errors.csv"
-    if format == "csv" and final.is_file():
+    names = display_names(job.inputs or {}, job.input_name)
+    if format == "csv" and final.is_file() and (outdir / SCRUBBED_MARK).is_file():
         return FileResponse(final, media_type="text/csv", filename=f"{job.id}-errors.csv")
     paths = [final] if final.is_file() else sorted((outdir / "parts").glob("rejected-*.csv"))
-    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["file", "row", "field", "reason", "value"])
     if format == "csv":
-        return _csv_response(frame, f"{job.id}-errors.csv")
+        return StreamingResponse(_csv_chunks(paths, names), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{job.id}-errors.csv"'})
     start = (page - 1) * page_size
-    rows = [{k: (v if v != "" else None) for k, v in r.items()}
-            for r in frame.iloc[start : start + page_size].to_dict("records")]
-    return _page(rows, page, page_size, len(frame))
+    rows: list[dict[str, Any]] = []
+    total = 0
+    for row in iter_rejected(paths):
+        if start <= total < start + page_size:
+            rows.append(mask_rejected(row, names))
+        total += 1
+        if total >= start + page_size and final.is_file() and job.state in jobs.FINAL_STATES:
+            total = max(total, job.rows_rejected)  # the final file holds exactly rows_rejected rows
+            break
+    return _page(rows, page, page_size, total)
 
 
-def _csv_response(frame: pd.DataFrame, filename: str) -> Any:
-    from fastapi.responses import Response
-
-    return Response(frame.to_csv(index=False), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _csv_chunks(paths: list[Path], names: dict[str, str]) -> Iterator[str]:
+    """errors.csv as it streams: header, then rows in blocks, each masked on the way."""
+    buffer = io.StringIO()
+    write_rejected([], buffer)
+    rows = iter_rejected(paths)
+    while True:
+        block = list(itertools.islice(rows, 1000))
+        if not block:
+            break
+        writer = csv.DictWriter(buffer, fieldnames=list(REJECTED_COLUMNS), extrasaction="ignore",
+                                lineterminator="\n")
+        for row in block:
+            writer.writerow({k: ("" if v is None else v) for k, v in mask_rejected(row, names).items()})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():
+        yield buffer.getvalue()
 
 
 @router.get("/v1/batches/{batch_id}/heatmap", summary="An emotional heatmap as JSON, PNG or HTML",
@@ -247,7 +299,10 @@ def get_heatmap(request: Request, batch_id: str = _batch_id(),
     outdir = _ready_or_409(job)
     path = _file_or_404(outdir / "heatmaps" / f"{kind}.{format}", f"heatmap {kind}.{format}")
     record_request(request, f"heatmap.read.{format}", f"batch:{job.id}/heatmap/{kind}")
-    return FileResponse(path, media_type=HEATMAP_MEDIA[format])
+    headers = output_headers(HEATMAP_MEDIA[format])
+    if format == "html":
+        headers["Content-Security-Policy"] = HEATMAP_CSP
+    return FileResponse(path, media_type=HEATMAP_MEDIA[format], headers=headers)
 
 
 @router.get("/v1/batches/{batch_id}/report", summary="The HTML report of a batch",
@@ -259,7 +314,8 @@ def get_report(request: Request, batch_id: str = _batch_id(),
     outdir = _ready_or_409(job)
     path = _file_or_404(outdir / "report.html", "report.html")
     record_request(request, "report.read", f"batch:{job.id}/report")
-    return FileResponse(path, media_type="text/html; charset=utf-8")
+    media = "text/html; charset=utf-8"
+    return FileResponse(path, media_type=media, headers=output_headers(media))
 
 
 @router.get("/v1/batches/{batch_id}/plotly.min.js", include_in_schema=False)
@@ -268,4 +324,5 @@ def plotly_js(batch_id: str = _batch_id()) -> FileResponse:
     import plotly
 
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    return FileResponse(_file_or_404(path, "plotly.min.js"), media_type="text/javascript")
+    return FileResponse(_file_or_404(path, "plotly.min.js"), media_type="text/javascript",
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=86400"})

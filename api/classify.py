@@ -12,11 +12,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
+from api.audit import audit_async
 from api.auth import get_state, require
 from api.db import IdempotencyRecord, utcnow
 from api.events import negative_from_result
 from api.keys import Principal
+from api.microbatch import QueueFull
 from api.problems import ProblemError, errors_from_validation
 from api.schemas import ClassifyItem, ClassifyRequest, ClassifyResponse, ItemResult
 from api.state import ServiceState
@@ -52,6 +55,8 @@ def parse_body(raw: bytes, max_items: int) -> tuple[list[ClassifyItem], bool, st
         raise ProblemError(422, "body is not UTF-8", [(["body"], "expected UTF-8 encoded JSON")]) from None
     except ValueError as exc:
         raise ProblemError(422, f"body is not valid JSON: {exc}", [(["body"], "expected a JSON object")]) from None
+    except RecursionError:  # the middleware caps nesting first; this is the last line
+        raise ProblemError(422, "body is nested too deeply", [(["body"], "expected a shallower JSON object")]) from None
     try:
         canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     except UnicodeEncodeError:
@@ -131,12 +136,17 @@ async def classify(request: Request, principal: Principal = Depends(require("ser
         if not 1 <= len(idem_key) <= 200:
             raise ProblemError(422, "Idempotency-Key must be 1..200 characters",
                                [(["header", "Idempotency-Key"], "expected 1..200 characters")])
-        replay = _idempotent_lookup(state, principal.key_id, idem_key, body_hash)
+        replay = await run_in_threadpool(_idempotent_lookup, state, principal.key_id, idem_key, body_hash)
         if replay is not None:
             return replay
     records = to_records(items)
+    audit_async(request, "classify", f"items:{len(records)}")
     t_infer = time.perf_counter()
-    redacted, findings = await state.batcher.submit(records)
+    try:
+        redacted, findings = await state.batcher.submit(records)
+    except QueueFull:
+        raise ProblemError(503, "too many texts are waiting for analysis; retry in a moment",
+                           headers={"Retry-After": "1"}, kind="overloaded") from None
     state.metrics.inference_seconds.observe(time.perf_counter() - t_infer)
     state.metrics.classified_items.inc(len(records))
     took_ms = round((time.perf_counter() - t0) * 1000, 2)

@@ -80,4 +80,4 @@ def keys_revoke(key_id: str, settings_file: Path | None = typer.Option(None, "--
     if not revoke_key(_sessions(_settings(settings_file)), key_id):
         typer.echo(f"error: no key with id {key_id!r}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
+    typer.echo(f"revoked {key_id}; running services refuse it within key_cache_ttl_s (1 s by default)")

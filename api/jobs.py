@@ -94,6 +94,36 @@ def request_cancel(sessions: sessionmaker, job_id: str) -> str | None:
         return s.scalar(select(Job.state).where(Job.id == job_id))
 
 
+def fail_exhausted(sessions: sessionmaker, stale_after_s: float, max_attempts: int) -> list[Job]:
+    """Stale running jobs (their worker died) that have used ``max_attempts`` claims fail with the reason
+    instead of going back to the queue; returns them."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    with sessions() as s:
+        ids = list(s.scalars(select(Job.id).where(Job.state == "running", Job.heartbeat_at < cutoff,
+                                                  Job.attempts >= max_attempts)))
+    failed = []
+    for job_id in ids:
+        with sessions.begin() as s:
+            attempts = s.scalar(select(Job.attempts).where(Job.id == job_id))
+            reason = (f"the batch worker stopped (crashed or was killed) while running this job, "
+                      f"{attempts} times out of {max_attempts} allowed attempts; not retried again")
+            n = s.execute(update(Job).where(Job.id == job_id, Job.state == "running", Job.heartbeat_at < cutoff,
+                                            Job.attempts >= max_attempts)
+                          .values(state="failed", error=reason, finished_at=utcnow(), claim_token=None,
+                                  worker_id=None)).rowcount
+        if n == 1:
+            job = get_job(sessions, job_id)
+            if job is not None:
+                failed.append(job)
+    return failed
+
+
+def set_rows_total(sessions: sessionmaker, job_id: str, rows_total: int | None) -> None:
+    """Fill in the row count (for the progress %) when the upload check did not count rows."""
+    with sessions.begin() as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.rows_total.is_(None)).values(rows_total=rows_total))
+
+
 def requeue_stale(sessions: sessionmaker, stale_after_s: float) -> list[str]:
     """Jobs left running by a dead worker (heartbeat older than ``stale_after_s``) go back to the queue."""
     cutoff = utcnow() - timedelta(seconds=stale_after_s)

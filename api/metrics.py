@@ -28,6 +28,8 @@ class ServiceMetrics:
         self.webhook_pending = Gauge("voc_webhook_pending", "webhook deliveries waiting", registry=self.registry)
         self.webhook_attempts = Counter(
             "voc_webhook_attempts", "webhook delivery attempts by outcome", ["outcome"], registry=self.registry)
+        self.audit_dropped = Counter(
+            "voc_audit_dropped", "audit rows dropped because the writer queue was full", registry=self.registry)
         self._refreshers: list[Callable[[], None]] = []
 
     def on_scrape(self, fn: Callable[[], None]) -> None:

@@ -1,19 +1,25 @@
-"""ASGI middleware: request size limits (413 problem), one JSON log line and latency metric per request."""
+"""ASGI middleware: request size limits (413 problem), JSON nesting limit (422 problem), a problem+json 500
+for any unexpected error (the connection stays usable), one JSON log line and latency metric per request."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+import traceback
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.jsondepth import too_deep
 from api.problems import problem_response
 from api.settings import Settings
 
 log = logging.getLogger("voc.api.access")
+#: bodies at least this large are checked for nesting on a worker thread
+OFFLOAD_BYTES = 64 * 1024
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -28,7 +34,8 @@ def body_limit(settings: Settings, content_type: str) -> int:
 
 
 class ServiceMiddleware:
-    """Enforces body limits, then logs and times the request (no texts, no keys — only the key id)."""
+    """Enforces body limits and the JSON nesting limit, turns any unexpected error into a problem+json 500,
+    then logs and times the request (no texts, no keys — only the key id)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Any):
         self.app = app
@@ -59,17 +66,7 @@ class ServiceMiddleware:
                                         instance=scope.get("path", ""))
             await response(scope, receive, send_wrapped)
         else:
-            seen = {"n": 0}
-
-            async def receive_limited() -> Message:
-                message = await receive()
-                if message["type"] == "http.request":
-                    seen["n"] += len(message.get("body", b""))
-                    if seen["n"] > limit:
-                        raise BodyTooLarge(limit)
-                return message
-
-            await self.app(scope, receive_limited, send_wrapped)
+            await self._guarded(scope, receive, send_wrapped, limit, headers.get("content-type", ""), status)
         elapsed = time.perf_counter() - t0
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
@@ -81,3 +78,97 @@ class ServiceMiddleware:
             "latency_ms": round(elapsed * 1000, 2), "key_id": getattr(principal, "key_id", None),
             "client": client[0] if client else None,
         }))
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int, content_type: str,
+                       status: dict[str, int]) -> None:
+        started = {"yes": False}
+
+        async def send_tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started["yes"] = True
+            await send(message)
+
+        try:
+            if content_type.startswith("multipart/form-data"):
+                await self.app(scope, _limited(receive, limit), send_tracked)
+                return
+            body = await _read_body(receive, limit)
+            path = await _nesting_problem(body, self.settings.max_json_depth)
+            if path is not None:
+                where = ".".join(map(str, ["body", *path]))
+                response = problem_response(
+                    None, 422, f"{where}: JSON nested deeper than {self.settings.max_json_depth} levels",
+                    [{"loc": ["body", *path], "msg": f"expected at most {self.settings.max_json_depth} levels of "
+                                                     "nested objects/arrays"}],
+                    kind="json-too-deep", instance=scope.get("path", ""))
+                await response(scope, receive, send_tracked)
+                return
+            await self.app(scope, _replay(body, receive), send_tracked)
+        except BodyTooLarge:
+            if started["yes"]:
+                raise
+            response = problem_response(None, 413, f"request body is larger than the limit of {limit} bytes",
+                                        [{"loc": ["body"], "msg": f"expected at most {limit} bytes"}],
+                                        instance=scope.get("path", ""))
+            await response(scope, receive, send_tracked)
+        except Exception as exc:  # noqa: BLE001 - answer 500 as a problem and keep the connection
+            last = traceback.extract_tb(exc.__traceback__)[-1:]  # where, never the message (it may hold input)
+            log.error(json.dumps({"event": "unhandled_error", "route": scope.get("path", ""),
+                                  "error": type(exc).__name__,
+                                  "at": f"{last[0].filename}:{last[0].lineno}" if last else None}))
+            if started["yes"]:  # too late for a problem document; the server closes this response
+                raise
+            status["code"] = 500
+            response = problem_response(None, 500, "internal error; the incident was logged without request data",
+                                        instance=scope.get("path", ""))
+            await response(scope, receive, send_tracked)
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = {"n": 0}
+
+    async def receive_limited() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            seen["n"] += len(message.get("body", b""))
+            if seen["n"] > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return receive_limited
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body (JSON bodies are small: ``max_request_kb``)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = {"done": False}
+
+    async def replay() -> Message:
+        if not sent["done"]:
+            sent["done"] = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # http.disconnect, when it comes
+
+    return replay
+
+
+async def _nesting_problem(body: bytes, limit: int) -> list[str | int] | None:
+    if len(body) < OFFLOAD_BYTES:
+        return too_deep(body, limit)
+    return await run_in_threadpool(too_deep, body, limit)  # ~30 ms per MB: off the event loop

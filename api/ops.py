@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import jobs
-from api.audit import record_request
+from api.audit import audit_async, record_request
 from api.auth import get_state, require
 from api.db import iso
 from api.keys import Principal, create_key, list_keys, revoke_key
@@ -42,7 +44,27 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+async def metrics_access(request: Request) -> None:
+    """/metrics is open unless ``metrics_token`` (a scraper's bearer token) or ``metrics_role`` (an API key
+    with that role or higher) is set; with both, either one admits."""
+    settings = get_state(request).settings
+    if settings.metrics_token is None and settings.metrics_role is None:
+        return
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    if settings.metrics_token is not None and token and hmac.compare_digest(token.encode(),
+                                                                              settings.metrics_token.encode()):
+        return
+    if settings.metrics_role is not None:
+        await require(settings.metrics_role)(request)
+        return
+    audit_async(request, "auth.failed", "GET /metrics")
+    raise ProblemError(401, "/metrics needs 'Authorization: Bearer <metrics token>'",
+                       [(["header", "Authorization"], "expected the metrics token")],
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.get("/metrics", tags=["ops"], summary="Prometheus metrics (protected when metrics_token/metrics_role is set)",
+            dependencies=[Depends(metrics_access)])
 def metrics(request: Request) -> Response:
     state = get_state(request)
     state.metrics.refresh()

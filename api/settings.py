@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 ENV_PREFIX = "VOC_"
 SETTINGS_FILE_ENV = "VOC_SETTINGS_FILE"
@@ -43,6 +45,45 @@ class Settings(BaseModel):
     negative_threshold: float = Field(-0.5, ge=-1, le=1, description="default feedback.negative score cut")
     idempotency_ttl_h: float = Field(24.0, gt=0)
     log_level: str = "INFO"
+    # --- hardening (issue #9) ---
+    upload_retention_days: float = Field(
+        0.0, ge=0, description="keep a job's uploaded inputs this long after it ends (0: delete when it ends)")
+    orphan_grace_s: float = Field(
+        600.0, ge=0, description="an upload folder without a job row older than this is removed")
+    janitor_interval_s: float = Field(3600.0, gt=0, description="how often expired inputs and orphans are swept")
+    max_uncompressed_mb: float = Field(200.0, gt=0, description="XLSX/Parquet: largest uncompressed content")
+    max_compression_ratio: float = Field(100.0, gt=1, description="XLSX: largest uncompressed/compressed ratio")
+    preview_max_mb: float = Field(
+        5.0, ge=0, description="JSON-array uploads up to this size are test-read at upload; larger ones by the worker")
+    max_json_depth: int = Field(32, ge=2, le=256, description="deepest nesting of a JSON request body")
+    job_max_attempts: int = Field(3, ge=1, description="a job whose worker crashed this many times fails")
+    classify_queue_max_items: int = Field(
+        4096, ge=1, description="items waiting for inference; beyond it /v1/classify answers 503 + Retry-After")
+    key_cache_ttl_s: float = Field(1.0, ge=0, le=30, description="verified keys are cached this long")
+    metrics_token: str | None = Field(
+        None, min_length=16, description="if set, /metrics needs 'Authorization: Bearer <this token>'")
+    metrics_role: Literal["service", "analyst", "admin"] | None = Field(
+        None, description="if set, /metrics also admits API keys with this role or higher")
+    webhook_allow_cidrs: list[str] = Field(
+        default_factory=list, description="private/loopback networks webhooks may reach, e.g. 10.20.0.0/16")
+    audit_queue_max: int = Field(10_000, ge=1, description="audit rows waiting for the background writer")
+
+    @field_validator("webhook_allow_cidrs", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: object) -> object:
+        if isinstance(value, str):  # VOC_WEBHOOK_ALLOW_CIDRS=10.0.0.0/8,192.168.5.0/24
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("webhook_allow_cidrs")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a network; expected CIDRs like 10.0.0.0/8 or fd12::/16") from None
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

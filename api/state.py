@@ -41,6 +41,9 @@ class ServiceState:
     dispatcher: Any | None = None
     workers: Any | None = None
     batcher: Any | None = None
+    resolver: Any | None = None  # webhook host resolver (api.netguard.Resolver); None: the system's
+    audit: Any | None = None  # api.audit.AuditWriter: request-path audit rows written off the event loop
+    janitor: Any | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     _pipeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,7 +97,8 @@ class ServiceState:
 
         if self.pipeline is not None:
             self.batcher = MicroBatcher(self.pipeline.analyze, consumers=self.settings.inference_threads,
-                                        max_items=self.settings.max_items)
+                                        max_items=self.settings.max_items,
+                                        max_pending=max(self.settings.classify_queue_max_items, self.settings.max_items))
             self.batcher.start()
 
     def stop(self) -> None:

@@ -17,13 +17,44 @@ STATIC_DIR = Path(__file__).parent / "static"
 PAGE = "index.html"
 #: the page's assets → media type; nothing else under api/static is reachable
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+#: The page's policy. Reports and heatmaps the page opens in a new tab are blob: documents, which inherit
+#: this policy: so their inline styles are allowed here, and app.js turns their inline scripts into blob:
+#: scripts (script-src has no 'unsafe-inline'). Data calls go to this origin only.
+PAGE_CSP = ("default-src 'none'; script-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' blob: data:; font-src 'self' data:; connect-src 'self'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; object-src 'none'")
+#: report.html: static HTML and CSS, no scripts at all; sandboxed (opaque origin, no scripts, no forms)
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'none'; sandbox")
+#: heatmap html: plotly (loaded from this origin) and its inline set-up; sandboxed without same-origin, so
+#: it can neither read the API nor the page's storage
+HEATMAP_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
+               "img-src data: blob:; font-src data:; connect-src 'none'; base-uri 'self'; form-action 'none'; "
+               "frame-ancestors 'none'; sandbox allow-scripts")
 #: the page holds no data, but keep it out of frames and shared caches, and never leak the URL
 SECURITY_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
     "Cache-Control": "no-cache",
 }
+#: batch outputs served as documents (report, heatmaps): their own policy, never framed, never cached shared
+OUTPUT_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+}
+
+
+def output_headers(media: str) -> dict[str, str]:
+    """Security headers of a batch output: a CSP + sandbox for HTML, nosniff and no-store for all."""
+    headers = dict(OUTPUT_HEADERS)
+    if media.startswith("text/html"):
+        headers["Content-Security-Policy"] = REPORT_CSP
+    return headers
 
 
 @router.get("/", summary="Web page for analysts")

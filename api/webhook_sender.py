@@ -2,7 +2,12 @@
 
 Events become ``deliveries`` rows (one per matching subscription), so they survive restarts and batch
 workers in other processes can emit them. A sender thread posts due deliveries with an HMAC-SHA256
-signature, records every attempt, and retries failures with exponential backoff.
+signature over ``<timestamp>.<body>``, records every attempt, and retries failures with exponential backoff.
+
+Before every attempt the host is resolved and checked (:mod:`api.netguard`) and the request goes to the
+checked address (Host header and TLS SNI keep the name), so DNS rebinding cannot redirect it; redirects
+are not followed (a 3xx is a failed attempt); the attempt log holds generic error phrases only, never
+the connection error text (which would make the sender a port scanner).
 """
 
 from __future__ import annotations
@@ -25,14 +30,35 @@ from sqlalchemy.orm import sessionmaker
 from api.db import Delivery, DeliveryAttempt, Webhook, utcnow
 from api.events import envelope
 from api.metrics import ServiceMetrics
+from api.netguard import Resolver, allow_networks, check_url
 from api.settings import Settings
 
 log = logging.getLogger("voc.api")
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The X-Voc-Signature header value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+#: receivers should refuse deliveries whose X-Voc-Timestamp is further than this from their clock
+SIGNATURE_TOLERANCE_S = 300
+
+ERROR_NO_RESPONSE = "no HTTP response (connection failed or timed out)"
+ERROR_ADDRESS = "destination address not allowed"
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The X-Voc-Signature header value: HMAC-SHA256 of ``<timestamp>.<body>`` with the subscription secret."""
+    message = str(int(timestamp)).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, timestamp: str, signature: str,
+                     tolerance_s: float = SIGNATURE_TOLERANCE_S, now: float | None = None) -> bool:
+    """The receiver's check (docs/api.md shows the same code): a fresh timestamp and a matching signature."""
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - ts) > tolerance_s:
+        return False
+    return hmac.compare_digest(signature, sign(secret, body, ts))
 
 
 def enqueue(sessions: sessionmaker, event: str, data: dict[str, Any], score: float | None = None,
@@ -64,10 +90,13 @@ def enqueue(sessions: sessionmaker, event: str, data: dict[str, Any], score: flo
 class WebhookDispatcher:
     """The background sender of one service process."""
 
-    def __init__(self, sessions: sessionmaker, settings: Settings, metrics: ServiceMetrics | None = None):
+    def __init__(self, sessions: sessionmaker, settings: Settings, metrics: ServiceMetrics | None = None,
+                 resolver: Resolver | None = None):
         self.sessions = sessions
         self.settings = settings
         self.metrics = metrics
+        self.resolver = resolver
+        self.allow = allow_networks(settings.webhook_allow_cidrs)
         self._incoming: queue.SimpleQueue[tuple[str, dict[str, Any], float | None]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -137,19 +166,8 @@ class WebhookDispatcher:
             hook = s.get(Webhook, d.webhook_id) if d else None
         if d is None or hook is None:
             return
-        body = d.payload.encode("utf-8")
-        headers = {"Content-Type": "application/json", "User-Agent": "voc-webhooks/1",
-                   "X-Voc-Event": d.event, "X-Voc-Delivery": d.id, "X-Voc-Signature": sign(hook.secret, body)}
         t0 = time.perf_counter()
-        status: int | None = None
-        error: str | None = None
-        try:
-            resp = client.post(hook.url, content=body, headers=headers)
-            status = resp.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        status, error = self._post(client, hook, d)
         ms = (time.perf_counter() - t0) * 1000
         attempt_no = d.attempts + 1
         with self.sessions.begin() as s:
@@ -167,3 +185,27 @@ class WebhookDispatcher:
                 row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         if self.metrics is not None:
             self.metrics.webhook_attempts.labels("ok" if error is None else "error").inc()
+
+    def _post(self, client: httpx.Client, hook: Webhook, d: Delivery) -> tuple[int | None, str | None]:
+        """One signed POST to the checked address; (status, generic error phrase or None)."""
+        try:
+            dest = check_url(hook.url, self.allow, self.resolver)
+        except ValueError:  # AddressNotAllowed included: the name may resolve elsewhere now
+            return None, ERROR_ADDRESS
+        body = d.payload.encode("utf-8")
+        timestamp = int(time.time())
+        headers = {"Content-Type": "application/json", "User-Agent": "voc-webhooks/1", "Host": dest.host_header(),
+                   "X-Voc-Event": d.event, "X-Voc-Delivery": d.id, "X-Voc-Timestamp": str(timestamp),
+                   "X-Voc-Signature": sign(hook.secret, body, timestamp)}
+        extensions = {"sni_hostname": dest.host} if dest.url.scheme == "https" else {}
+        try:
+            resp = client.post(dest.pinned_url(), content=body, headers=headers, extensions=extensions,
+                               follow_redirects=False)
+        except httpx.HTTPError:
+            return None, ERROR_NO_RESPONSE
+        status = resp.status_code
+        if 300 <= status < 400:
+            return status, f"HTTP {status} (redirects are not followed)"
+        if not 200 <= status < 300:
+            return status, f"HTTP {status}"
+        return status, None

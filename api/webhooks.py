@@ -14,6 +14,7 @@ from api.audit import record_request
 from api.auth import get_state, require
 from api.db import Delivery, DeliveryAttempt, Webhook, iso, utcnow
 from api.keys import Principal
+from api.netguard import AddressNotAllowed, allow_networks, check_url
 from api.problems import ProblemError
 from api.schemas import DeliveryAttemptOut, DeliveryOut, WebhookCreate, WebhookOut
 
@@ -38,6 +39,14 @@ def _own_or_404(request: Request, hook_id: str, principal: Principal) -> Webhook
 def create_webhook(request: Request, body: WebhookCreate,
                    principal: Principal = Depends(require("admin"))) -> JSONResponse:
     state = get_state(request)
+    try:  # resolved and checked now, and again before every delivery
+        check_url(body.url, allow_networks(state.settings.webhook_allow_cidrs), state.resolver)
+    except AddressNotAllowed as exc:
+        raise ProblemError(422, f"url: {exc}; webhooks may only reach public addresses (see webhook_allow_cidrs)",
+                           [(["body", "url"], "expected a URL whose host resolves to public addresses only")],
+                           kind="webhook-address") from None
+    except ValueError as exc:
+        raise ProblemError(422, f"url: {exc}", [(["body", "url"], str(exc))]) from None
     secret = body.secret or secrets.token_urlsafe(32)
     hook = Webhook(id=secrets.token_hex(8), key_id=principal.key_id, url=body.url, events=sorted(set(body.events)),
                    secret=secret,
@@ -52,6 +61,7 @@ def create_webhook(request: Request, body: WebhookCreate,
 
 @router.get("/v1/webhooks", response_model=list[WebhookOut], summary="Your subscriptions")
 def list_webhooks(request: Request, principal: Principal = Depends(require("admin"))) -> list[WebhookOut]:
+    record_request(request, "webhook.list", "webhooks")
     with get_state(request).sessions() as s:
         hooks = s.scalars(select(Webhook).where(Webhook.key_id == principal.key_id, Webhook.active.is_(True))
                           .order_by(Webhook.created_at))
@@ -74,6 +84,7 @@ def list_deliveries(request: Request, webhook_id: str = PathParam(max_length=32)
                     limit: int = Query(100, ge=1, le=1000),
                     principal: Principal = Depends(require("admin"))) -> list[DeliveryOut]:
     hook = _own_or_404(request, webhook_id, principal)
+    record_request(request, "webhook.deliveries.read", f"webhook:{hook.id}")
     with get_state(request).sessions() as s:
         deliveries = list(s.scalars(select(Delivery).where(Delivery.webhook_id == hook.id)
                                     .order_by(Delivery.created_at.desc()).limit(limit)))

@@ -25,12 +25,14 @@ from sqlalchemy.orm import sessionmaker
 from api import jobs
 from api.db import Job, Webhook, init_db, make_engine, session_factory
 from api.events import negative_from_row
+from api.outputs import display_names, first_errors, replace_paths, scrub_outputs
+from api.pii import mask_text
+from api.retention import job_ended
 from api.settings import Settings
 from api.webhook_sender import enqueue
 
 log = logging.getLogger("voc.worker")
 
-FIRST_ERRORS = 20
 NEGATIVE_COLUMNS = ("id", "ticket_id", "customer_id", "channel", "text", "sentiment", "sentiment_score", "emotions",
                     "topics", "cause", "journey_stage", "evidence")
 
@@ -91,7 +93,7 @@ class JobRunner:
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue was empty."""
-        jobs.requeue_stale(self.sessions, self.settings.stale_after_s)
+        reap_stale(self.sessions, self.settings)
         claimed = jobs.claim_next(self.sessions, self.worker_id)
         if claimed is None:
             return False
@@ -105,6 +107,9 @@ class JobRunner:
 
         _log("job_started", job=job.id, worker=self.worker_id, attempt=job.attempts)
         inputs = job.inputs or {}
+        names = display_names(inputs, job.input_name)
+        if job.rows_total is None and inputs.get("feedback"):
+            jobs.set_rows_total(self.sessions, job.id, count_rows(Path(inputs["feedback"])))
         flags = {"lost": False, "cancel": False}
         beat_stop = threading.Event()
 
@@ -145,7 +150,8 @@ class JobRunner:
             if flags["lost"]:
                 _log("job_claim_lost", job=job.id, worker=self.worker_id)
             elif flags["cancel"] or self._cancel_requested(job.id):
-                jobs.finish(self.sessions, job.id, token, "cancelled")
+                if jobs.finish(self.sessions, job.id, token, "cancelled"):
+                    job_ended(job, self.settings.upload_retention_days)
                 _log("job_cancelled", job=job.id)
             else:  # shutting down: back to the queue, resumes from the last committed chunk
                 jobs.finish(self.sessions, job.id, token, "queued")
@@ -153,19 +159,28 @@ class JobRunner:
             return
         except Exception as exc:  # noqa: BLE001 - any failure is the job's, not the worker's
             beat_stop.set()
-            message = str(exc) or type(exc).__name__
-            jobs.finish(self.sessions, job.id, token, "failed", error=message[:2000],
-                        seconds=time.perf_counter() - started)
+            message = mask_text(replace_paths(str(exc) or type(exc).__name__, names), 2000)
+            if jobs.finish(self.sessions, job.id, token, "failed", error=message[:2000],
+                           first_errors=first_errors(Path(job.outdir), names),
+                           seconds=time.perf_counter() - started):
+                job_ended(job, self.settings.upload_retention_days)
             _log("job_failed", job=job.id, error_type=type(exc).__name__)
             return
         finally:
             beat_stop.set()
         s = result.summary
-        first_errors = self._first_errors(Path(job.outdir) / "errors.csv")
-        if not jobs.finish(self.sessions, job.id, token, "succeeded", rows_in=s.rows_in, rows_out=s.rows_out,
-                           rows_rejected=s.rows_rejected, records=s.records, first_errors=first_errors,
-                           seconds=time.perf_counter() - started):
+        scrub_outputs(Path(job.outdir), names)
+        errors = first_errors(Path(job.outdir), names)
+        counts = {"rows_in": s.rows_in, "rows_out": s.rows_out, "rows_rejected": s.rows_rejected,
+                  "records": s.records, "first_errors": errors, "seconds": time.perf_counter() - started}
+        if s.records == 0:  # nothing usable: the job fails with the reason instead of "succeeding" empty
+            if jobs.finish(self.sessions, job.id, token, "failed", error=no_rows_reason(s), **counts):
+                job_ended(job, self.settings.upload_retention_days)
+            _log("job_failed", job=job.id, error_type="NoUsableRows")
             return
+        if not jobs.finish(self.sessions, job.id, token, "succeeded", **counts):
+            return
+        job_ended(job, self.settings.upload_retention_days)
         _log("job_succeeded", job=job.id, rows_in=s.rows_in, records=s.records)
         try:
             self.emit_events(job, result)
@@ -175,15 +190,6 @@ class JobRunner:
     def _cancel_requested(self, job_id: str) -> bool:
         job = jobs.get_job(self.sessions, job_id)
         return bool(job and job.cancel_requested)
-
-    @staticmethod
-    def _first_errors(path: Path) -> list[dict[str, Any]]:
-        if not path.exists():
-            return []
-        frame = pd.read_csv(path, dtype=str, nrows=FIRST_ERRORS, keep_default_na=False)
-        if "file" in frame:  # the uploaded file's name, not the server's storage path
-            frame["file"] = frame["file"].map(lambda f: Path(f).name if f else f)
-        return [{k: (v if v != "" else None) for k, v in row.items()} for row in frame.to_dict("records")]
 
     def emit_events(self, job: Job, result: Any) -> None:
         """batch.finished, topic.spike for emerging trends, feedback.negative for negative rows."""
@@ -224,6 +230,24 @@ class JobRunner:
                             "share_last", "share_change_pct", "z", "p_value") if c in frame.columns]
         rows = flagged[keep].astype(object).where(flagged[keep].notna(), None).to_dict("records")
         return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+
+
+def no_rows_reason(summary: Any) -> str:
+    """Why a batch without a single usable row failed: counts per rejection reason."""
+    by_reason = getattr(summary, "rejected_by_reason", None) or {}
+    detail = ", ".join(f"{reason}: {n}" for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]))
+    if summary.rows_in == 0:
+        return "no usable rows: the file has no data rows"
+    return (f"no usable rows: all {summary.rows_in} rows were rejected" + (f" ({detail})" if detail else "")
+            + "; see /errors for file, row, field and reason")
+
+
+def reap_stale(sessions: sessionmaker, settings: Settings) -> list[str]:
+    """Jobs whose worker died: fail those out of attempts (their inputs go), re-queue the rest."""
+    for job in jobs.fail_exhausted(sessions, settings.stale_after_s, settings.job_max_attempts):
+        _log("job_failed", job=job.id, error_type="AttemptsExhausted", attempts=job.attempts)
+        job_ended(job, settings.upload_retention_days)
+    return jobs.requeue_stale(sessions, settings.stale_after_s)
 
 
 def worker_main(settings_json: str, worker_id: str, stop: Any | None = None) -> None:
@@ -288,7 +312,7 @@ class WorkerPool:
 
     def start(self) -> None:
         engine = make_engine(self.settings.resolved_database_url())
-        moved = jobs.requeue_stale(session_factory(engine), self.settings.stale_after_s)
+        moved = reap_stale(session_factory(engine), self.settings)
         engine.dispose()
         if moved:
             _log("jobs_requeued", jobs=moved)

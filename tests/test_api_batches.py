@@ -151,8 +151,10 @@ def test_batch_end_to_end_with_webhooks(tmp_path, models, receiver):
                        for r in events().get("feedback.negative", []))
 
         wait_for(lambda: "batch.finished" in events() and batch_negative_arrived(), timeout=60)
-        for r in receiver.received:  # every delivery is signed with the subscription secret
-            expected = "sha256=" + hmac.new(secret.encode(), r["body"], hashlib.sha256).hexdigest()
+        for r in receiver.received:  # every delivery is signed: HMAC of "<timestamp>.<body>" with the secret
+            ts = r["headers"]["X-Voc-Timestamp"]
+            assert abs(time.time() - int(ts)) < 120
+            expected = "sha256=" + hmac.new(secret.encode(), ts.encode() + b"." + r["body"], hashlib.sha256).hexdigest()
             assert r["headers"]["X-Voc-Signature"] == expected and r["headers"]["X-Voc-Delivery"]
         finished = json.loads(events()["batch.finished"][0]["body"])
         assert finished["data"]["batch"]["id"] == batch_id and finished["data"]["records"] == 50

@@ -79,6 +79,7 @@ def make_settings(tmp: Path, pipeline_yaml: Path, **overrides: object) -> Settin
         "data_dir": tmp / "data", "workers": 0, "pipeline_config": pipeline_yaml, "poll_interval_s": 0.2,
         "heartbeat_s": 0.5, "stale_after_s": 3.0, "webhook_backoff_s": 0.2, "webhook_max_attempts": 3,
         "webhook_timeout_s": 2.0, "chunk_size": 10,
+        "webhook_allow_cidrs": ["127.0.0.1/32"],  # the tests' webhook receivers listen on loopback
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -138,7 +138,8 @@ def test_webhook_retries_with_backoff_then_fails(sessions):
         assert enqueue(sessions, "feedback.negative", {"feedback_id": "f1"}, score=-0.2) == 0  # above threshold
         assert enqueue(sessions, "batch.finished", {"batch": {}}) == 0  # not subscribed
         assert enqueue(sessions, "feedback.negative", {"feedback_id": "f1"}, score=-0.9) == 1
-        settings = Settings(webhook_max_attempts=3, webhook_backoff_s=0.0, webhook_timeout_s=2)
+        settings = Settings(webhook_max_attempts=3, webhook_backoff_s=0.0, webhook_timeout_s=2,
+                            webhook_allow_cidrs=["127.0.0.1/32"])  # a local receiver: loopback opened on purpose
         dispatcher = WebhookDispatcher(sessions, settings)
         with httpx.Client() as client:
             for _ in range(5):
@@ -148,7 +149,7 @@ def test_webhook_retries_with_backoff_then_fails(sessions):
             attempts = s.query(DeliveryAttempt).order_by(DeliveryAttempt.attempt).all()
         assert d.state == "failed" and d.attempts == 3 and len(hits) == 3
         assert [a.status_code for a in attempts] == [503, 503, 503] and attempts[0].error == "HTTP 503"
-        assert sign("s" * 20, hits[0]).startswith("sha256=") and hits[0] == d.payload.encode()
+        assert sign("s" * 20, hits[0], 1).startswith("sha256=") and hits[0] == d.payload.encode()
     finally:
         server.shutdown()
 
@@ -159,7 +160,7 @@ def test_backoff_delays_double(sessions):
                       secret="s" * 20, negative_threshold=-0.5, active=True))
     enqueue(sessions, "batch.finished", {"batch": {"id": "b"}})
     dispatcher = WebhookDispatcher(sessions, Settings(webhook_max_attempts=5, webhook_backoff_s=10,
-                                                      webhook_timeout_s=1))
+                                                      webhook_timeout_s=1, webhook_allow_cidrs=["127.0.0.1/32"]))
     with httpx.Client() as client:
         before = utcnow()
         dispatcher.send_due(client)  # connection refused → retry in 10 s

@@ -105,6 +105,17 @@ async function download(path, fallbackName) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
+/** The blob: document of an output inherits this page's Content-Security-Policy, which allows no inline
+    script: each inline <script> (plotly's set-up and data) becomes a blob: script of the same text. */
+function externalScripts(html, urls) {
+  return html.replace(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi, (tag, attrs, body) => {
+    if (/\bsrc\s*=/i.test(attrs) || !body.trim()) return tag;
+    const url = URL.createObjectURL(new Blob([body], {type: "text/javascript"}));
+    urls.push(url);
+    return `<script${attrs} src="${url}"></script>`;
+  });
+}
+
 /** Open an HTML output in a new tab. The tab is opened at once (popup blockers), filled when the data comes.
     A <base> pointing at the batch lets the page load its own relative files (e.g. plotly.min.js). */
 async function openHtml(path, batchId) {
@@ -112,12 +123,14 @@ async function openHtml(path, batchId) {
   if (tab) { tab.opener = null; tab.document.title = "Загрузка…"; }
   try {
     const response = await api(path);
-    let html = await response.text();
+    const urls = [];
+    let html = externalScripts(await response.text(), urls);
     const base = `<base href="${location.origin}/v1/batches/${encodeURIComponent(batchId)}/">`;
     html = /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + base) : base + html;
     const url = URL.createObjectURL(new Blob([html], {type: "text/html;charset=utf-8"}));
+    urls.push(url);
     if (tab) tab.location.href = url; else window.location.assign(url);
-    setTimeout(() => URL.revokeObjectURL(url), 120000);
+    setTimeout(() => urls.forEach((u) => URL.revokeObjectURL(u)), 120000);
   } catch (err) {
     if (tab) tab.close();
     throw err;
