@@ -40,6 +40,9 @@ MANIFEST_SYNONYMS: dict[str, tuple[str, ...]] = {
     "touchpoint": HEADER_SYNONYMS["touchpoint"],
 }
 
+#: Input-row keys of a call that hold a Feedback field (the privacy gate does not keep them).
+MANIFEST_MAPPED_COLUMNS: dict[str, str] = {"call_id": "id", "customer_id": "customer_id", "ticket_id": "ticket_id"}
+
 
 def _natural_key(label: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", label))
@@ -234,4 +237,5 @@ def read_transcripts(path: str | Path, *, chunk_size: int = 20_000, manifest: st
                 input_rows.append(input_row)
             else:
                 rejected.append(rejection)
-        yield IngestChunk(records, rejected, pd.DataFrame(input_rows), rows_in=len(batch), rows_out=len(records))
+        yield IngestChunk(records, rejected, pd.DataFrame(input_rows), rows_in=len(batch), rows_out=len(records),
+                          mapped_columns=MANIFEST_MAPPED_COLUMNS)
