@@ -254,3 +254,16 @@ def test_every_csv_output_is_neutralised(tmp_path: Path, monkeypatch) -> None:
     errors = pd.read_csv(tmp_path / "out" / "errors.csv", dtype=str, keep_default_na=False)
     assert errors["value"].tolist() == ["'-"]
     assert pd.read_parquet(tmp_path / "out" / "enriched.parquet")["тег"].tolist()[0] == "@доставка"
+
+
+def test_error_messages_and_parser_values_show_no_personal_data(tmp_path: Path, gate: PrivacyGate) -> None:
+    from voc.ingest import IngestError
+
+    headerless = tmp_path / "x.csv"
+    headerless.write_text("Иван,+7 916 123-45-67\nа,б\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="no text column") as err:
+        list(read_feedback(headerless))
+    assert "123-45-67" not in str(err.value) and "[ТЕЛЕФОН]" in str(err.value)
+    rejected = gate.protect_rejected([RejectedRow(file=str(tmp_path / "calls" / "a.json"), reason="unreadable transcript",
+                                                  value=f"{tmp_path}/calls/a.json: segments[0].start: not a number")])
+    assert rejected[0].value == "a.json: segments[0].start: not a number" and rejected[0].file == "a.json"

@@ -304,7 +304,7 @@ def _author(value: Any) -> str:
 def conversation_record(obj: Any, *, file: str, row: int, default_id: str) -> Feedback:
     """One conversation object → Feedback, or RowError naming the field path."""
     if not isinstance(obj, dict):
-        raise RowError("", NOT_AN_OBJECT, json.dumps(obj, ensure_ascii=False)[:200])
+        raise RowError("", NOT_AN_OBJECT, json.dumps(obj, ensure_ascii=False))
     conversation_id = next((cell_to_str(obj[k]).strip() for k in _ID_KEYS if obj.get(k) not in (None, "")),
                            "") or default_id
     try:
@@ -391,7 +391,7 @@ def read_chat_json(path: str | Path, *, chunk_size: int = 20_000) -> Iterator[In
             try:
                 if not is_conversation(value):
                     reason = MISSING_MESSAGES if isinstance(value, dict) else NOT_AN_OBJECT
-                    raise RowError("messages", reason, json.dumps(value, ensure_ascii=False)[:200])
+                    raise RowError("messages", reason, json.dumps(value, ensure_ascii=False))
                 record = conversation_record(value, file=file, row=row, default_id=f"{path.stem}-{row}")
             except RowError as error_:
                 collector.add_rejected([reject(file, row, error_.field or None, error_.reason, error_.value)])

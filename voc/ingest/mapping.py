@@ -125,6 +125,15 @@ class ColumnMapping(BaseModel):
         return self.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
+def shown_headers(headers: Sequence[object], limit: int = 30) -> list[str]:
+    """Headers as error messages show them: phones, e-mails, card numbers … masked (a file without a header
+    row has a data row there), each cut to 60 characters, at most ``limit`` of them."""
+    from voc.redact import redact_structured
+
+    shown = [redact_structured(str(h))[:60] for h in list(headers)[:limit]]
+    return shown + ([f"… {len(headers) - limit} more"] if len(headers) > limit else [])
+
+
 def detect_mapping(headers: Sequence[str]) -> ColumnMapping:
     """Guess the mapping from header names alone; each header is used for at most one field."""
     keys = [normalize_key(str(h)) for h in headers]
@@ -166,7 +175,7 @@ def resolve_mapping(
             resolved[field] = by_key[normalize_key(column)]
         else:
             raise IngestError(f"{file}: column {column!r} given for '{field}' is not in the file; "
-                              f"headers seen: {headers}")
+                              f"headers seen: {shown_headers(headers)}")
     used = set(resolved.values())
     detected = detect_mapping([h for h in headers if h not in used]).columns()
     for field, column in detected.items():
@@ -175,6 +184,6 @@ def resolve_mapping(
     result = ColumnMapping(**resolved, **options)
     if require_text and result.text is None:
         names = ", ".join(HEADER_SYNONYMS["text"][:8])
-        raise IngestError(f"{file}: no text column found; headers seen: {headers}. Name the column "
+        raise IngestError(f"{file}: no text column found; headers seen: {shown_headers(headers)}. Name the column "
                           f"(e.g. {names}) or pass the mapping (columns: {{text: ...}}).")
     return result

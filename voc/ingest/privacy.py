@@ -55,6 +55,13 @@ def display_file(file: str | None) -> str:
     return Path(str(file).replace("\\", "/")).name
 
 
+def _without_folders(value: str | None, file: str) -> str | None:
+    """A rejected value with the file's full path (a parser message may quote it) cut to the file name."""
+    if not value or not file or file == display_file(file) or file not in value:
+        return value
+    return value.replace(file, display_file(file))
+
+
 class PrivacyGate:
     """Masks, drops and pseudonymises everything personal in ingested chunks; see the module docstring.
 
@@ -234,11 +241,12 @@ class PrivacyGate:
         """Rejected rows with the file name only and the value masked, then cut to 200 characters."""
         cache = {} if cache is None else cache
         report = Counter() if report is None else report
-        self._mask_all((r.value for r in rows), cache, report)
+        values = [_without_folders(r.value, r.file) for r in rows]
+        self._mask_all(values, cache, report)
         self._mask_all((display_file(r.file) for r in rows), cache, report)
         return [r.model_copy(update={"file": self._mask(display_file(r.file), cache, report),
-                                     "value": None if r.value is None else cache[r.value][:MAX_VALUE_CHARS]})
-                for r in rows]
+                                     "value": None if v is None else cache[v][:MAX_VALUE_CHARS]})
+                for r, v in zip(rows, values, strict=True)]
 
     def protect_tickets(self, tickets: Sequence[Ticket], rejected: Sequence[RejectedRow],
                         ) -> tuple[list[Ticket], list[RejectedRow]]:
