@@ -25,8 +25,10 @@ thing in its workers; ``read_feedback(..., privacy=gate)`` applies it while read
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +49,15 @@ KEEPABLE_FIELDS = frozenset({"id", "customer_id", "ticket_id", "conversation_id"
 
 ColumnAction = Literal["drop", "keep", "mask"]
 
+# What the redactor needs to find anything: two letters of a name (Cyrillic for the morph engine), an "@",
+# or at least 6 digits (the shortest structured kind, a passport, has 10).
+_CYRILLIC = re.compile(r"[а-яё]{2}", re.IGNORECASE)
+_LETTERS = re.compile(r"[а-яёa-z]{2}", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_MIN_DIGITS = 6
 
+
+@lru_cache(maxsize=1024)
 def display_file(file: str | None) -> str:
     """The file name without the folders it was read from (server paths stay on the server)."""
     if not file:
@@ -114,17 +124,32 @@ class PrivacyGate:
     # --------------------------------------------------------------------------------------- masking
 
     def _mask_all(self, values: Iterable[Any], cache: dict[str, str], report: Counter) -> None:
-        """Mask every distinct string of ``values`` not yet in ``cache`` (one redactor batch)."""
+        """Mask every distinct string of ``values`` not yet in ``cache`` (one redactor batch).
+
+        Values that cannot hold anything the redactor finds (no letters of a name, no ``@``, fewer than 6
+        digits) are not sent to it; values without letters only go through its structured rules.
+        """
         todo = [v for v in dict.fromkeys(v for v in values if isinstance(v, str)) if v not in cache]
         if not todo:
             return
         if self.redactor is None:
             cache.update((v, v) for v in todo)
             return
-        for value, (masked, _) in zip(todo, self.redactor.redact_batch(todo), strict=True):
+        from voc.redact import redact_structured
+
+        names = bool(getattr(self.redactor, "names", True))
+        letters = _LETTERS if getattr(self.redactor, "name_engine", "") != "morph" else _CYRILLIC
+        heavy: list[str] = []
+        for value in todo:
+            if names and letters.search(value):
+                heavy.append(value)
+            elif "@" in value or len(_DIGIT.findall(value)) >= _MIN_DIGITS:
+                cache[value] = redact_structured(value)
+            else:
+                cache[value] = value
+        for value, (masked, _) in zip(heavy, self.redactor.redact_batch(heavy) if heavy else [], strict=True):
             cache[value] = masked
-            if masked != value:
-                report["cells_masked"] += 1
+        report["cells_masked"] += sum(cache[v] != v for v in todo)
 
     def _mask(self, value: str | None, cache: dict[str, str], report: Counter) -> str | None:
         if not value:
@@ -170,6 +195,8 @@ class PrivacyGate:
 
         self._mask_all((v for r in chunk.records for k, v in r.metadata.items() if actions[k][0] == "mask"),
                        cache, report)
+        self._mask_all((v for r in chunk.records for v in (r.id, r.ticket_id, r.customer_id, r.journey_stage,
+                                                           r.touchpoint) if v), cache, report)
         records: list[Feedback] = []
         counts: list[dict[str, int]] = []
         for record in chunk.records:
