@@ -267,3 +267,26 @@ def test_error_messages_and_parser_values_show_no_personal_data(tmp_path: Path, 
     rejected = gate.protect_rejected([RejectedRow(file=str(tmp_path / "calls" / "a.json"), reason="unreadable transcript",
                                                   value=f"{tmp_path}/calls/a.json: segments[0].start: not a number")])
     assert rejected[0].value == "a.json: segments[0].start: not a number" and rejected[0].file == "a.json"
+
+
+def test_customer_key_from_a_pii_column_is_always_pseudonymised(tmp_path: Path, gate: PrivacyGate) -> None:
+    from voc.ingest import ColumnMapping
+
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"text": ["курьер опоздал", "всё хорошо"], "Телефон клиента": ["8 916 123-45-67", "нет"]}).to_csv(
+        path, index=False)
+    (chunk,) = read_feedback(path, ColumnMapping(customer_id="телефон клиента"), privacy=gate)
+    assert [is_pseudonym(r.customer_id) for r in chunk.records] == [True, True]
+    assert chunk.records[0].customer_id == gate.pseudonymize("+79161234567")
+    assert list(chunk.input_rows.columns) == [] and chunk.privacy["dropped_pii_columns"] == {"Телефон клиента": "phone"}
+
+
+def test_mapping_yaml_keep_pii_columns(tmp_path: Path) -> None:
+    from voc.ingest import ColumnMapping, IngestError
+
+    path = tmp_path / "m.yaml"
+    path.write_text("columns: {text: Отзыв}\nkeep_pii_columns: [ФИО, email]\n", encoding="utf-8")
+    assert ColumnMapping.from_yaml(path).keep_pii_columns == ["ФИО", "email"]
+    path.write_text("keep_pii_columns: ФИО\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="keep_pii_columns.*list"):
+        ColumnMapping.from_yaml(path)
