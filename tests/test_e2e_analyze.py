@@ -63,7 +63,8 @@ def test_enriched_schema(demo_out: Path):
     enriched = pd.read_parquet(demo_out / "enriched.parquet")
     for col in [*FINDING_COLUMNS, "link_method", "sla_breached", "repeat_contact", "fcr"]:
         assert col in enriched.columns, col
-    assert {"текст", "оценка", "этап"} <= set(enriched.columns)  # input columns kept
+    assert {"оценка", "этап", "продукт"} <= set(enriched.columns)  # input columns kept (masked)
+    assert "текст" not in enriched.columns and "input:text" not in enriched.columns  # the raw text is not
     assert enriched["sentiment"].isin(["negative", "neutral", "positive"]).all()
     assert enriched["sentiment_score"].between(-1, 1).all()
     assert enriched["journey_stage_source"].isin(["record", "ticket", "predicted"]).sum() > 0.9 * len(enriched)

@@ -4,6 +4,11 @@ Each chunk's enriched rows are committed atomically to ``outdir/parts/chunk-NNNN
 rejected rows and counts; calling :func:`run_batch` again on the same ``outdir`` skips committed chunks, so an
 interrupted job resumes with no row lost or duplicated. Memory stays bounded by the chunk size: the final
 outputs are assembled part by part, and the aggregates read only the columns they need.
+
+Privacy: every chunk passes the privacy gate (``voc.ingest.privacy``) first thing in its worker — texts and
+every kept string masked, PII columns dropped unless kept by name, customer keys pseudonymised, rejected values
+masked — and the tickets pass it before they are indexed, so nothing raw reaches a part file or an output.
+Every CSV is written by ``voc.safe_csv.write_csv`` (formula prefixes neutralised).
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from voc import __version__
+from voc import __version__, safe_csv
 from voc.enriched import LIST_COLUMNS, TICKET_COLUMNS, to_csv_frame, to_frame
 from voc.ingest import ColumnMapping, read_feedback
+from voc.ingest.privacy import PrivacyGate
+from voc.ingest.pseudonym import Pseudonymizer, load_key
 from voc.ingest.tickets import read_tickets
 from voc.link import TicketIndex, contact_metrics, link_records
 from voc.pipeline import Pipeline
-from voc.schema import RejectedRow, RunSummary
+from voc.schema import PrivacySummary, RejectedRow, RunSummary
 
 #: Columns the aggregates need; the text is cut to keep the final in-memory frame small for 1M rows.
 AGGREGATE_COLUMNS = (
@@ -95,7 +102,7 @@ def _rejected_frame(rejected: list[RejectedRow]) -> pd.DataFrame:
     return pd.DataFrame([r.model_dump() for r in rejected], columns=list(RejectedRow.model_fields))
 
 
-_WORKER_STATE: tuple | None = None  # (pipeline, ticket index, link window, parts dir), inherited by forked workers
+_WORKER_STATE: tuple | None = None  # (pipeline, gate, ticket index, link window, parts dir), inherited by forked workers
 
 
 def _worker_init() -> None:
@@ -108,14 +115,19 @@ def _worker_init() -> None:
 
 
 def _process_chunk(i: int, chunk) -> dict:
-    """Link, redact and analyse one chunk; commit its part file, rejected rows and counts atomically."""
-    pipeline, index, link_window_days, parts = _WORKER_STATE
+    """Protect (privacy gate), link and analyse one chunk; commit its part file, rejected rows and counts
+    atomically."""
+    pipeline, gate, index, link_window_days, parts = _WORKER_STATE
+    t0 = time.perf_counter()
+    chunk = gate.protect(chunk)  # first: nothing below sees a raw value
+    gate_seconds = time.perf_counter() - t0
     records, ticket_rows = chunk.records, None
     if index is not None:
         records, ticket_rows = link_records(records, index, link_window_days)
     before = dict(pipeline.timings)
-    redacted, findings = pipeline.analyze(records)
+    redacted, findings = pipeline.analyze(records, pii_counts=chunk.pii_counts)
     timings = {k: round(v - before.get(k, 0.0), 4) for k, v in pipeline.timings.items()}
+    timings["redact"] = round(timings.get("redact", 0.0) + gate_seconds, 4)
     frame = _chunk_frame(redacted, findings, chunk.input_rows, ticket_rows)
     pii: Counter = Counter()
     for f in findings:
@@ -129,13 +141,14 @@ def _process_chunk(i: int, chunk) -> dict:
         "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
         "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
         "timings": timings,
+        "privacy": {**(chunk.privacy or {}), "key_id": gate.pseudonymize.key_id},
     }
     part = parts / f"chunk-{i:05d}.parquet"
     tmp = part.with_suffix(".parquet.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, part)
     rej_tmp = parts / f"rejected-{i:05d}.csv.tmp"
-    _rejected_frame(chunk.rejected).to_csv(rej_tmp, index=False)
+    safe_csv.write_csv(_rejected_frame(chunk.rejected), rej_tmp)
     os.replace(rej_tmp, parts / f"rejected-{i:05d}.csv")
     _atomic_write_text(parts / f"chunk-{i:05d}.json", json.dumps(stats, ensure_ascii=False))  # the commit point
     return stats
@@ -166,8 +179,17 @@ def run_batch(
     quiet: bool = True,
     write_csv: bool = True,
     workers: int = 1,
+    keep_pii_columns: list[str] | tuple[str, ...] = (),
+    pseudonym_key: str | bytes | None = None,
+    pseudonym_key_file: str | Path | None = None,
+    privacy: PrivacyGate | None = None,
 ) -> BatchResult:
-    """Analyse ``feedback`` into ``outdir``; see the module docstring. Raises ``BatchCancelled`` on request."""
+    """Analyse ``feedback`` into ``outdir``; see the module docstring. Raises ``BatchCancelled`` on request.
+
+    ``keep_pii_columns`` (added to ``mapping.keep_pii_columns``) names PII columns to keep raw; the pseudonym
+    key comes from ``pseudonym_key``, ``pseudonym_key_file`` or the environment / user key file (see
+    voc.ingest.pseudonym). ``privacy`` replaces the gate built from these and the pipeline's redactor.
+    """
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     inputs = [Path(p) for p in feedback] if isinstance(feedback, list | tuple) else [Path(feedback)]
@@ -175,17 +197,23 @@ def run_batch(
     parts = outdir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     pipeline = pipeline or Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, topic_model=topic_model)
+    if privacy is None:
+        key, key_source = load_key(pseudonym_key, pseudonym_key_file)
+        keep = [*(mapping.keep_pii_columns if mapping is not None else []), *keep_pii_columns]
+        privacy = PrivacyGate(pipeline.redactor, Pseudonymizer(key), keep, key_source)
+    gate = privacy
 
-    summary = RunSummary(input_files=[str(p) for p in inputs], started_at=started_at, voc_version=__version__)
+    summary = RunSummary(input_files=[gate.file_name(p) for p in inputs], started_at=started_at,
+                         voc_version=__version__, privacy=PrivacySummary(**gate.describe()))
     index = None
     if tickets is not None:
-        ticket_list, ticket_rejected = read_tickets(tickets)
-        index = TicketIndex.build(ticket_list)
+        ticket_list, ticket_rejected = gate.protect_tickets(*read_tickets(tickets))
+        index = TicketIndex.build(ticket_list, customer_key=gate.customer_key)
         summary.tickets_in = len(ticket_list) + len(ticket_rejected)
         summary.tickets_rejected = len(ticket_rejected)
-        summary.input_files.append(str(tickets))
+        summary.input_files.append(gate.file_name(tickets))
         if ticket_rejected:
-            _rejected_frame(ticket_rejected).to_csv(outdir / "ticket_errors.csv", index=False)
+            safe_csv.write_csv(_rejected_frame(ticket_rejected), outdir / "ticket_errors.csv")
 
     bar = None
     if not quiet:
@@ -197,6 +225,7 @@ def run_batch(
     chunk_paths: list[Path] = []
 
     def account(i: int, stats: dict) -> None:
+        _account_privacy(summary.privacy, stats.get("privacy") or {})
         chunk_paths.append(parts / f"chunk-{i:05d}.parquet")
         totals.update({k: stats[k] for k in ("rows_in", "rows_out", "rows_rejected", "records")})
         summary.pii_masked = dict(Counter(summary.pii_masked) + Counter(stats["pii"]))
@@ -208,7 +237,7 @@ def run_batch(
             progress(BatchProgress(i, totals["rows_in"], totals["rows_out"], totals["rows_rejected"], totals["records"]))
 
     global _WORKER_STATE
-    _WORKER_STATE = (pipeline, index, link_window_days, parts)
+    _WORKER_STATE = (pipeline, gate, index, link_window_days, parts)
     pool = None
     if workers > 1:
         import multiprocessing as mp
@@ -220,7 +249,9 @@ def run_batch(
         for i, chunk in enumerate(_chunks(inputs, mapping, chunk_size)):
             stats_path = parts / f"chunk-{i:05d}.json"
             if stats_path.exists() and (parts / f"chunk-{i:05d}.parquet").exists():  # committed: resume past it
-                account(i, json.loads(stats_path.read_text(encoding="utf-8")))
+                stats = json.loads(stats_path.read_text(encoding="utf-8"))
+                _check_resumable(outdir, i, stats, gate)
+                account(i, stats)
                 continue
             if should_stop is not None and should_stop():
                 raise BatchCancelled(f"stopped before chunk {i}")
@@ -250,6 +281,25 @@ def run_batch(
     if progress is not None:
         progress(BatchProgress(len(chunk_paths), summary.rows_in, summary.rows_out, summary.rows_rejected, summary.records, True))
     return result
+
+
+def _check_resumable(outdir: Path, i: int, stats: dict, gate: PrivacyGate) -> None:
+    """A committed chunk may only be reused when it was protected with the same pseudonym key."""
+    used = (stats.get("privacy") or {}).get("key_id")
+    if used is None:
+        raise ValueError(f"{outdir}: chunk {i} was written without the privacy gate (an older voc); "
+                         "analyse into a new output folder")
+    if used != gate.pseudonymize.key_id:
+        raise ValueError(f"{outdir}: chunk {i} was written with another pseudonym key (key id {used}, now "
+                         f"{gate.pseudonymize.key_id}); resume with the same key or use a new output folder")
+
+
+def _account_privacy(total: PrivacySummary, chunk: dict) -> None:
+    """Add one chunk's privacy report (columns dropped/kept, pseudonyms, masked cells) to the run's."""
+    total.dropped_pii_columns.update(chunk.get("dropped_pii_columns", {}))
+    total.kept_pii_columns.update(chunk.get("kept_pii_columns", {}))
+    total.pseudonymised = dict(Counter(total.pseudonymised) + Counter(chunk.get("pseudonymised", {})))
+    total.cells_masked += int(chunk.get("cells_masked", 0))
 
 
 def _summary_json(outdir: Path, summary: RunSummary) -> str:
@@ -297,7 +347,7 @@ def _load_aggregate_frame(chunk_paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_days, topic_model, write_csv):
+def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_days, topic_model, csv_out):
     from voc.aggregate import compute_aggregates
     from voc.render import write_outputs
 
@@ -328,17 +378,17 @@ def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_d
             writer = pq.ParquetWriter(tmp_pq, schema)
         table = _conform(pa.Table.from_pandas(part, preserve_index=False), schema)
         writer.write_table(table)
-        if write_csv:
-            to_csv_frame(part).to_csv(tmp_csv, mode="w" if n == 0 else "a", header=n == 0, index=False)
+        if csv_out:
+            safe_csv.write_csv(to_csv_frame(part), tmp_csv, mode="w" if n == 0 else "a", header=n == 0)
     if writer is None:
         to_frame([], []).to_parquet(tmp_pq, index=False)
-        if write_csv:
-            to_frame([], []).to_csv(tmp_csv, index=False)
+        if csv_out:
+            safe_csv.write_csv(to_frame([], []), tmp_csv)
     else:
         writer.close()
     os.replace(tmp_pq, pq_path)
     files["enriched.parquet"] = pq_path
-    if write_csv:
+    if csv_out:
         os.replace(tmp_csv, csv_path)
         files["enriched.csv"] = csv_path
 
@@ -346,7 +396,7 @@ def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_d
               for p in chunk_paths]
     errors = [e for e in errors if len(e)]
     err_frame = pd.concat(errors, ignore_index=True) if errors else _rejected_frame([])
-    err_frame.to_csv(outdir / "errors.csv", index=False)
+    safe_csv.write_csv(err_frame, outdir / "errors.csv")
     files["errors.csv"] = outdir / "errors.csv"
 
     _release_memory()

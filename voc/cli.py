@@ -51,6 +51,13 @@ def analyze(
     workers: Annotated[int, typer.Option(min=1, help="analysis processes (default: up to 2 cores)")] = min(2, os.cpu_count() or 1),
     redact_names: Annotated[str | None, typer.Option(help="person-name masking engine: morph (default, fast), natasha (NER, slower), auto, off")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="do not mask PII (not recommended, 152-ФЗ)")] = False,
+    keep_pii_column: Annotated[list[str] | None, typer.Option(
+        "--keep-pii-column", metavar="NAME",
+        help="keep this PII column (phone, e-mail, ФИО, …) raw instead of dropping it; repeatable; "
+             "recorded in summary.json")] = None,
+    pseudonym_key_file: Annotated[Path | None, typer.Option(
+        help="file holding the key for customer-key pseudonyms (else $VOC_PSEUDONYM_KEY, else "
+             "~/.config/voc/pseudonym.key, created on first use)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
 ) -> None:
     """Analyse a feedback batch: enriched table, heatmaps, priority list, trends, report.html, summary.json."""
@@ -73,7 +80,8 @@ def analyze(
                              redact=False if no_redact else None, redact_names=redact_names,
                              topic_model=topic_model)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
-                           topic_model=topic_model, quiet=quiet, workers=workers)
+                           topic_model=topic_model, quiet=quiet, workers=workers,
+                           keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file)
     except KeyboardInterrupt:
         typer.secho("voc: interrupted; committed chunks are kept, re-run the same command to resume", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -89,8 +97,17 @@ def analyze(
             typer.echo(f"rejected rows: {out / 'errors.csv'}")
         typer.echo(f"report: {(out / 'report.html').resolve()}")
     if s.records == 0:
-        typer.secho("voc: no valid rows: see errors.csv", err=True)
-        raise typer.Exit(EXIT_NO_ROWS)
+        _fail(_no_rows_reason(s, out / "errors.csv"), EXIT_NO_ROWS)
+
+
+def _no_rows_reason(summary, errors_csv: Path) -> str:
+    """One line saying why a batch has nothing to analyse."""
+    if summary.rows_in == 0:
+        return "no valid rows: the input has no data rows"
+    reasons = sorted(summary.rejected_by_reason.items(), key=lambda kv: -kv[1])
+    listed = ", ".join(f"{reason}: {n}" for reason, n in reasons[:5]) + (", …" if len(reasons) > 5 else "")
+    return (f"no valid rows: all {summary.rows_rejected} of {summary.rows_in} rows were rejected ({listed}); "
+            f"see {errors_csv}")
 
 
 @app.command()

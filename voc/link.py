@@ -3,13 +3,17 @@
 A record is joined to a ticket by ``ticket_id``; when it has none, by ``customer_id`` with the nearest ticket
 created within a configurable window around the feedback's ``created_at``. The ticket's category is put into
 ``record.metadata["ticket_category"]`` before analysis so the journey-stage analyzer can map it.
+
+Customers are compared by ``customer_key`` (in a batch: the keyed pseudonym of the privacy gate), so a
+feedback customer id and a ticket customer id match when they are the same person's key, whether either was
+pseudonymised at ingest or kept: ``8 (916) 123-45-67`` in the feedback finds ``+79161234567`` in the tickets.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,23 +34,25 @@ def _utc(ts: datetime | None) -> datetime | None:
 
 @dataclass
 class TicketIndex:
-    """Tickets by id and, per customer, sorted by creation time."""
+    """Tickets by id and, per customer key, sorted by creation time."""
 
     by_id: dict[str, Ticket]
     by_customer: dict[str, tuple[list[datetime], list[Ticket]]]
+    #: customer id → the key customers are compared by (None: the id itself)
+    customer_key: Callable[[str], str] | None = None
 
     @classmethod
-    def build(cls, tickets: Sequence[Ticket]) -> TicketIndex:
+    def build(cls, tickets: Sequence[Ticket], customer_key: Callable[[str], str] | None = None) -> TicketIndex:
         by_id = {t.ticket_id: t for t in tickets}
         grouped: dict[str, list[Ticket]] = defaultdict(list)
         for t in tickets:
             if t.customer_id and t.created_at:
-                grouped[t.customer_id].append(t)
+                grouped[customer_key(t.customer_id) if customer_key else t.customer_id].append(t)
         by_customer = {}
         for cid, items in grouped.items():
             items.sort(key=lambda t: _utc(t.created_at))
             by_customer[cid] = ([_utc(t.created_at) for t in items], items)
-        return cls(by_id=by_id, by_customer=by_customer)
+        return cls(by_id=by_id, by_customer=by_customer, customer_key=customer_key)
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -55,8 +61,11 @@ class TicketIndex:
         """The ticket of a record and how it was found (``ticket_id`` or ``customer_window``)."""
         if record.ticket_id and record.ticket_id in self.by_id:
             return self.by_id[record.ticket_id], LINK_BY_ID
-        if record.customer_id and record.created_at and record.customer_id in self.by_customer:
-            times, items = self.by_customer[record.customer_id]
+        customer = record.customer_id
+        if customer and self.customer_key is not None:
+            customer = self.customer_key(customer)
+        if customer and record.created_at and customer in self.by_customer:
+            times, items = self.by_customer[customer]
             at = _utc(record.created_at)
             i = bisect.bisect_left(times, at)
             best: Ticket | None = None

@@ -1,5 +1,9 @@
 """The analysis pipeline: PII redaction, then the analyzers in order, over one batch of records.
 
+Batch runs (``voc.batch``) hand it records the privacy gate (``voc.ingest.privacy``) has already masked, with
+their counts (``analyze(records, pii_counts=...)``), so texts are masked once, at ingest; records made in
+memory (``voc classify``, ``/v1/classify``) are masked here by the same redactor.
+
 Like a spaCy pipeline, it is an ordered list of named components built from config. ``pipeline.yaml``:
 
     components:
@@ -130,11 +134,21 @@ class Pipeline:
             counts.append(c)
         return out, counts
 
-    def analyze(self, records: Sequence[Feedback]) -> tuple[list[Feedback], list[Findings]]:
-        """Redact, then run every analyzer over the batch. Returns the redacted records and their findings."""
-        t0 = time.perf_counter()
-        redacted, counts = self.redact(records)
-        self.timings["redact"] = self.timings.get("redact", 0.0) + time.perf_counter() - t0
+    def analyze(self, records: Sequence[Feedback], pii_counts: Sequence[dict[str, int]] | None = None,
+                ) -> tuple[list[Feedback], list[Findings]]:
+        """Redact, then run every analyzer over the batch. Returns the redacted records and their findings.
+
+        ``pii_counts`` (one dict per record) says the records were masked by the privacy gate already:
+        they are not redacted again and the counts go to ``Findings.pii_masked``.
+        """
+        if pii_counts is not None:
+            if len(pii_counts) != len(records):
+                raise ValueError(f"pii_counts has {len(pii_counts)} entries for {len(records)} records")
+            redacted, counts = list(records), [dict(c) for c in pii_counts]
+        else:
+            t0 = time.perf_counter()
+            redacted, counts = self.redact(records)
+            self.timings["redact"] = self.timings.get("redact", 0.0) + time.perf_counter() - t0
         findings = [
             Findings(feedback_id=r.id, pii_masked=c, call_metrics=r.call_metrics)
             for r, c in zip(redacted, counts, strict=True)

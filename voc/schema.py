@@ -143,11 +143,12 @@ class Ticket(BaseModel):
 class RejectedRow(BaseModel):
     """A row that could not be used, with the place and the reason. Written to errors.csv."""
 
-    file: str
+    file: str = Field(description="the input file's name (no server folders once past the privacy gate)")
     row: int | None = Field(None, description="1-based data row (header not counted); None for whole-file errors")
     field: str | None = None
     reason: str
-    value: str | None = Field(None, description="the offending value, truncated to 200 chars")
+    value: str | None = Field(None, description="the offending value, PII-masked and cut to 200 chars by the "
+                                                "privacy gate (raw, up to 1,000 chars, only inside ingest)")
 
 
 class Evidence(BaseModel):
@@ -218,6 +219,20 @@ class Findings(BaseModel):
         return [t.name for t in self.topics]
 
 
+class PrivacySummary(BaseModel):
+    """What the privacy gate did in a run (summary.json ``summary.privacy``)."""
+
+    redaction: bool = Field(True, description="texts and other strings masked (False with --no-redact)")
+    name_engine: str | None = Field(None, description="person-name engine of the redactor; None: names not masked")
+    keep_pii_columns: list[str] = Field(default_factory=list, description="PII columns the user asked to keep")
+    dropped_pii_columns: dict[str, str] = Field(default_factory=dict, description="dropped column → PII kind")
+    kept_pii_columns: dict[str, str] = Field(default_factory=dict, description="column kept raw → PII kind")
+    pseudonymised: dict[str, int] = Field(default_factory=dict, description="values replaced by pseudonyms, per field")
+    cells_masked: int = Field(0, description="distinct column/metadata values (per chunk) with something masked")
+    pseudonym_key: str = Field("", description="where the pseudonym key came from: argument, env, file, generated")
+    pseudonym_key_id: str = Field("", description="fingerprint of the pseudonym key (not the key)")
+
+
 class RunSummary(BaseModel):
     """Counts and provenance of one analysis run (summary.json top part, report header)."""
 
@@ -231,6 +246,7 @@ class RunSummary(BaseModel):
     tickets_in: int = 0
     tickets_rejected: int = 0
     linked: dict[str, int] = Field(default_factory=dict, description="records linked per method")
+    privacy: PrivacySummary = Field(default_factory=PrivacySummary)
     model_versions: dict[str, str] = Field(default_factory=dict)
     started_at: datetime | None = None
     seconds: float = 0.0

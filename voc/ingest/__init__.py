@@ -1,9 +1,11 @@
 """Ingestion: files → Feedback records + RejectedRows, in chunks with exact row accounting.
 
-    for chunk in read_feedback("reviews.csv"):
+    for chunk in read_feedback("reviews.csv", privacy=PrivacyGate.create()):
         chunk.records, chunk.rejected, chunk.input_rows, chunk.rows_in, chunk.rows_out
 
 Every chunk satisfies ``rows_in == rows_out + len(rejected)``. See docs/ingest.md for the formats.
+Chunks read without ``privacy`` are raw: only the privacy gate's output (voc.ingest.privacy) may be stored
+or shown; ``voc.batch`` runs that gate on every chunk before anything else.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from voc.ingest.chats import is_conversation, read_chat_json, read_chat_messages
 from voc.ingest.chunk import IngestChunk
 from voc.ingest.errors import IngestError
 from voc.ingest.mapping import ColumnMapping, detect_mapping, resolve_mapping
+from voc.ingest.privacy import PrivacyGate
 from voc.ingest.records import records_from_chunk, resolve_channel
 from voc.ingest.tables import DEFAULT_CHUNK_SIZE, iter_json_lines, json_records, read_table, table_format
 from voc.ingest.tickets import read_tickets
@@ -28,6 +31,7 @@ __all__ = [
     "IngestChunk",
     "IngestError",
     "KINDS",
+    "PrivacyGate",
     "detect_kind",
     "read_feedback",
     "read_tickets",
@@ -90,7 +94,8 @@ def _read_table_feedback(path: Path, mapping: ColumnMapping | None, chunk_size: 
             channel = resolve_channel(default_channel or resolved.default_channel)
         result = records_from_chunk(chunk, resolved, file=file, stem=path.stem, default_channel=channel)
         yield IngestChunk(result.records, result.rejected, result.input_rows(chunk.frame),
-                          rows_in=chunk.rows_in, rows_out=len(result.records))
+                          rows_in=chunk.rows_in, rows_out=len(result.records),
+                          mapped_columns={column: field for field, column in resolved.columns().items()})
 
 
 def _read_chat_table(path: Path, mapping: ColumnMapping | None, chunk_size: int) -> Iterator[IngestChunk]:
@@ -108,14 +113,25 @@ def read_feedback(
     default_channel: str | None = None,
     manifest: str | Path | None = None,
     speaker_roles: Mapping[str, SpeakerRole | str] | None = None,
+    privacy: PrivacyGate | None = None,
 ) -> Iterator[IngestChunk]:
     """Read feedback from a table, a chat export, a transcript or a folder of transcripts, in chunks.
 
     ``mapping`` names source columns (missing ones are auto-detected); ``default_channel`` applies to
     table rows without a channel; ``manifest`` and ``speaker_roles`` apply to call transcripts.
+    With ``privacy`` every chunk passes the privacy gate (masked, PII columns dropped, customer keys
+    pseudonymised) before it is yielded; without it chunks are raw.
     The file type is checked before the first chunk is read: IngestError for unsupported or missing files.
     """
-    path = Path(path)
+    chunks = _read_feedback(Path(path), mapping, chunk_size, kind, default_channel, manifest, speaker_roles)
+    if privacy is None:
+        return chunks
+    return (privacy.protect(chunk) for chunk in chunks)
+
+
+def _read_feedback(path: Path, mapping: ColumnMapping | None, chunk_size: int, kind: str,
+                   default_channel: str | None, manifest: str | Path | None,
+                   speaker_roles: Mapping[str, SpeakerRole | str] | None) -> Iterator[IngestChunk]:
     if chunk_size < 1:
         raise IngestError(f"chunk_size must be a positive number of rows, got {chunk_size}")
     if kind == "auto":

@@ -113,8 +113,9 @@ def build_conversation(messages: list[Message], *, file: str, channel: Channel =
 class _Collector:
     """Accumulates finished conversations and rejected rows into IngestChunks, keeping the counts."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, mapped_columns: dict[str, str] | None = None) -> None:
         self.file = file
+        self.mapped_columns = mapped_columns or {}
         self.reset()
 
     def reset(self) -> None:
@@ -137,7 +138,8 @@ class _Collector:
         self.rows_out += len(messages) - len(rejected)
 
     def take(self) -> IngestChunk:
-        chunk = IngestChunk(self.records, self.rejected, pd.DataFrame(self.input_rows), self.rows_in, self.rows_out)
+        chunk = IngestChunk(self.records, self.rejected, pd.DataFrame(self.input_rows), self.rows_in, self.rows_out,
+                            mapped_columns=dict(self.mapped_columns))
         self.reset()
         return chunk
 
@@ -220,7 +222,7 @@ def read_chat_messages(path: str | Path, mapping: ColumnMapping, *, chunk_size: 
     if not (mapping.conversation_id and mapping.speaker and mapping.text):
         raise IngestError(f"{path}: a chat message table needs conversation id, speaker and text columns; "
                           f"mapped: {mapping.columns()}")
-    collector = _Collector(str(path))
+    collector = _Collector(str(path), {column: field for field, column in mapping.columns().items()})
     if is_grouped(path, mapping.conversation_id, chunk_size):
         pending: list[Message] = []
         for items, last in _parse_messages(path, mapping, chunk_size):
@@ -258,6 +260,15 @@ _AUTHOR_KEYS = ("author", "role", "from", "speaker", "sender")
 _TIME_KEYS = ("time", "timestamp", "created_at", "date")
 _KNOWN_KEYS = set(_ID_KEYS) | {"created_at", "customer_id", "ticket_id", "channel", "messages", "journey_stage",
                                "touchpoint", *_SCORE_NAMES}
+#: Input-row keys of a conversation export that hold a Feedback field (the privacy gate does not keep them).
+EXPORT_MAPPED_COLUMNS: dict[str, str] = {
+    **{key: "id" for key in _ID_KEYS},
+    "customer_id": "customer_id",
+    "ticket_id": "ticket_id",
+    "message_text": "text",
+    **{f"message_{key}": "speaker" for key in _AUTHOR_KEYS},
+    **{f"message_{key}": "message_time" for key in _TIME_KEYS},
+}
 # Numbers below this are message offsets in seconds, above it Unix times.
 _UNIX_TIME_MIN = 1e9
 
@@ -293,7 +304,7 @@ def _author(value: Any) -> str:
 def conversation_record(obj: Any, *, file: str, row: int, default_id: str) -> Feedback:
     """One conversation object → Feedback, or RowError naming the field path."""
     if not isinstance(obj, dict):
-        raise RowError("", NOT_AN_OBJECT, json.dumps(obj, ensure_ascii=False)[:200])
+        raise RowError("", NOT_AN_OBJECT, json.dumps(obj, ensure_ascii=False))
     conversation_id = next((cell_to_str(obj[k]).strip() for k in _ID_KEYS if obj.get(k) not in (None, "")),
                            "") or default_id
     try:
@@ -371,7 +382,7 @@ def read_chat_json(path: str | Path, *, chunk_size: int = 20_000) -> Iterator[In
         items: Iterable[tuple[int, Any, str | None]] = iter_json_lines(path)
     else:
         items = ((i, value, None) for i, value in enumerate(json_records(load_json(path), path), start=1))
-    collector = _Collector(file)
+    collector = _Collector(file, EXPORT_MAPPED_COLUMNS)
     yielded = False
     for row, value, error in items:
         if error is not None:
@@ -380,7 +391,7 @@ def read_chat_json(path: str | Path, *, chunk_size: int = 20_000) -> Iterator[In
             try:
                 if not is_conversation(value):
                     reason = MISSING_MESSAGES if isinstance(value, dict) else NOT_AN_OBJECT
-                    raise RowError("messages", reason, json.dumps(value, ensure_ascii=False)[:200])
+                    raise RowError("messages", reason, json.dumps(value, ensure_ascii=False))
                 record = conversation_record(value, file=file, row=row, default_id=f"{path.stem}-{row}")
             except RowError as error_:
                 collector.add_rejected([reject(file, row, error_.field or None, error_.reason, error_.value)])

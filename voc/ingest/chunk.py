@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -22,6 +23,12 @@ class IngestChunk:
     rows_in: int = 0
     #: source rows that ended up in some record
     rows_out: int = 0
+    #: input column → the Feedback field it was read into (``{"Отзыв": "text", "Телефон": "customer_id"}``)
+    mapped_columns: dict[str, str] = field(default_factory=dict)
+    #: masked PII spans per record, set once the privacy gate (voc.ingest.privacy) has protected the chunk
+    pii_counts: list[dict[str, int]] | None = None
+    #: what the privacy gate did to this chunk (dropped/kept PII columns, pseudonyms, masked cells)
+    privacy: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.rows_in != self.rows_out + len(self.rejected):
@@ -29,3 +36,8 @@ class IngestChunk:
                 f"ingest counts do not add up: rows_in={self.rows_in}, rows_out={self.rows_out}, "
                 f"rejected={len(self.rejected)}"
             )
+
+    @property
+    def protected(self) -> bool:
+        """Whether the privacy gate has masked this chunk (nothing raw is left in it)."""
+        return self.pii_counts is not None

@@ -1,7 +1,8 @@
 """Ingestion errors and the fixed reasons a source row can be rejected for.
 
 Reasons are short stable phrases (they are counted in ``RunSummary.rejected_by_reason``); the offending
-value goes to ``RejectedRow.value``, truncated to 200 characters.
+value goes to ``RejectedRow.value``: up to 1,000 raw characters while inside ingest, masked and cut to 200
+characters by the privacy gate (voc.ingest.privacy) before anything stores it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ MISSING_TICKET_ID = "missing ticket id"
 BAD_BOOLEAN = "not a yes/no value"
 BAD_TRANSCRIPT = "unreadable transcript"
 
+#: Length of a rejected value once masked (what errors.csv and the API show).
 MAX_VALUE_CHARS = 200
+#: Raw characters kept until the privacy gate masks the value (so a cut never splits a phone number in two
+#: before masking).
+MAX_RAW_VALUE_CHARS = 1000
 
 
 def reject(file: str, row: int | None, field: str | None, reason: str, value: object = None) -> RejectedRow:
-    """Build a RejectedRow, truncating the offending value to 200 characters."""
-    text = None if value is None else str(value)[:MAX_VALUE_CHARS]
+    """Build a RejectedRow, keeping at most 1,000 characters of the raw value (the gate masks and cuts it)."""
+    text = None if value is None else str(value)[:MAX_RAW_VALUE_CHARS]
     return RejectedRow(file=file, row=row, field=field, reason=reason, value=text)

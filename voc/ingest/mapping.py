@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from voc.ingest.errors import IngestError
 from voc.ingest.values import normalize_key
@@ -60,6 +60,9 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "ces": ("ces", "оценка ces", "усилия клиента"),
 }
 
+#: Top-level options of a mapping YAML besides ``columns``.
+_OPTIONS = ("extra_columns_to_metadata", "default_channel", "keep_pii_columns")
+
 _SYNONYM_LOOKUP: dict[str, dict[str, None]] = {
     field: dict.fromkeys(normalize_key(name) for name in names) for field, names in HEADER_SYNONYMS.items()
 }
@@ -85,11 +88,13 @@ class ColumnMapping(BaseModel):
     message_time: str | None = None
     extra_columns_to_metadata: bool = True
     default_channel: str | None = None
+    #: PII columns (by name, see voc.ingest.pii_columns) to keep raw instead of dropping them
+    keep_pii_columns: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ColumnMapping:
         """Load ``columns: {text: "Отзыв", ...}`` (plus optional top-level ``extra_columns_to_metadata``,
-        ``default_channel``) from a YAML file."""
+        ``default_channel``, ``keep_pii_columns: [...]``) from a YAML file."""
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -102,7 +107,10 @@ class ColumnMapping(BaseModel):
         unknown = sorted(set(columns) - set(MAPPED_FIELDS))
         if unknown:
             raise IngestError(f"{path}: unknown field(s) {unknown} in 'columns'; known: {list(MAPPED_FIELDS)}")
-        options = {k: data[k] for k in ("extra_columns_to_metadata", "default_channel") if k in data}
+        options = {k: data[k] for k in _OPTIONS if k in data}
+        keep = options.get("keep_pii_columns")
+        if keep is not None and (not isinstance(keep, list) or not all(isinstance(c, str) for c in keep)):
+            raise IngestError(f"{path}: 'keep_pii_columns' must be a list of column names")
         try:
             return cls(**{k: None if v is None else str(v) for k, v in columns.items()}, **options)
         except ValidationError as exc:
@@ -115,6 +123,15 @@ class ColumnMapping(BaseModel):
     def with_overrides(self, **overrides: Any) -> ColumnMapping:
         """A copy with the given non-None values replaced."""
         return self.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def shown_headers(headers: Sequence[object], limit: int = 30) -> list[str]:
+    """Headers as error messages show them: phones, e-mails, card numbers … masked (a file without a header
+    row has a data row there), each cut to 60 characters, at most ``limit`` of them."""
+    from voc.redact import redact_structured
+
+    shown = [redact_structured(str(h))[:60] for h in list(headers)[:limit]]
+    return shown + ([f"… {len(headers) - limit} more"] if len(headers) > limit else [])
 
 
 def detect_mapping(headers: Sequence[str]) -> ColumnMapping:
@@ -158,15 +175,15 @@ def resolve_mapping(
             resolved[field] = by_key[normalize_key(column)]
         else:
             raise IngestError(f"{file}: column {column!r} given for '{field}' is not in the file; "
-                              f"headers seen: {headers}")
+                              f"headers seen: {shown_headers(headers)}")
     used = set(resolved.values())
     detected = detect_mapping([h for h in headers if h not in used]).columns()
     for field, column in detected.items():
         resolved.setdefault(field, column)
-    options = mapping.model_dump(include={"extra_columns_to_metadata", "default_channel"}) if mapping else {}
+    options = mapping.model_dump(include=set(_OPTIONS)) if mapping else {}
     result = ColumnMapping(**resolved, **options)
     if require_text and result.text is None:
         names = ", ".join(HEADER_SYNONYMS["text"][:8])
-        raise IngestError(f"{file}: no text column found; headers seen: {headers}. Name the column "
+        raise IngestError(f"{file}: no text column found; headers seen: {shown_headers(headers)}. Name the column "
                           f"(e.g. {names}) or pass the mapping (columns: {{text: ...}}).")
     return result

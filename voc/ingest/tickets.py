@@ -18,6 +18,7 @@ from voc.ingest.errors import (
     IngestError,
     reject,
 )
+from voc.ingest.mapping import shown_headers
 from voc.ingest.records import SCORE_RANGES, RowError
 from voc.ingest.tables import read_table
 from voc.ingest.values import normalize_key, parse_bool, parse_channel, parse_datetime, parse_number
@@ -52,7 +53,7 @@ def detect_ticket_columns(headers: Sequence[str], overrides: Mapping[str, str] |
             raise IngestError(f"unknown ticket field {field!r}; known: {list(TICKET_HEADER_SYNONYMS)}")
         if normalize_key(column) not in by_key:
             raise IngestError(f"{file}: column {column!r} given for '{field}' is not in the file; "
-                              f"headers seen: {list(headers)}")
+                              f"headers seen: {shown_headers(headers)}")
         columns[field] = by_key[normalize_key(column)]
     for field, names in TICKET_HEADER_SYNONYMS.items():
         if field in columns:
@@ -62,7 +63,7 @@ def detect_ticket_columns(headers: Sequence[str], overrides: Mapping[str, str] |
         if column is not None:
             columns[field] = column
     if "ticket_id" not in columns:
-        raise IngestError(f"{file}: no ticket id column found; headers seen: {list(headers)}. "
+        raise IngestError(f"{file}: no ticket id column found; headers seen: {shown_headers(headers)}. "
                           "Name it ticket_id / номер обращения or pass columns={'ticket_id': ...}")
     return columns
 

@@ -23,7 +23,7 @@ import pandas as pd
 from voc.calls import compute_call_metrics, compute_span_metrics
 from voc.ingest.chunk import IngestChunk
 from voc.ingest.errors import BAD_DATE, BAD_TRANSCRIPT, IngestError, reject
-from voc.ingest.mapping import HEADER_SYNONYMS
+from voc.ingest.mapping import HEADER_SYNONYMS, shown_headers
 from voc.ingest.tables import read_table
 from voc.ingest.transcript_formats import TRANSCRIPT_SUFFIXES, Utterance, parse_transcript_file
 from voc.ingest.values import ROLE_PREFIX, SPEAKER_LOOKUP, normalize_key, parse_datetime
@@ -39,6 +39,9 @@ MANIFEST_SYNONYMS: dict[str, tuple[str, ...]] = {
     "journey_stage": HEADER_SYNONYMS["journey_stage"],
     "touchpoint": HEADER_SYNONYMS["touchpoint"],
 }
+
+#: Input-row keys of a call that hold a Feedback field (the privacy gate does not keep them).
+MANIFEST_MAPPED_COLUMNS: dict[str, str] = {"call_id": "id", "customer_id": "customer_id", "ticket_id": "ticket_id"}
 
 
 def _natural_key(label: str) -> tuple[Any, ...]:
@@ -139,7 +142,7 @@ def read_manifest(path: str | Path) -> dict[str, dict[str, str]]:
                     break
         file_column = next((h for h, f in columns.items() if f == "file"), None)
         if file_column is None:
-            raise IngestError(f"{path}: calls manifest has no file column; headers seen: {list(frame.columns)}")
+            raise IngestError(f"{path}: calls manifest has no file column; headers seen: {shown_headers(list(frame.columns))}")
         for record in frame.to_dict("records"):
             entry = {columns.get(h, h): str(v) for h, v in record.items() if str(v).strip()}
             name = entry.get("file", "").strip().replace("\\", "/")
@@ -234,4 +237,5 @@ def read_transcripts(path: str | Path, *, chunk_size: int = 20_000, manifest: st
                 input_rows.append(input_row)
             else:
                 rejected.append(rejection)
-        yield IngestChunk(records, rejected, pd.DataFrame(input_rows), rows_in=len(batch), rows_out=len(records))
+        yield IngestChunk(records, rejected, pd.DataFrame(input_rows), rows_in=len(batch), rows_out=len(records),
+                          mapped_columns=MANIFEST_MAPPED_COLUMNS)

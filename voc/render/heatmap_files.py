@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from voc.aggregate.models import Heatmap
 from voc.render.heatmap_png import TITLES, heatmap_png
+from voc.safe_csv import write_csv
 
 PlotlyJs = Literal["inline", "directory", "cdn"]
 
@@ -57,5 +58,5 @@ def render_heatmap(heatmap: Heatmap, fmt: Literal["png", "html", "json", "csv"])
     if fmt == "json":
         return heatmap.model_dump_json(indent=2).encode("utf-8")
     if fmt == "csv":
-        return heatmap_table(heatmap).to_csv(index=False).encode("utf-8")
+        return write_csv(heatmap_table(heatmap)).encode("utf-8")
     raise ValueError(f"heatmap format {fmt!r} is not supported; expected one of png, html, json, csv")

@@ -14,6 +14,7 @@ from voc.render.heatmap_files import heatmap_html, heatmap_table
 from voc.render.heatmap_png import heatmap_png
 from voc.render.report import report_html
 from voc.render.tables import fcr_table, priority_table, scores_table, trends_table
+from voc.safe_csv import write_csv
 from voc.schema import RunSummary
 
 PLOTLY_JS = "plotly.min.js"
@@ -28,7 +29,8 @@ def write_outputs(outdir: str | Path, frame: pd.DataFrame, aggregates: Aggregate
                   extra_sections: Sequence[tuple[str, str]] = ()) -> list[Path]:
     """Write heatmaps (png/html/json/csv), priority/trends/scores/fcr CSVs, summary.json and report.html.
 
-    Heatmap HTML pages share one ``heatmaps/plotly.min.js`` (offline, no CDN). Returns the written paths.
+    Heatmap HTML pages share one ``heatmaps/plotly.min.js`` (offline, no CDN). Every CSV goes through
+    ``voc.safe_csv.write_csv`` (no cell can start a spreadsheet formula). Returns the written paths.
     """
     out = Path(outdir)
     heat_dir = out / "heatmaps"
@@ -48,13 +50,13 @@ def write_outputs(outdir: str | Path, frame: pd.DataFrame, aggregates: Aggregate
         put(heat_dir / f"{kind}.png", heatmap_png(heatmap))
         put(heat_dir / f"{kind}.html", heatmap_html(heatmap, "directory"))
         put(heat_dir / f"{kind}.json", heatmap.model_dump_json(indent=2))
-        put(heat_dir / f"{kind}.csv", heatmap_table(heatmap).to_csv(index=False))
-    put(out / "priority.csv", priority_table(aggregates).to_csv(index=False))
-    put(out / "trends.csv", trends_table(aggregates).to_csv(index=False))
+        put(heat_dir / f"{kind}.csv", write_csv(heatmap_table(heatmap)))
+    put(out / "priority.csv", write_csv(priority_table(aggregates)))
+    put(out / "trends.csv", write_csv(trends_table(aggregates)))
     if aggregates.scores:
-        put(out / "scores.csv", scores_table(aggregates).to_csv(index=False))
+        put(out / "scores.csv", write_csv(scores_table(aggregates)))
     if aggregates.fcr:
-        put(out / "fcr.csv", fcr_table(aggregates).to_csv(index=False))
+        put(out / "fcr.csv", write_csv(fcr_table(aggregates)))
     document = summary_document(aggregates, summary)
     put(out / "summary.json", json.dumps(document, ensure_ascii=False, indent=2))
     put(out / "report.html", report_html(frame, aggregates, summary, extra_sections))

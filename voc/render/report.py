@@ -30,9 +30,15 @@ def _fmt_pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f} %"
 
 
+def _file_name(path: str) -> str:
+    """A file's name without its folders: the report never shows where the server keeps files."""
+    return Path(str(path).replace("\\", "/")).name
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["num"] = _fmt_num
+    env.filters["file_name"] = _file_name
     env.filters["pct"] = _fmt_pct
     return env
 
