@@ -169,6 +169,42 @@ def evaluate_real(red: Redactor, sample: list[tuple[str, int, str]], update_keys
     }
 
 
+# ------------------------------------------------------------------------------------ natasha AddrExtractor
+
+
+def evaluate_natasha_addr(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall of natasha's AddrExtractor (yargy grammar) on the corpus addresses, false spans on the hard
+    negatives, and ms per text. natasha's MorphVocab needs pymorphy2, whose dictionary lookup imports
+    ``pkg_resources``; the dictionary path is given to it directly here."""
+    import pymorphy2.analyzer
+    import pymorphy2_dicts_ru
+
+    pymorphy2.analyzer._lang_dict_paths = lambda: {"ru": pymorphy2_dicts_ru.get_path()}
+    from natasha import AddrExtractor, MorphVocab
+
+    extractor = AddrExtractor(MorphVocab())
+    gold = hit = neg_masked = 0
+    t0 = time.perf_counter()
+    for case in cases:
+        spans: list[Span] = []
+        for m in extractor(case["text"]):  # it yields parts (street, house, flat): join those a «, » apart
+            if spans and not case["text"][spans[-1].end : m.start].strip(" ,."):
+                spans[-1] = Span(spans[-1].start, m.stop, "address")
+            else:
+                spans.append(Span(m.start, m.stop, "address"))
+        for g in case["spans"]:
+            if g["kind"] == "address":
+                gold += 1
+                hit += covered(g, spans)
+        neg_masked += bool(case["negative"] and spans)
+    return {
+        "address_recall": round(hit / max(1, gold), 4),
+        "address_gold": gold,
+        "hard_negatives_with_a_span": neg_masked,
+        "ms_per_text": round(1000 * (time.perf_counter() - t0) / len(cases), 2),
+    }
+
+
 # --------------------------------------------------------------------------------------------------- speed
 
 
@@ -196,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-file", type=int, default=300, help="real reviews sampled per file")
     parser.add_argument("--update-keys", action="store_true", help="add new real-review masks (verdict '?')")
     parser.add_argument("--no-real", action="store_true", help="skip the real reviews (no shared datasets)")
+    parser.add_argument("--natasha-addr", action="store_true", help="also measure natasha's AddrExtractor")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/redaction.json")
     args = parser.parse_args(argv)
 
@@ -211,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         "redactor_version": red.version,
         "corpus": corpus,
     }
+    if args.natasha_addr:
+        result["natasha_addr_extractor"] = evaluate_natasha_addr(cases)
+        print("natasha AddrExtractor:", result["natasha_addr_extractor"])
     import pandas as pd
 
     sample_feedback = pd.read_csv(ROOT / "datasets/sample/feedback.csv", dtype=str, keep_default_na=False)

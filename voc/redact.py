@@ -9,9 +9,9 @@ names come from one of three engines:
 * ``natasha`` — the slovnet NER model shipped inside the ``natasha`` wheel, plus morph's strong runs;
 * ``auto`` — natasha only on texts that have a name candidate; morph when the NER model cannot load.
 
-All recognisers see the original text in one pass and overlapping candidates are resolved together, so
-masking replaces spans, never drops other text, and ``redact(redact(x)) == redact(x)`` (existing masks are
-never masked again).
+All recognisers see the original text at once and overlapping candidates are resolved together; the masked
+text is looked at again until nothing new is found, because a mask can change a neighbour's context. Masking replaces
+spans, never drops other text, and ``redact(redact(x)) == redact(x)``; existing masks are never masked again.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ VERSION = "rules-2"
 
 _MASK_RE = re.compile("|".join(re.escape(m) for m in MASKS.values()))
 _RANK = {k: i for i, k in enumerate(KINDS)}
-_MAX_PASSES = 3  # redact_structured only: the old API repeated until nothing new was found
 
 
 def _mask_spans(text: str) -> list[tuple[int, int]]:
@@ -116,10 +115,7 @@ def _rule_candidates(text: str) -> list[Span]:
 def redact_structured(text: str, counts: dict[str, int] | None = None) -> str:
     """Mask phones, e-mails, cards, accounts, СНИЛС, ИНН and passports (no addresses, no names)."""
     counts = {} if counts is None else counts
-    for _ in range(_MAX_PASSES):
-        spans = resolve(structured_spans(text), _mask_spans(text))
-        if not spans:
-            break
+    while spans := resolve(structured_spans(text), _mask_spans(text)):
         text = apply_masks(text, spans)
         add_counts(counts, _count(spans))
     return text
@@ -166,19 +162,36 @@ class Redactor:
                 raise TypeError(f"text #{i}: expected str, got {type(t).__name__}")
         names = self._name_spans(texts)
         return [
-            resolve([*_rule_candidates(t), *_merge_names(n, t)], _mask_spans(t))
+            self._fixpoint(t, resolve([*_rule_candidates(t), *_merge_names(n, t)], _mask_spans(t)), value=False)
             for t, n in zip(texts, names, strict=True)
         ]
+
+    def _candidates(self, text: str, value: bool) -> list[Span]:
+        """Rule candidates with morph-engine names (plus whole-value names for a cell value)."""
+        cands = _rule_candidates(text)
+        if self.names:
+            cands += _merge_names(morph_name_spans(text), text)
+            if value:
+                cands += [Span(s, e, "name") for s, e in value_name_spans(text)]
+        return cands
+
+    def _fixpoint(self, text: str, spans: list[Span], value: bool) -> list[Span]:
+        """Mask ``spans`` and look again until nothing new is found (a mask can change a neighbour's context:
+        «…67+7 916…» has a letter-free boundary only once the first phone is masked). Spans come back in
+        ``text``'s offsets."""
+        while spans:  # each pass adds a span that does not overlap the others, so this ends
+            masked = apply_masks(text, spans)
+            new = resolve(self._candidates(masked, value), _mask_spans(masked))
+            if not new:
+                break
+            spans = sorted([*spans, *_to_original(new, spans)], key=lambda s: s.start)
+        return spans
 
     def find_value(self, value: str) -> list[Span]:
         """PII spans of one short cell value: text rules plus whole-value names («иванова мария»)."""
         if not isinstance(value, str):
             raise TypeError(f"value: expected str, got {type(value).__name__}")
-        cands = _rule_candidates(value)
-        if self.names:
-            cands += _merge_names(morph_name_spans(value), value)
-            cands += [Span(s, e, "name") for s, e in value_name_spans(value)]
-        return resolve(cands, _mask_spans(value))
+        return self._fixpoint(value, resolve(self._candidates(value, True), _mask_spans(value)), value=True)
 
     # ------------------------------------------------------------------------------------------ masking
 
@@ -218,6 +231,22 @@ class Redactor:
             counts[kind] = max(counts.get(kind, 0), n)
         turns = [turn.model_copy(update={"text": r[0]}) for turn, r in zip(record.turns, results[1:], strict=True)]
         return record.model_copy(update={"text": results[0][0], "turns": turns}), counts
+
+
+def _to_original(new: Sequence[Span], masked: Sequence[Span]) -> list[Span]:
+    """Offsets of ``new`` spans found in the masked text mapped back to the text before ``masked`` (sorted,
+    non-overlapping) were replaced by their masks. A new span never overlaps a mask (resolution blocks it)."""
+    out = []
+    for s in new:
+        shift = pos = 0  # pos: the current mask's end in the masked text
+        for m in masked:
+            delta = len(MASKS[m.kind]) - (m.end - m.start)
+            pos = m.start + shift + len(MASKS[m.kind])
+            if pos > s.start:
+                break
+            shift += delta
+        out.append(Span(s.start - shift, s.end - shift, s.kind))
+    return out
 
 
 def add_counts(total: dict[str, int], counts: dict[str, int]) -> dict[str, int]:

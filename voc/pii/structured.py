@@ -221,11 +221,13 @@ def snils_spans(text: str, windows: Windows | None = None) -> list[Span]:
 
 
 def inn_spans(text: str, windows: Windows | None = None) -> list[Span]:
-    """ИНН: 10/12 digits after «ИНН», or with valid check digits and no order/passport context."""
+    """ИНН: 10/12 digits after «ИНН», or with valid check digits and no order/passport context (10 digits from 9
+    without «ИНН» are read as a mobile phone)."""
     out = []
     for m in _scan(_INN_RE, text, windows):
         if near(text, m.start(), _INN_CONTEXT) or (
             inn_valid(m.group(0))
+            and not (len(m.group(0)) == 10 and m.group(0)[0] == "9")  # a mobile number («9161234567»)
             and not near(text, m.start(), _PASSPORT_CONTEXT)
             and not near(text, m.start(), _NOT_INN_CONTEXT)
         ):
