@@ -45,10 +45,17 @@ def parse_marked(marked: str, where: str = "") -> tuple[str, list[dict[str, Any]
 
 
 def build_corpus(source: Path = SOURCE) -> list[dict[str, Any]]:
-    """Cases from the source file: id, tag, negative, text, spans (start, end, kind, text)."""
+    """Cases from the source file: id, tag, negative, holdout, text, spans (start, end, kind, text).
+
+    Cases after a ``#! holdout`` line were written after the rules were frozen and are reported apart.
+    """
     cases: list[dict[str, Any]] = []
     counters: dict[str, int] = {}
+    holdout = False
     for lineno, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip() == "#! holdout":
+            holdout = True
+            continue
         if not line.strip() or line.startswith("#"):
             continue
         where = f"{source.name}:{lineno}"
@@ -61,9 +68,17 @@ def build_corpus(source: Path = SOURCE) -> list[dict[str, Any]]:
         if negative == bool(spans):
             raise ValueError(f"{where}: a '!' negative must have no spans, a positive case at least one")
         group = "neg" if negative else (spans[0]["kind"] if len({s["kind"] for s in spans}) == 1 else "mixed")
+        group = f"ho-{group}" if holdout else group
         counters[group] = counters.get(group, 0) + 1
         cases.append(
-            {"id": f"{group}-{counters[group]:03d}", "tag": tag, "negative": negative, "text": text, "spans": spans}
+            {
+                "id": f"{group}-{counters[group]:03d}",
+                "tag": tag,
+                "negative": negative,
+                "holdout": holdout,
+                "text": text,
+                "spans": spans,
+            }
         )
     return cases
 

@@ -16,11 +16,11 @@ from voc.pii import Span
 
 _L = r"А-Яа-яЁё"
 _B = rf"(?<![{_L}A-Za-z\-])"  # word start
-_E = rf"(?![{_L}])"  # word end
+_E = rf"(?:(?<=\.)|(?![{_L}]))"  # word end (an abbreviation's dot ends it too: «ул.Пушкина»)
 _TYPE_PRE = (
     r"(?:ул(?:\.|иц(?:а|е|у|ы|ей))?|пр-к?т\.?|просп(?:\.|ект(?:а|е|у|ом)?)|пер(?:\.|еул(?:ок|ке|ка|ку))"
     r"|б-р|бул(?:\.|ьвар(?:а|е|у)?)|ш\.|шоссе|наб(?:\.|ережн(?:ая|ой|ую))|пл(?:\.|ощад(?:ь|и))|пр-д"
-    r"|проезд(?:а|е|у)?|мкрн?\.?|микрорайон(?:а|е|у)?|туп(?:\.|ик(?:а|е|у)?)|алле(?:я|е|ю)|пр\.)"
+    r"|проезд(?:а|е|у)?|мкр-н|мкрн?\.?|микрорайон(?:а|е|у)?|туп(?:\.|ик(?:а|е|у)?)|алле(?:я|е|ю)|пр\.)"
 )
 _TYPE_SUF = (
     r"(?:проспект(?:а|е|у)?|пр-к?т\.?|просп\.|пр\.|бульвар(?:а|е|у)?|б-р|шоссе|ш\.|переул(?:ок|ке|ка)|пер\."
@@ -29,13 +29,23 @@ _TYPE_SUF = (
 _WORD = rf"[{_L}][{_L}]*(?:-[{_L}]+)*"
 #: street name after a prefix type: «Ленина», «8 Марта», «1-я Парковая», «реки Фонтанки», «Ново-Садовая»
 _NAME = rf"(?:\d{{1,2}}(?:-?[а-яё]{{1,2}})?\s+)?{_WORD}(?:\s+{_WORD}){{0,2}}?"
-_ADJ = rf"[{_L}][а-яё]*(?:ий|ый|ой|ая|ое|ее|яя|ья|ье|ей)"
+_ADJ = rf"[{_L}][а-яё]*(?:ий|ый|ой|ая|ое|ее|яя|ья|ье|ей|ом|ем|ого|его|ому|ему|ую|юю|им|ым)"
 _HOUSE_MARK = r"(?:д\.|дом(?:а|е|у)?\b|д\b)"
 _HOUSE = rf"(?:\s*,\s*|\s+|\s*,?\s*{_HOUSE_MARK}\s*)№?\s*\d{{1,4}}(?:\s?[а-дА-Д]{_E})?(?:/\d{{1,3}}[а-д]?)?(?:\s?к\.?\s?\d{{1,2}})?"
 _EXTRA = r"(?:\s*,?\s*(?:корп(?:\.|ус)?|к\.|стр(?:\.|оение)?|лит(?:\.|ера)?|подъезд|под\.|эт(?:\.|аж))\s*\d{1,3}[а-д]?)*"
 _FLAT = r"(?P<flat>\s*,?\s*(?:кв(?:\.|артир(?:а|е|у|ы))?|оф(?:\.|ис)?|комн(?:\.|ата)?)\s*№?\s*\d{1,4}[а-д]?|-\d{1,4})?"
 _TAIL = rf"{_HOUSE}{_EXTRA}{_FLAT}(?![\d/])"
 
+#: no street type, but an adjective street name and an explicit flat: «Лиговский 50 кв 3»
+_ADJ_STREET_RE = re.compile(
+    rf"(?<![{_L}\-])[А-ЯЁ][а-яё]+(?:ский|цкий|ской|ный|ной|ская|цкая|ная)\s+\d{{1,4}}[а-д]?(?:/\d{{1,3}})?"
+    rf"{_EXTRA}\s*,?\s*(?:кв\.?|квартир(?:а|е|у|ы))\s*№?\s*\d{{1,4}}(?!\d)"
+)
+#: flat before house: «квартиру 15 в доме 8»
+_FLAT_HOUSE_RE = re.compile(
+    rf"(?i){_B}(?:кв\.|квартир(?:а|е|у|ы))\s*№?\s*\d{{1,4}}\s*,?\s*(?:в|во)?\s*(?:д\.|дом(?:а|е|у)?)\s*№?\s*\d{{1,4}}"
+    r"(?:[а-д](?![а-яё]))?(?:/\d{1,3})?(?!\d)"
+)
 _PREFIX_RE = re.compile(rf"(?i){_B}{_TYPE_PRE}{_E}\s*{_NAME}{_TAIL}")
 _SUFFIX_KEY_RE = re.compile(rf"(?i){_B}{_TYPE_SUF}{_E}")
 _ADJ_BEFORE_RE = re.compile(rf"(?i){_B}(?:{_ADJ}\s+)?{_ADJ}\s+$")
@@ -59,6 +69,9 @@ _PERSONAL = re.compile(
     r"|привёз|квартир|подключ|мастер|сосед|получател|посылк|заказ"
 )
 _UNIT_AFTER = re.compile(r"\s*(?:час|мин|раз\b|раза|дн|сут|недел|месяц|год|лет|руб|р\.|₽|км|метр|м\b|шт|%|чел)")
+
+
+_FLAT_RES = (_HOUSE_FLAT_RE, _FLAT_HOUSE_RE, _ADJ_STREET_RE)  # forms with a flat: always a person's address
 
 
 @lru_cache(maxsize=20_000)
@@ -86,7 +99,9 @@ def address_spans(text: str) -> list[Span]:
     """Street-address candidates (may overlap; the longest wins in resolution)."""
     if _DIGIT_RE.search(text) is None:  # every form carries a house number
         return []
-    out = [Span(m.start(), m.end(), "address") for m in _HOUSE_FLAT_RE.finditer(text)]
+    low = text.lower()
+    flat = "кв" in low  # every flat-first form names the flat («кв.», «квартира»)
+    out = [Span(m.start(), m.end(), "address") for rx in _FLAT_RES if flat for m in rx.finditer(text)]
     for m in _PREFIX_RE.finditer(text):
         if _keep(text, m, m.start()):
             out.append(Span(m.start(), m.end(), "address"))

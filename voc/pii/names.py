@@ -46,6 +46,8 @@ NOT_NAMES: frozenset[str] = frozenset(
     питер сбер сбербанк озон магнит мегафон билайн тинькофф альфа лента дикси алиса яндекс алёнка аленка
     маруся олег-банк виктория-банк марта мая августа юла авито ашан глория светофор вкусвилл пятёрочка
     почта банк мир мира газпром роснефть лукойл ростелеком ренессанс хоум халва совкомбанк открытие
+    мегамаркет вайлдберриз валдберис вб ламода самокат додо мвидео эльдорадо ситилинк теле2 йота ёта уралсиб
+    россельхозбанк точка модульбанк юмани киви вотсап ватсап телеграм вайбер госуслуги
     """.split()
 )
 NAME_SCORE_THRESHOLD = 0.5
@@ -156,6 +158,7 @@ def _not_name(word: str) -> bool:
         or word in NOT_NAMES
         or head in NOT_NAMES
         or "банк" in word
+        or "маркет" in word
         or _stem(head) in _NOT_NAME_STEMS
         or lemma(word) in NOT_NAMES
     )
@@ -197,29 +200,44 @@ def _lower_pair(a: str, b: str) -> bool:
 
 
 @lru_cache(maxsize=200_000)
-def _interesting(low: str) -> bool:
-    """A word the name rules may look at: a name reading, a trigger, or not in the dictionary."""
+def _interesting(word: str) -> bool:
+    """A word (as written) the name rules may look at: a name reading, a trigger, or a capitalised word that
+    is not in the dictionary. Short all-caps abbreviations («ТП», «ВЭД», «МТС») are never names."""
+    if len(word) <= 3 and word.isupper():
+        return False
+    low = word.lower()
     s = name_scores(low)
-    return s.total > 0 or not s.known or is_trigger(low) or is_verb_trigger(low)
+    return s.total > 0 or is_trigger(low) or is_verb_trigger(low) or (not s.known and word[0].isupper())
 
 
 def _interesting_words(text: str) -> list[Word]:
     """The words of ``text`` the name rules need, in order; other words are left out (a left-out word between
-    two kept ones makes them non-adjacent, since adjacency is checked on the text). Short all-caps
-    abbreviations («ТП», «ВЭД», «МТС») are never names and are left out too."""
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a character whose lower case has another length: lower word by word
-        return [w for w in words_of(text) if _interesting(w.lower) and not (w.upper and len(w.lower) <= 3)]
+    two kept ones makes them non-adjacent, since adjacency is checked on the text)."""
+    wanted = {w for w in set(_WORD_RE.findall(text)) if _interesting(w)}
+    if not wanted:
+        return []
     out = []
-    for m in _WORD_RE.finditer(lowered):
-        low = m.group(0)
-        if _interesting(low):
-            start, end = m.span()
-            orig = text[start:end]
-            if orig.isupper() and end - start <= 3:
-                continue
-            out.append(Word(start, end, low, orig[0].isupper(), orig.isupper()))
+    for m in _WORD_RE.finditer(text):
+        word = m.group(0)
+        if word in wanted:
+            out.append(Word(m.start(), m.end(), word.lower(), word[0].isupper(), word.isupper()))
     return out
+
+
+_AND_RE = re.compile(r"\s+и\s+")
+
+
+def _coordinate(text: str, words: Sequence[Word], is_name: list[bool]) -> None:
+    """«Ане и Саше», «Милана и Валерия»: a capitalised word with a first-name reading joined by «и» to a name."""
+    for i in range(len(words) - 1):
+        a, b = words[i], words[i + 1]
+        if is_name[i] == is_name[i + 1] or not (a.capitalised and b.capitalised):
+            continue
+        if _AND_RE.fullmatch(text, a.end, b.start):
+            other = b if is_name[i] else a
+            scores = name_scores(other.lower)
+            if not _not_name(other.lower) and scores.known and scores.first > 0:
+                is_name[i] = is_name[i + 1] = True
 
 
 def _morph_runs(text: str) -> list[tuple[int, int, bool]]:
@@ -241,8 +259,10 @@ def _morph_runs(text: str) -> list[tuple[int, int, bool]]:
         if _after_brand(text, w.start):  # «Сбер Маркете», «Ozon Банк»
             continue
         after_trigger = i > 0 and is_trigger(words[i - 1].lower) and _adjacent(text, words[i - 1], w)
-        after_verb = i > 0 and s.first >= 0.5 and len(w.lower) > 2 and is_verb_trigger(words[i - 1].lower) and _adjacent(
-            text, words[i - 1], w
+        first_enough = s.first >= (0.05 if w.capitalised else 0.5)  # «звонил Роман» (Роман: 0.11)
+        after_verb = (
+            i > 0 and first_enough and len(w.lower) > 2 and is_verb_trigger(words[i - 1].lower)
+            and _adjacent(text, words[i - 1], w)
         )
         if after_verb or (after_trigger and (s.total >= 0.2 or (w.capitalised and (s.total > 0 or not s.known)))):
             is_name[i] = strong[i] = True
@@ -253,6 +273,7 @@ def _morph_runs(text: str) -> list[tuple[int, int, bool]]:
             and _adjacent(text, w, words[i + 1]) and _lower_pair(w.lower, words[i + 1].lower)
         ):
             is_name[i] = is_name[i + 1] = strong[i] = strong[i + 1] = True
+    _coordinate(text, words, is_name)
     changed = True
     while changed:  # extend runs to neighbouring name-like words of the same case
         changed = False
@@ -284,7 +305,34 @@ def _morph_runs(text: str) -> list[tuple[int, int, bool]]:
         if not _is_street(text, start, end, single):
             kept.append((start, end, is_strong))
     kept.extend((s, e, True) for s, e in initials_spans(text))
+    kept.extend((s, e, True) for s, e in greeting_spans(text))
     return kept
+
+
+_GREETING_HINTS = ("спасиб", "благодар", "здравств", "уважаем", "дорог", "добр", "обращайтесь", "привет")
+_GREETING_KEY_RE = re.compile(  # run on the lower-cased text
+    r"(?:спасибо|благодар\w+|здравствуйте|добрый\s+(?:день|вечер)|доброе\s+утро|привет|уважаем\w+|дорог\w+"
+    r"|обращайтесь)"
+)
+_ADDRESSEE_RE = re.compile(r"[^.!?\n,，]{0,40}?[,，]\s*(?P<n>[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?)\s*(?=[,，!])")
+
+
+def greeting_spans(text: str) -> list[tuple[int, int]]:
+    """The addressee of a greeting or thanks: «Спасибо за отзыв, Гулмира!», «Здравствуйте, Рашидбек,» — also
+    names pymorphy3 does not know (seller replies greet customers by name)."""
+    low = text.lower()
+    if len(low) != len(text) or not any(h in low for h in _GREETING_HINTS):
+        return []
+    out = []
+    for key in _GREETING_KEY_RE.finditer(low):
+        m = _ADDRESSEE_RE.match(text, key.end())
+        if m is None:
+            continue
+        word = m.group("n").lower()
+        s = name_scores(word)
+        if not _not_name(word) and (not s.known or s.first > 0):
+            out.append(m.span("n"))
+    return out
 
 
 def _surname_like(word: str) -> bool:
