@@ -155,6 +155,13 @@ def evaluate_real(red: Redactor, sample: list[tuple[str, int, str]], update_keys
         d["masks"] += 1
         d[v if v in ("tp", "fp") else "unjudged"] += 1
     tp, fp = verdicts.count("tp"), verdicts.count("fp")
+    per_file = {
+        rel: {
+            "reviews": (n := sum(1 for r, _, _ in sample if r == rel)),
+            "masks_per_1000_reviews": round(1000 * sum(1 for k in found if k[0] == rel) / max(1, n), 1),
+        }
+        for rel in REAL_FILES
+    }
     return {
         "files": list(REAL_FILES),
         "reviews": len(sample),
@@ -165,6 +172,7 @@ def evaluate_real(red: Redactor, sample: list[tuple[str, int, str]], update_keys
         "unjudged": len(verdicts) - tp - fp,
         "precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "per_kind": per_kind,
+        "per_file": per_file,
         "keys_file": str(REAL_MASKS.relative_to(ROOT)),
     }
 

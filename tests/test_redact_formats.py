@@ -204,6 +204,8 @@ def test_redact_value_keeps(value: str) -> None:
 
 def test_redact_value_types() -> None:
     assert RED.redact_value(89161234567) == ("[ТЕЛЕФОН]", {"phone": 1})
+    assert RED.redact_value(89161234567.0) == ("[ТЕЛЕФОН]", {"phone": 1})
+    assert RED.redact_value(4.5) == ("4.5", {}) and RED.redact_value(float("nan")) == ("nan", {})
     assert RED.redact_values(["Алексей", 5]) == [("[ИМЯ]", {"name": 1}), ("5", {})]
     with pytest.raises(TypeError, match="value"):
         RED.redact_value(None)  # type: ignore[arg-type]

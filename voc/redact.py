@@ -203,18 +203,21 @@ class Redactor:
         """Masked text and counts per kind, e.g. ``("звоните [ТЕЛЕФОН]", {"phone": 1})``."""
         return self.redact_batch([text])[0]
 
-    def redact_value(self, value: str | int) -> tuple[str, dict[str, int]]:
+    def redact_value(self, value: str | int | float) -> tuple[str, dict[str, int]]:
         """Mask one short cell value of an extra column (a name, phone, e-mail, address, id on its own).
 
-        Integers are read as their decimal text (a phone stored as a number); other non-strings raise
-        ``TypeError``. Person names use the morph rules plus a whole-value check, never NER.
+        Numbers are read as their decimal text: a phone stored as a number, or as ``89161234567.0`` by a CSV
+        reader in a column with gaps, is masked too. Other non-strings raise ``TypeError``. Person names use the
+        morph rules plus a whole-value check, never NER.
         """
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            value = str(int(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         spans = self.find_value(value)
         return apply_masks(value, spans), _count(spans)
 
-    def redact_values(self, values: Sequence[str | int]) -> list[tuple[str, dict[str, int]]]:
+    def redact_values(self, values: Sequence[str | int | float]) -> list[tuple[str, dict[str, int]]]:
         """:meth:`redact_value` for each value, in order."""
         return [self.redact_value(v) for v in values]
 
