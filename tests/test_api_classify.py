@@ -193,7 +193,6 @@ def test_returned_text_is_the_pipelines_masked_text(service):
     assert resp.json()["text"] == masked[0].text and "ivan.petrov" not in resp.json()["text"]
 
 
-@pytest.mark.xfail(strict=False, reason="Cyrillic e-mail masking is fixed in voc/redact.py by the redaction work")
 def test_cyrillic_email_is_masked_in_the_response(service):
     client, keys, _ = service
     resp = client.post("/v1/classify", headers=keys["service"],

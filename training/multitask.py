@@ -122,7 +122,7 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
           source_weights: dict[str, float] | None = None, log_every: int = 50) -> Path:
     """Fine-tune the encoder (optionally cut to ``layers``) with every head; write a model directory."""
     import torch
-    from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModel, AutoTokenizer
 
     out = Path(out_dir)
     ckpt = out / "checkpoint"
@@ -152,8 +152,19 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
                               weight_decay=0.01)
     per_epoch = len(epoch_indices(rows, seed, source_weights))
     total_steps = max(1, math.ceil(per_epoch * epochs / (batch_size * accum)))
-    sched = get_linear_schedule_with_warmup(optim, int(0.06 * total_steps), total_steps)
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "seconds": 0.0}
+    budget = max_minutes * 60 if max_minutes else None
+    clock = {"started": time.time()}
+
+    def progress(step: int) -> float:
+        """Schedule progress: by steps, or by the time budget when that runs out first (so the learning
+        rate has decayed when a CPU run stops on its budget)."""
+        by_time = (state["seconds"] + time.time() - clock["started"]) / budget if budget else 0.0
+        return min(1.0, max(step / total_steps, by_time))
+
+    warmup = max(1, int(0.06 * total_steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, 1.0 - progress(step)))
     if resume and (ckpt / "state.pt").is_file():
         saved = torch.load(ckpt / "state.pt", map_location=device, weights_only=False)
         net.load_state_dict(saved["net"])
@@ -163,7 +174,7 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
         print(json.dumps({"resumed": state}), flush=True)
     net.train()
     started, last_ckpt = time.time(), time.time()
-    budget = max_minutes * 60 if max_minutes else None
+    clock["started"] = started
     losses: list[float] = []
     done = False
     while not done:
