@@ -2,9 +2,12 @@
 
     python bench/throughput.py --rows 100000                 # → bench/results/throughput_100k.json
     python bench/throughput.py --rows 1000000 --chunk-size 20000
+    python bench/throughput.py --real --rows 30000 [--profile fast]   # real texts → throughput_real_30k[_fast].json
 
 Synthetic input: sentences of the bundled sample feedback recombined at random (seeded) into new reviews,
-with scores, channels, customers and dates, written to bench/data/ (git-ignored) once.
+with scores, channels, customers and dates, written to bench/data/ (git-ignored) once. Short recombined
+sentences flatter every model, so ``--real`` draws distinct **real** texts instead: train-side rows of the
+review, tweet and app-review files in ../shared/datasets (30–1,000 characters, mean ≈ 170), read in place.
 """
 
 from __future__ import annotations
@@ -59,6 +62,51 @@ def make_input(rows: int, path: Path, seed: int = 7) -> Path:
     return path
 
 
+REAL_SOURCES = (
+    "sentiment/sravni_bank_reviews/all.csv", "sentiment/otzovik_sberbank_reviews/all.csv",
+    "sentiment/wildberries_product_reviews/all.csv", "sentiment/sentirueval2015_banks/train.csv",
+    "sentiment/sentirueval2015_telecom/train.csv", "sentiment/rusentitweet/train.csv",
+    "sentiment/rusentiment/train.csv", "sentiment/koziev_polarity/all.csv", "topics/fin_apps_problem/all.csv",
+    "topics/gazprombank_products/all.csv",
+)
+
+
+def make_real_input(rows: int, path: Path, seed: int = 7, max_chars: int = 1000) -> Path:
+    """Write a CSV of ``rows`` distinct real feedback texts (train-side files only) with synthetic metadata."""
+    if path.exists():
+        return path
+    from training.data import datasets_root
+
+    root = datasets_root()
+    pool: list[str] = []
+    for rel in REAL_SOURCES:
+        frame = pd.read_csv(root / rel, dtype=str, keep_default_na=False, usecols=["text"])
+        pool += [t for t in frame["text"] if 30 <= len(t) <= max_chars]
+    pool = list(dict.fromkeys(pool))
+    rng = random.Random(seed)
+    rng.shuffle(pool)
+    # keep the mean near 170 characters: drop long texts at random until it is
+    long_share = [t for t in pool if len(t) > 300]
+    short = [t for t in pool if len(t) <= 300]
+    texts = short[: int(rows * 0.78)] + long_share[: rows - int(rows * 0.78)]
+    if len(texts) < rows:
+        raise SystemExit(f"only {len(texts)} distinct real texts available, asked for {rows}")
+    rng.shuffle(texts)
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({
+        "номер": [f"R{i}" for i in range(rows)],
+        "дата": [(start + timedelta(minutes=rng.randrange(0, 60 * 24 * 70))).strftime("%d.%m.%Y %H:%M")
+                 for _ in range(rows)],
+        "канал": [rng.choice(["отзыв", "опрос", "email", "соцсети"]) for _ in range(rows)],
+        "текст": texts,
+        "оценка": [str(rng.randint(1, 5)) for _ in range(rows)],
+        "клиент": [f"C{rng.randrange(rows // 3 + 1)}" for _ in range(rows)],
+    })
+    frame.to_csv(path, index=False)
+    return path
+
+
 def stage_seconds(outdir: Path) -> dict[str, float]:
     """Per-analyzer seconds, summed over the committed chunks (each chunk records its own timings)."""
     total: dict[str, float] = {}
@@ -74,9 +122,15 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=2, help="analysis processes (voc analyze's default on 2 cores)")
     ap.add_argument("--out", type=Path, default=None, help="result JSON (default bench/results/throughput_<rows>.json)")
+    ap.add_argument("--real", action="store_true", help="distinct real texts from ../shared (mean ≈ 170 chars)")
+    ap.add_argument("--profile", default=None, help="pipeline profile (e.g. fast); default: the shipped default")
     args = ap.parse_args()
 
-    data = make_input(args.rows, ROOT / "bench/data" / f"feedback_{args.rows}.csv")
+    if args.real:
+        data = make_real_input(args.rows, ROOT / "bench/data" / f"real_{args.rows}.csv")
+    else:
+        data = make_input(args.rows, ROOT / "bench/data" / f"feedback_{args.rows}.csv")
+    mean_chars = round(float(pd.read_csv(data, dtype=str, keep_default_na=False, usecols=["текст"])["текст"].str.len().mean()), 1)
     from voc.batch import run_batch
     from voc.pipeline import Pipeline
 
@@ -86,7 +140,7 @@ def main() -> None:
 
         shutil.rmtree(outdir)
     t_load = time.perf_counter()
-    pipe = Pipeline.load()
+    pipe = Pipeline.load(profile=args.profile) if args.profile else Pipeline.load()
     load_s = time.perf_counter() - t_load
     t0 = time.perf_counter()
     marks: list[float] = []
@@ -99,7 +153,10 @@ def main() -> None:
     s = result.summary
     out = {
         "benchmark": "voc analyze end to end (ingest → redact → analyzers → link → aggregates → report)",
-        "command": f"python bench/throughput.py --rows {args.rows} --chunk-size {args.chunk_size} --workers {args.workers}",
+        "command": f"python bench/throughput.py --rows {args.rows} --chunk-size {args.chunk_size} --workers {args.workers}"
+                   + (" --real" if args.real else "") + (f" --profile {args.profile}" if args.profile else ""),
+        "input": "real texts (../shared train-side files)" if args.real else "synthetic recombined sample sentences",
+        "mean_text_chars": mean_chars,
         "machine": describe(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": args.rows,
@@ -116,7 +173,8 @@ def main() -> None:
         "model_versions": s.model_versions,
         "target": ">= 1000 rows/s for 100k rows; peak RSS < 2 GB for 1M rows",
     }
-    path = args.out or ROOT / "bench/results" / f"throughput_{args.rows // 1000}k.json"
+    name = f"throughput_{'real_' if args.real else ''}{args.rows // 1000}k{'_' + args.profile if args.profile else ''}"
+    path = args.out or ROOT / "bench/results" / f"{name}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
