@@ -26,6 +26,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 MODEL_INFO_FILE = "voc_model.json"
+#: the "none of these" class of single-label heads (cause, journey stage)
+NONE_LABEL = "—"
 
 
 class TextFeatures:

@@ -37,8 +37,12 @@ def analyze(
     topic_model: str | Path | None = None,
     chunk_size: int = 20_000,
     quiet: bool = True,
+    profile: str | None = None,
 ) -> AnalysisResult:
-    """Analyse a feedback file or DataFrame; writes the usual outputs to ``outdir`` (a temp dir if None)."""
+    """Analyse a feedback file or DataFrame; writes the usual outputs to ``outdir`` (a temp dir if None).
+
+    ``profile``: "fast" (TF-IDF + lexicons) or "default" (the encoder once shipped/promoted; see models.registry).
+    """
     out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="voc-"))
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(data, pd.DataFrame):
@@ -47,9 +51,15 @@ def analyze(
         data = src
     if text_col is not None:
         mapping = (mapping or ColumnMapping()).model_copy(update={"text": text_col})
+    pipeline = None
+    if profile is not None:
+        from voc.pipeline import Pipeline
+
+        pipeline = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, topic_model=topic_model,
+                                 profile=profile)
     result: BatchResult = run_batch(
         data, out, tickets=tickets, journey=journey, taxonomy=taxonomy, causes=causes, mapping=mapping,
-        chunk_size=chunk_size, topic_model=topic_model, quiet=quiet,
+        chunk_size=chunk_size, topic_model=topic_model, quiet=quiet, pipeline=pipeline,
     )
     frame = pd.read_parquet(result.frame_path)
     errors = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)
