@@ -19,10 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voc.text import sentences, words
+from voc.text import NEGATIONS, sentences, words
 
 MAX_UNITS = 12
 PHRASE_WORDS = 3
+#: a piece is evidence when removing it lowers the probability by at least this much …
+MIN_DROP = 0.01
+#: … and by at least this share of the best piece's drop (no faint runners-up)
+MIN_SHARE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,17 @@ def _pieces(text: str, windows: Sequence[tuple[int, int]] | None) -> list[tuple[
     return [(max(0, a), min(len(text), b)) for a, b in windows if b > a]
 
 
-def _phrase_units(tokens: list[tuple[int, int]], phrase_words: int, max_units: int) -> list[tuple[int, int]]:
+def _phrase_units(tokens: list[tuple[int, int, str]], phrase_words: int, max_units: int) -> list[tuple[int, int]]:
+    """Windows of words (stride ~ half a window); a window never ends on a negation («не» + its word)."""
     n = len(tokens)
-    if n <= phrase_words:  # short texts: single words
-        return tokens
+    if n <= phrase_words:  # short texts: single words (a negation joins the next one)
+        out = []
+        for k, (s, e, w) in enumerate(tokens):
+            if w in NEGATIONS and k + 1 < n:
+                out.append((s, tokens[k + 1][1]))
+            elif not (k and tokens[k - 1][2] in NEGATIONS):
+                out.append((s, e))
+        return out
     width = phrase_words
     while True:
         stride = max(1, math.ceil(width / 2))
@@ -61,8 +72,15 @@ def _phrase_units(tokens: list[tuple[int, int]], phrase_words: int, max_units: i
         if starts[-1] != n - width:
             starts.append(n - width)
         if len(starts) <= max_units:
-            return [(tokens[s][0], tokens[s + width - 1][1]) for s in starts]
+            break
         width += 1
+    units = []
+    for s in starts:
+        end = s + width - 1
+        while end + 1 < n and tokens[end][2] in NEGATIONS:
+            end += 1
+        units.append((tokens[s][0], tokens[end][1]))
+    return units
 
 
 def plan_occlusion(text: str, windows: Sequence[tuple[int, int]] | None = None, *, max_units: int = MAX_UNITS,
@@ -79,7 +97,7 @@ def plan_occlusion(text: str, windows: Sequence[tuple[int, int]] | None = None, 
     if len(sents) >= 2:
         units = sents[:max_units]
     else:
-        toks = [(a + w.start, a + w.end) for a, b in pieces for w in words(text[a:b])]
+        toks = [(a + w.start, a + w.end, w.text) for a, b in pieces for w in words(text[a:b])]
         units = _phrase_units(toks, phrase_words, max_units)
 
     def to_view(offset: int) -> int:
@@ -96,11 +114,14 @@ def plan_occlusion(text: str, windows: Sequence[tuple[int, int]] | None = None, 
 
 
 def select_spans(text: str, spans: Sequence[tuple[int, int]], drops: np.ndarray, top_k: int) -> list[EvidenceSpan]:
-    """The pieces with the largest positive drops, best first, never overlapping each other."""
+    """The pieces with the largest drops (≥ ``MIN_DROP`` and ≥ ``MIN_SHARE`` of the best), best first, never
+    overlapping each other."""
     chosen: list[EvidenceSpan] = []
-    for k in np.argsort(-np.asarray(drops), kind="stable"):
+    drops = np.asarray(drops, dtype=np.float64)
+    floor = max(MIN_DROP, MIN_SHARE * float(drops.max())) if len(drops) else MIN_DROP
+    for k in np.argsort(-drops, kind="stable"):
         drop = float(drops[k])
-        if drop <= 0 or len(chosen) >= top_k:
+        if drop < floor or len(chosen) >= top_k:
             break
         s, e = spans[k]
         if all(e <= c.start or s >= c.end for c in chosen):

@@ -283,10 +283,10 @@ def task_model_path(task: str, profile: str = "default") -> Path | None:
         found = _versions(SHIPPED_DIR / shipped) if shipped else []
         if found:
             return found[-1]
-        if shipped and task not in _NOTED:
-            _NOTED.add(task)
-            LOG.info("profile 'default': %s is not shipped yet; %s runs on the fast profile", SHIPPED_DIR / shipped,
-                     task)
+        if shipped and shipped not in _NOTED:
+            _NOTED.add(shipped)
+            LOG.info("profile 'default': %s is not shipped yet; the fast profile's models (TF-IDF + lexicons) "
+                     "are used", SHIPPED_DIR / shipped)
     elif promoted and ModelInfo.read(promoted).kind in FAST_KINDS:
         return Path(promoted)
     fast = FAST_DEFAULTS.get(task)
