@@ -19,6 +19,7 @@ same way: the occluded variants of a text are run once for every head and kept p
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -109,14 +110,18 @@ class MultiTaskRunner:
         self._occlusion: OrderedDict[str, tuple[tuple[str, ...], np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
         if backend == "onnx":
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = inference_threads()
-            opts.inter_op_num_threads = 1
-            self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
+            self.session = self._onnx_session()
         else:
             self.net, self.device = self._load_torch(device)
+
+    def _onnx_session(self) -> Any:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = inference_threads()
+        opts.inter_op_num_threads = 1
+        self._pid = os.getpid()  # a forked batch worker opens its own session (thread pools do not survive fork)
+        return ort.InferenceSession(str(self.model_dir / ONNX_INT8_FILE), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod
     def _cuda(device: str | None) -> bool:
@@ -151,6 +156,8 @@ class MultiTaskRunner:
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         if self.backend == "onnx":
+            if self._pid != os.getpid():
+                self.session = self._onnx_session()
             return tuple(self.session.run(None, {"input_ids": ids, "attention_mask": mask}))
         import torch
 
@@ -227,9 +234,9 @@ class MultiTaskRunner:
                     self._occlusion[views[i]] = (tuple(variants[i]), table)
                 while len(self._occlusion) > OCCLUSION_CACHE_SIZE:
                     self._occlusion.popitem(last=False)
-        base_all = self._split(np.stack([t[0] for t in tables]).astype(np.float32) if tables else  # type: ignore[index]
-                               np.zeros((0, int(self._bounds[-1])), np.float32))
-        return base_all, [self._split(t[1:].astype(np.float32)) for t in tables]  # type: ignore[index]
+        done = [t for t in tables if t is not None]
+        first = (np.stack([t[0] for t in done]) if done else np.zeros((0, int(self._bounds[-1])))).astype(np.float32)
+        return self._split(first), [self._split(t[1:].astype(np.float32)) for t in done]
 
 
 _RUNNERS: dict[Path, MultiTaskRunner] = {}

@@ -85,6 +85,9 @@ def test_onnx_int8_parity(tiny_mt):
     for head in torch_run:
         assert np.abs(torch_run[head] - onnx_run[head]).max() <= ONNX_TOLERANCE, head
     assert ModelInfo.read(tiny_mt).training["onnx_parity"]["max_abs_diff"]["sentiment"] <= ONNX_TOLERANCE
+    session, onnx_runner._pid = onnx_runner.session, -1  # as in a forked batch worker
+    onnx_runner.proba(["новый текст"])
+    assert onnx_runner.session is not session
 
 
 def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_root):
