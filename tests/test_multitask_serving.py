@@ -224,3 +224,8 @@ def test_voc_analyze_profile_flag(user_root, tiny_mt, tmp_path):
         assert set(frame["sentiment"]) == {expected}, profile
     res = runner.invoke(app, ["analyze", str(data), "-o", str(tmp_path / "bad"), "--profile", "turbo", "-q"])
     assert res.exit_code == 2 and "unknown profile" in res.output
+    import voc
+
+    frame = pd.read_csv(data)
+    assert set(voc.analyze(frame, outdir=tmp_path / "api-default").frame["sentiment"]) == {"positive"}
+    assert set(voc.analyze(frame, outdir=tmp_path / "api-fast", profile="fast").frame["sentiment"]) == {"negative"}
