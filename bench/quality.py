@@ -88,7 +88,7 @@ def sentiment_part(extra: list[str]) -> dict[str, Any]:
     from training.evaluate import evaluate, single_label_report
 
     majority = Counter(load_cx_sentiment_train().labels).most_common(1)[0][0]
-    models = [load_model(p) for p in _shipped("sentiment")] + [load_model(m) for m in extra]
+    models = [load_model(p, task="sentiment") for p in _shipped("sentiment")] + [load_model(m, task="sentiment") for m in extra]
     out: dict[str, Any] = {"baseline": f"majority class of the training rows ({majority!r})", "splits": {}}
     for name in SENTIMENT_EVAL_SETS:
         data = load_sentiment_eval(name)
@@ -111,7 +111,7 @@ def emotions_part(extra: list[str]) -> dict[str, Any]:
     from training.evaluate import evaluate, multilabel_report
     from voc.vocab import NO_EMOTION
 
-    models = [load_model(p) for p in _shipped("emotions")] + [load_model(m) for m in extra]
+    models = [load_model(p, task="emotions") for p in _shipped("emotions")] + [load_model(m, task="emotions") for m in extra]
     out: dict[str, Any] = {"baseline": "always no emotion", "splits": {}}
     for dataset, split in (("cedr", "test"), ("semeval2025_ru", "dev")):
         data = load_emotion_eval(dataset, split)

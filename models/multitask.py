@@ -10,13 +10,16 @@ A multi-task model directory (Hugging Face habit: loadable by path, nothing fetc
     README.md                                           card: data, hyper-parameters, time, hardware, licences
 
 :class:`MultiTaskRunner` runs the forward pass once per text (length-sorted dynamic batches, an LRU cache of
-all heads' probabilities) and :class:`HeadClassifier` exposes one head through the ordinary
-:class:`~models.base.TextClassifier` contract, so sentiment, emotions, topics, cause and stage analyzers all
-share one pass. Inputs get the e5 ``query: `` prefix (``ModelInfo.training["prefix"]``).
+all heads' probabilities, sized to hold a 20k-row batch chunk's texts and sentences) and :class:`HeadClassifier`
+exposes one head through the ordinary :class:`~models.base.TextClassifier` contract, so sentiment, emotions,
+topics, cause and stage analyzers all share one pass. Occlusion evidence (``models.evidence``) is shared the
+same way: the occluded variants of a text are run once for every head and kept per text. Inputs get the e5
+``query: `` prefix (``ModelInfo.training["prefix"]``).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -32,6 +35,10 @@ HEADS_FILE = "heads.safetensors"
 ONNX_INT8_FILE = "model.int8.onnx"
 DEFAULT_PREFIX = "query: "
 DEFAULT_MAX_LENGTH = 128
+#: texts whose probabilities stay cached (one float32 row of every head each, ~0.5 KB per entry)
+CACHE_SIZE = 65_536
+#: texts whose occlusion tables stay cached (every head × every occluded variant, float16)
+OCCLUSION_CACHE_SIZE = 32_768
 
 
 class MultiTaskError(ValueError):
@@ -77,7 +84,7 @@ class MultiTaskRunner:
     """Loads a multi-task directory once and returns every head's probabilities per text (cached)."""
 
     def __init__(self, model_dir: str | Path, *, backend: str = "auto", batch_size: int = 32,
-                 cache_size: int = 8192, device: str | None = None) -> None:
+                 cache_size: int = CACHE_SIZE, device: str | None = None) -> None:
         from transformers import AutoTokenizer
 
         self.model_dir = Path(model_dir)
@@ -96,18 +103,25 @@ class MultiTaskRunner:
             backend = "onnx" if onnx_file.is_file() and not self._cuda(device) else "torch"
         self.backend = backend
         self.batch_size = batch_size
-        self._cache: OrderedDict[str, tuple[np.ndarray, ...]] = OrderedDict()
+        sizes = [len(self.info.heads[n]["labels"]) for n in self.head_names]
+        self._bounds = np.cumsum([0, *sizes])
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # text → every head's row, concatenated
         self._cache_size = cache_size
+        self._occlusion: OrderedDict[str, tuple[tuple[str, ...], np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
         if backend == "onnx":
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = inference_threads()
-            opts.inter_op_num_threads = 1
-            self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
+            self.session = self._onnx_session()
         else:
             self.net, self.device = self._load_torch(device)
+
+    def _onnx_session(self) -> Any:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = inference_threads()
+        opts.inter_op_num_threads = 1
+        self._pid = os.getpid()  # a forked batch worker opens its own session (thread pools do not survive fork)
+        return ort.InferenceSession(str(self.model_dir / ONNX_INT8_FILE), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod
     def _cuda(device: str | None) -> bool:
@@ -142,6 +156,8 @@ class MultiTaskRunner:
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         if self.backend == "onnx":
+            if self._pid != os.getpid():
+                self.session = self._onnx_session()
             return tuple(self.session.run(None, {"input_ids": ids, "attention_mask": mask}))
         import torch
 
@@ -154,38 +170,73 @@ class MultiTaskRunner:
         return tuple(_sigmoid(x) if self.info.heads[n]["multilabel"] else _softmax(x)
                      for n, x in zip(self.head_names, logits, strict=True))
 
-    def proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Every head's probabilities for ``texts``: {head: (n, n_labels)}."""
-        texts = validate_texts(texts)
-        rows: list[tuple[np.ndarray, ...] | None] = [None] * len(texts)
+    def proba(self, texts: Sequence[str], *, cache: bool = True) -> dict[str, np.ndarray]:
+        """Every head's probabilities for ``texts``: {head: (n, n_labels)}; ``cache=False`` leaves the text
+        cache as it was (for one-off texts such as occluded variants)."""
+        return self._split(self._rows(validate_texts(texts), cache))
+
+    def _split(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        b = self._bounds
+        return {name: rows[:, b[h] : b[h + 1]] for h, name in enumerate(self.head_names)}
+
+    def _rows(self, texts: list[str], cache: bool) -> np.ndarray:
+        """(n, Σ labels) float32: every head's probabilities per text, concatenated in head order."""
+        out = np.zeros((len(texts), int(self._bounds[-1])), np.float32)
         todo: dict[str, list[int]] = {}
         with self._lock:
             for i, t in enumerate(texts):
                 hit = self._cache.get(t)
                 if hit is not None:
                     self._cache.move_to_end(t)
-                    rows[i] = hit
+                    out[i] = hit
                 else:
                     todo.setdefault(t, []).append(i)
-        if todo:
-            unique = list(todo)
-            ids = self.tokenize(unique)
-            for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
-                arr, mask = pad_batch([ids[j] for j in batch], self.pad_id)
-                probs = self._to_proba(self._forward(arr, mask))
+        if not todo:
+            return out
+        unique = list(todo)
+        ids = self.tokenize(unique)
+        for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
+            arr, mask = pad_batch([ids[j] for j in batch], self.pad_id)
+            probs = np.concatenate(self._to_proba(self._forward(arr, mask)), axis=1).astype(np.float32)
+            for k, j in enumerate(batch):
+                out[todo[unique[j]]] = probs[k]
+            if cache:
                 with self._lock:
                     for k, j in enumerate(batch):
-                        row = tuple(p[k] for p in probs)
-                        for i in todo[unique[j]]:
-                            rows[i] = row
-                        self._cache[unique[j]] = row
-                        if len(self._cache) > self._cache_size:
-                            self._cache.popitem(last=False)
-        out: dict[str, np.ndarray] = {}
-        for h, name in enumerate(self.head_names):
-            n_labels = len(self.info.heads[name]["labels"])
-            out[name] = (np.stack([r[h] for r in rows]) if rows else np.zeros((0, n_labels), np.float32))  # type: ignore[index]
+                        self._cache[unique[j]] = probs[k].copy()
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
         return out
+
+    def occlusion(self, views: Sequence[str],
+                  variants: Sequence[Sequence[str]]) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+        """Every head's probabilities of each view and of its occluded variants; computed once per view for
+        all heads (the next analyzer asking about the same text reads the stored table)."""
+        views = validate_texts(views)
+        tables: list[np.ndarray | None] = [None] * len(views)
+        with self._lock:
+            for i, (v, vs) in enumerate(zip(views, variants, strict=True)):
+                hit = self._occlusion.get(v)
+                if hit is not None and hit[0] == tuple(vs):
+                    self._occlusion.move_to_end(v)
+                    tables[i] = hit[1]
+        missing = [i for i, t in enumerate(tables) if t is None]
+        if missing:
+            base = self._rows([views[i] for i in missing], cache=True)
+            rest = self._rows([v for i in missing for v in variants[i]], cache=False)
+            at = 0
+            with self._lock:
+                for k, i in enumerate(missing):
+                    n = len(variants[i])
+                    table = np.vstack([base[k : k + 1], rest[at : at + n]]).astype(np.float16)
+                    at += n
+                    tables[i] = table
+                    self._occlusion[views[i]] = (tuple(variants[i]), table)
+                while len(self._occlusion) > OCCLUSION_CACHE_SIZE:
+                    self._occlusion.popitem(last=False)
+        done = [t for t in tables if t is not None]
+        first = (np.stack([t[0] for t in done]) if done else np.zeros((0, int(self._bounds[-1])))).astype(np.float32)
+        return self._split(first), [self._split(t[1:].astype(np.float32)) for t in done]
 
 
 _RUNNERS: dict[Path, MultiTaskRunner] = {}
@@ -217,11 +268,11 @@ class HeadClassifier(TextClassifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.runner.proba(texts)[self.head]
 
-    def explain(self, texts: Sequence[str], label_indices: Sequence[int], top_k: int = 3) -> list[list[tuple[str, float]]]:
-        """Sentence occlusion: the sentences whose removal lowers the label's probability most."""
-        from models.fast_inference import occlusion_evidence
-
-        return occlusion_evidence(self.predict_proba, list(texts), list(label_indices), top_k)
+    def occlusion_proba(self, views: Sequence[str],
+                        variants: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Occlusion through the shared runner: every head's table is computed once per text."""
+        base, rest = self.runner.occlusion(views, variants)
+        return base[self.head], [r[self.head] for r in rest]
 
     def save(self, model_dir: str | Path) -> None:
         raise MultiTaskError("a head is saved with its multi-task model (training.multitask.save_model)")

@@ -2,13 +2,20 @@
 
 Two roots are searched, user first: ``$VOC_MODELS_DIR`` (default ``~/.local/share/voc/models``) and the
 shipped defaults in ``models/shipped/``. A model lives at ``<root>/<name>/<version>/`` or directly at
-``<root>/<name>/`` (a plain directory with ``voc_model.json``). ``<user root>/defaults.json`` maps a task
-to the promoted model directory; without a promotion the shipped default of the task is used.
+``<root>/<name>/`` (a plain directory with ``voc_model.json``); a model written elsewhere (``voc train -o DIR``)
+is recorded in ``<user root>/registered.json`` and listed and found by name too. ``<user root>/defaults.json``
+maps a task to the promoted model directory.
+
+Profiles pick the models of a pipeline (:func:`task_model_path`): ``default`` — the promoted model, else the
+shipped encoder (one multi-task directory for every task, ``SHIPPED_DEFAULTS``), else, until that directory
+is shipped, the fast profile (a note is logged); ``fast`` — a promoted TF-IDF model, else the shipped TF-IDF
+models (``FAST_DEFAULTS``); tasks without a model there (topics, cause, journey stage) use their lexicons.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -18,9 +25,20 @@ from models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 DEFAULTS_FILE = "defaults.json"
+REGISTERED_FILE = "registered.json"
+LOG = logging.getLogger("voc.models")
 
-#: task → shipped model name used when nothing is promoted
-SHIPPED_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf"}
+PROFILES = ("default", "fast")
+#: the tasks a model can serve (a multi-task model serves them all with one forward pass)
+TASKS = ("sentiment", "emotions", "topics", "cause", "journey_stage")
+#: the shipped multi-task encoder of the default profile (until it is shipped, the default falls back to fast)
+SHIPPED_ENCODER = "voc-multitask-student"
+#: profile "default": task → shipped model name used when nothing is promoted
+SHIPPED_DEFAULTS: dict[str, str] = dict.fromkeys(TASKS, SHIPPED_ENCODER)
+#: profile "fast": task → shipped TF-IDF model; tasks left out run on their lexicons
+FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf"}
+#: model kinds a promotion may have and still count for the fast profile
+FAST_KINDS = ("tfidf",)
 
 _CACHE: dict[Path, TextClassifier] = {}
 _LOCK = threading.Lock()
@@ -37,6 +55,54 @@ def user_dir() -> Path:
 
 def roots() -> list[Path]:
     return [user_dir(), SHIPPED_DIR]
+
+
+def _read_registered() -> list[str]:
+    f = user_dir() / REGISTERED_FILE
+    if not f.is_file():
+        return []
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{f}: not valid JSON ({exc})") from exc
+    if not isinstance(data, list):
+        raise ValueError(f"{f}: expected a JSON list of model directories")
+    return [str(p) for p in data]
+
+
+def register(model_dir: str | Path) -> Path:
+    """Record a model directory written outside the registry roots so ``list_models``/``resolve`` find it."""
+    path = Path(model_dir).expanduser().resolve()
+    if not _is_model_dir(path):
+        raise ModelNotFoundError(f"{path} is not a model directory (no {MODEL_INFO_FILE})")
+    if any(_inside(path, root) for root in roots()):
+        return path  # already found by its place in a root
+    known = _read_registered()
+    if str(path) not in known:
+        user_dir().mkdir(parents=True, exist_ok=True)
+        (user_dir() / REGISTERED_FILE).write_text(json.dumps([*known, str(path)], ensure_ascii=False, indent=2),
+                                                  encoding="utf-8")
+    return path
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.is_relative_to(root.resolve())
+    except OSError:  # pragma: no cover
+        return False
+
+
+def _registered_dirs() -> list[Path]:
+    """Registered model directories that still exist (a deleted one is skipped, not an error)."""
+    return [Path(p) for p in _read_registered() if _is_model_dir(Path(p))]
+
+
+def next_version(name: str, day: str) -> str:
+    """``<day>-N`` with the first N not yet used by ``name`` in the user registry."""
+    n = 1
+    while (user_dir() / name / f"{day}-{n}").exists():
+        n += 1
+    return f"{day}-{n}"
 
 
 def _is_model_dir(path: Path) -> bool:
@@ -73,6 +139,16 @@ def resolve(path_or_name: str | Path) -> Path:
         found = _versions(root / name)
         if found:
             return found[-1].resolve()
+    registered = []
+    for d in _registered_dirs():
+        try:
+            info = ModelInfo.read(d)
+        except (OSError, ValueError):
+            continue
+        if info.name == name and (not version or info.version == version):
+            registered.append((_version_key(Path(info.version)), d))
+    if registered:
+        return max(registered, key=lambda x: x[0])[1].resolve()
     if as_path.exists():
         raise ModelNotFoundError(f"{as_path} is not a model directory (no {MODEL_INFO_FILE})")
     searched = ", ".join(str(r) for r in roots())
@@ -126,18 +202,21 @@ def clear_cache() -> None:
 
 def list_models() -> list[dict[str, Any]]:
     """Every model directory in the registry roots: name, version, task, kind, path, where, macro-F1."""
-    out: list[dict[str, Any]] = []
+    found: list[tuple[Path, str]] = []
     for root, where in ((user_dir(), "user"), (SHIPPED_DIR, "shipped")):
-        if not root.is_dir():
+        if root.is_dir():
+            found += [(d, where) for name_dir in sorted(p for p in root.iterdir() if p.is_dir())
+                      for d in _versions(name_dir)]
+    found += [(d, "registered") for d in _registered_dirs()]
+    out: list[dict[str, Any]] = []
+    for model_dir, where in found:
+        try:
+            info = ModelInfo.read(model_dir)
+        except (OSError, ValueError):
             continue
-        for name_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-            for model_dir in _versions(name_dir):
-                try:
-                    info = ModelInfo.read(model_dir)
-                except (OSError, ValueError):
-                    continue
-                out.append({"name": info.name, "version": info.version, "task": info.task, "kind": info.kind,
-                            "where": where, "path": str(model_dir), "metrics": _headline(info)})
+        out.append({"name": info.name, "version": info.version, "task": info.task, "kind": info.kind,
+                    "where": where, "path": str(model_dir), "metrics": _headline(info),
+                    **({"heads": list(info.heads)} if info.heads else {})})
     return out
 
 
@@ -181,20 +260,61 @@ def promote(name_or_path: str | Path, task: str) -> Path:
     return path
 
 
-def default_model_path(task: str) -> Path:
-    """The promoted model directory of ``task`` if any, else the shipped default."""
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of: {', '.join(PROFILES)}")
+    return profile
+
+
+_NOTED: set[str] = set()
+
+
+def task_model_path(task: str, profile: str = "default") -> Path | None:
+    """The model directory ``task`` runs on under ``profile``; None = no model (the analyzer's lexicon)."""
+    check_profile(profile)
     promoted = _read_defaults().get(task)
-    if promoted:
-        if not _is_model_dir(Path(promoted)):
-            raise ModelNotFoundError(f"the promoted {task!r} model {promoted} (in {user_dir() / DEFAULTS_FILE}) "
-                                     f"is missing or has no {MODEL_INFO_FILE}")
+    if promoted and not _is_model_dir(Path(promoted)):
+        raise ModelNotFoundError(f"the promoted {task!r} model {promoted} (in {user_dir() / DEFAULTS_FILE}) "
+                                 f"is missing or has no {MODEL_INFO_FILE}")
+    if profile == "default":
+        if promoted:
+            return Path(promoted)
+        shipped = SHIPPED_DEFAULTS.get(task)
+        found = _versions(SHIPPED_DIR / shipped) if shipped else []
+        if found:
+            return found[-1]
+        if shipped and shipped not in _NOTED:
+            _NOTED.add(shipped)
+            LOG.info("profile 'default': %s is not shipped yet; the fast profile's models (TF-IDF + lexicons) "
+                     "are used", SHIPPED_DIR / shipped)
+    elif promoted and ModelInfo.read(promoted).kind in FAST_KINDS:
         return Path(promoted)
-    shipped = SHIPPED_DEFAULTS.get(task)
-    if shipped is None:
-        raise ModelNotFoundError(f"no model promoted for task {task!r} and no shipped default; "
-                                 f"run `voc models promote NAME --task {task}`")
-    found = _versions(SHIPPED_DIR / shipped)
+    fast = FAST_DEFAULTS.get(task)
+    if fast is None:
+        return None
+    found = _versions(SHIPPED_DIR / fast)
     if not found:
-        raise ModelNotFoundError(f"shipped {task!r} model missing: {SHIPPED_DIR / shipped} has no {MODEL_INFO_FILE} "
+        raise ModelNotFoundError(f"shipped {task!r} model missing: {SHIPPED_DIR / fast} has no {MODEL_INFO_FILE} "
                                  "(run `python -m training.train_defaults`)")
     return found[-1]
+
+
+def default_model_path(task: str, profile: str = "default") -> Path:
+    """The model directory of ``task`` under ``profile`` (:func:`task_model_path`); an error when it has none."""
+    path = task_model_path(task, profile)
+    if path is None:
+        raise ModelNotFoundError(f"no model promoted for task {task!r} and no shipped default; "
+                                 f"run `voc models promote NAME --task {task}`")
+    return path
+
+
+def load_task_model(model: str | Path | None, task: str, profile: str = "default") -> TextClassifier | None:
+    """The model given by path/name (a multi-task model: its ``task`` head), else the profile's model of the
+    task; None when the profile has none (lexicon analyzers). Errors name the directory."""
+    target = model if model is not None else task_model_path(task, profile)
+    if target is None:
+        return None
+    loaded = load_model(target, task=task)
+    if loaded.info.task != task:
+        raise ValueError(f"model {loaded.version} ({target}) is a {loaded.info.task!r} model, not {task!r}")
+    return loaded

@@ -16,7 +16,6 @@ import itertools
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
-from models.base import ModelInfo, TextClassifier
+from models.base import ModelInfo, SegmentProba, TextClassifier
+from models.evidence import EvidenceSpan
 from voc.text import STOP_WORDS
 
 WEIGHTS_FILE = "weights.npz"
@@ -45,16 +45,6 @@ _NEGATIONS = frozenset({"не", "нет", "ни", "без"})
 def normalize(text: str) -> str:
     """Lower-case and fold ё→е; keeps the length, so offsets into the result are offsets into ``text``."""
     return text.lower().replace("ё", "е")
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceSpan:
-    """A stretch of the input text that pushed a prediction towards a label."""
-
-    text: str
-    start: int
-    end: int
-    weight: float
 
 
 def _vectorizers(word_vocab: Sequence[str] | None = None, char_vocab: Sequence[str] | None = None,
@@ -216,6 +206,20 @@ class TfidfClassifier(TextClassifier):
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF feature matrix of ``texts``."""
         return self.tfidf(self.counts(texts))
+
+    def featurize(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The TF-IDF matrix (rows indexable, reused by ``explain_spans``)."""
+        return self.transform(texts)
+
+    def segment_proba(self, segments: Sequence[str], owners: Sequence[int], documents: Sequence[str]) -> SegmentProba:
+        """Segments are vectorised once; a document's n-gram counts are the sums of its segments' counts."""
+        counts = self.counts(segments)
+        member = [k for k, o in enumerate(owners) if o >= 0]
+        group = sp.csr_matrix((np.ones(len(member), dtype=np.float32), ([owners[k] for k in member], member)),
+                              shape=(len(documents), len(segments)))
+        doc_features = self.tfidf(group @ counts)
+        return SegmentProba(self.proba_from_features(self.tfidf(counts)), self.proba_from_features(doc_features),
+                            doc_features)
 
     def proba_from_features(self, features: sp.csr_matrix) -> np.ndarray:
         """Probabilities from a TF-IDF matrix (softmax for single-label, sigmoid per label for multilabel)."""

@@ -12,7 +12,7 @@ from voc.schema import DialogTurn, Feedback, Findings
 
 @pytest.fixture(scope="module")
 def analyzer() -> CauseAnalyzer:
-    return CauseAnalyzer()
+    return CauseAnalyzer(model="lexicon")
 
 
 def _run(analyzer: CauseAnalyzer, texts: list[str], sentiment: str = "negative") -> list[Findings]:
@@ -60,7 +60,7 @@ def test_negated_cue_is_not_counted() -> None:
     config = CauseConfig(
         causes=[Cause(name="качество", keywords=["брак"]), Cause(name="цена", keywords=["дорого"]), Cause(name="другое")]
     )
-    a = CauseAnalyzer(config, similarity_weight=0.0)
+    a = CauseAnalyzer(config, similarity_weight=0.0, model="lexicon")
     plain, negated = _run(a, ["Это брак, и дорого", "Это не брак, а просто дорого"])
     assert negated.cause.name == "цена"
     assert not [e for e in negated.evidence if e.text.lower() == "брак"]
@@ -87,6 +87,6 @@ def test_dialog_uses_client_turns_with_offsets_into_text(analyzer: CauseAnalyzer
     assert all(rec.text[e.start : e.end] == e.text for e in f.evidence)
 
 
-def test_model_argument_is_rejected_clearly() -> None:
-    with pytest.raises(ValueError, match="no trained cause model"):
+def test_missing_model_is_a_clear_error() -> None:
+    with pytest.raises(FileNotFoundError, match="model 'models/shipped/cause-x' not found"):
         CauseAnalyzer(model="models/shipped/cause-x")

@@ -12,7 +12,7 @@ from voc.schema import Feedback, Findings, TopicMention
 
 @pytest.fixture(scope="module")
 def analyzer() -> JourneyStageAnalyzer:
-    return JourneyStageAnalyzer()
+    return JourneyStageAnalyzer(model="lexicon")
 
 
 def _run(analyzer: JourneyStageAnalyzer, rec: Feedback, findings: Findings | None = None) -> Findings:
@@ -73,7 +73,7 @@ def test_topic_hint_and_touchpoint_count() -> None:
     config = JourneyConfig(
         stages=[Stage(name="a", topics=["связь"]), Stage(name="b", touchpoints=["салон"])], default_stage="b"
     )
-    an = JourneyStageAnalyzer(config)
+    an = JourneyStageAnalyzer(config, model="lexicon")
     hinted = Findings(feedback_id="1", topics=[TopicMention(name="связь", confidence=0.9)])
     assert _run(an, Feedback(id="1", text="ну такое"), hinted).journey_stage == "a"
     rec = Feedback(id="2", text="ну такое", touchpoint="Салон")
@@ -88,6 +88,6 @@ def test_no_cue_gives_default_stage_with_low_confidence(analyzer: JourneyStageAn
 
 
 def test_without_default_stage_nothing_is_invented() -> None:
-    an = JourneyStageAnalyzer(JourneyConfig(stages=[Stage(name="a", keywords=["касса"])]))
+    an = JourneyStageAnalyzer(JourneyConfig(stages=[Stage(name="a", keywords=["касса"])]), model="lexicon")
     f = _run(an, Feedback(id="1", text="Ну такое себе."))
     assert f.journey_stage is None and f.journey_stage_source is None

@@ -14,7 +14,7 @@ from voc.schema import Feedback, Findings, SentenceSentiment
 
 @pytest.fixture(scope="module")
 def analyzer() -> TopicAnalyzer:
-    return TopicAnalyzer()
+    return TopicAnalyzer(model="lexicon")
 
 
 def _run(analyzer: TopicAnalyzer, text: str, **findings: object) -> Findings:
@@ -76,7 +76,7 @@ def test_longest_phrase_wins_over_its_first_word(analyzer: TopicAnalyzer) -> Non
 def test_confidence_grows_with_evidence() -> None:
     assert match_confidence(1.0) < match_confidence(2.0) < match_confidence(5.0) <= 0.97
     tax = Taxonomy(topics=[Topic(name="связь", keywords=["связь", "сигнал", "нет связи"])])
-    a = TopicAnalyzer(tax)
+    a = TopicAnalyzer(tax, model="lexicon")
     one = _run(a, "Связь плохая")
     three = _run(a, "Связь плохая, сигнал слабый, нет связи в метро")
     assert three.topics[0].confidence > one.topics[0].confidence
@@ -112,7 +112,7 @@ def test_phrase_index_scan_respects_word_positions() -> None:
     assert [(m.label, m.pos) for m in matches] == [("b", 0), ("a", 3)]
 
 
-TOPICS = TopicAnalyzer()
+TOPICS = TopicAnalyzer(model="lexicon")
 
 
 def test_dialog_topics_come_from_client_turns_only():
@@ -123,6 +123,6 @@ def test_dialog_topics_come_from_client_turns_only():
              DialogTurn(speaker="client", text="Курьер опоздал на три часа")]
     rec = Feedback(id="d1", text="\n".join(t.text for t in turns), turns=turns, channel="chat")
     f = Findings(feedback_id="d1")
-    TopicAnalyzer()([rec], [f])
+    TopicAnalyzer(model="lexicon")([rec], [f])
     assert f.topic_names() == ["доставка"]
     assert all(rec.text[e.start:e.end] == e.text for e in f.evidence)

@@ -78,3 +78,56 @@ def test_bad_input_is_one_line_error(files):
                               str(files / "nope"), "--text-col", "отзыв", "--label-col", "оценка",
                               "-o", str(files / "m")])
     assert res.exit_code == 2 and "is not a directory" in res.output
+
+
+def test_trained_models_show_up_in_models_list(files):
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--text-col", "отзыв",
+                              "--label-col", "оценка", "--name", "my-sent"])
+    assert res.exit_code == 0, res.output
+    first = registry.resolve("my-sent")
+    assert first.parent == files / "reg" / "my-sent" and first.name.endswith("-1")
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--text-col", "отзыв",
+                              "--label-col", "оценка", "--name", "my-sent"])
+    assert registry.resolve("my-sent").name.endswith("-2")  # same day: the next free version
+    outside = files / "elsewhere" / "model"
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--text-col", "отзыв",
+                              "--label-col", "оценка", "--name", "outside-sent", "-o", str(outside)])
+    assert res.exit_code == 0, res.output
+    listed = {(m["name"], m["where"]) for m in registry.list_models()}
+    assert {("my-sent", "user"), ("outside-sent", "registered")} <= listed
+    assert registry.resolve("outside-sent") == outside.resolve()
+    res = runner.invoke(app, ["models", "list"])
+    assert "outside-sent@" in res.output and res.output.count("my-sent@") == 2
+    assert not (files / "reg" / ".staging").exists() or not any((files / "reg" / ".staging").iterdir())
+
+
+def test_evaluate_skip_unlabelled(files):
+    out = files / "model"
+    runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--text-col", "отзыв",
+                        "--label-col", "оценка", "-o", str(out)])
+    frame = pd.read_csv(files / "s.csv", dtype=str, keep_default_na=False)
+    frame.loc[[0, 3], "оценка"] = ""
+    frame.to_csv(files / "partial.csv", index=False)
+    args = ["evaluate", str(out), str(files / "partial.csv"), "--text-col", "отзыв", "--label-col", "оценка"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "empty in 2 row(s): 1, 4" in res.output and "--skip-unlabelled" in res.output
+    res = runner.invoke(app, [*args, "--skip-unlabelled", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["rows"] == len(frame) - 2 and report["skipped_unlabelled"] == {"rows": 2, "data_rows": [1, 4]}
+    res = runner.invoke(app, [*args, "--skip-unlabelled"])
+    assert "skipped 2 unlabelled row(s)" in res.output
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    ({"text": ["хорошо", "плохо"], "class": ["positive", "negative"]}, "no column 'label'"),
+    ({"text": ["хорошо", "отлично", "супер"], "label": ["positive"] * 3}, "only one class ('positive')"),
+    ({"text": ["хорошо", "  ", ""], "label": ["positive", "negative", "neutral"]}, "empty in 2 row(s): 2, 3"),
+])
+def test_bad_training_file_fails_clearly(files, frame, message):
+    path = files / "bad.csv"
+    pd.DataFrame(frame).to_csv(path, index=False)
+    res = runner.invoke(app, ["train", "sentiment", "--data", str(path)])
+    assert res.exit_code == 2 and message in res.output and str(path) in res.output
+    assert "Traceback" not in res.output
+    assert all(m["where"] == "shipped" for m in registry.list_models())  # nothing half-written was registered

@@ -48,7 +48,7 @@ def main(n: int = typer.Option(3000, help="texts per measurement")) -> None:
     records = [Feedback(id=str(i), text=t) for i, t in enumerate(texts)]
     result: dict[str, float] = {"texts": n, "mean_chars": sum(map(len, texts)) / n}
     for task in ("sentiment", "emotions"):
-        model = load_model(default_model_path(task))
+        model = load_model(default_model_path(task), task=task)
         result[f"{task}_model_texts_per_s"] = round(_rate(lambda m=model: m.predict_proba(texts), n))
     for name, analyzer in (("sentiment", SentimentAnalyzer()), ("sentiment_doc_only", SentimentAnalyzer(per_sentence=False)),
                            ("emotions", EmotionAnalyzer())):

@@ -7,6 +7,8 @@ Bad input ends with a one-line message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,16 @@ from typing import Any
 import typer
 
 from models.base import ModelInfo
-from models.registry import ModelNotFoundError, list_models, load_model, promote, show
+from models.registry import (
+    ModelNotFoundError,
+    list_models,
+    load_model,
+    next_version,
+    promote,
+    register,
+    show,
+    user_dir,
+)
 from training.data import DataError, LabelledTexts, load_labelled_file
 
 app = typer.Typer(help="Train, evaluate and manage voc's text classifiers.", no_args_is_help=True)
@@ -41,16 +52,19 @@ def train(
     val_fraction: float = typer.Option(0.1, "--val-fraction", min=0.0, max=0.5),
     seed: int = typer.Option(0, "--seed"),
     name: str | None = typer.Option(None, "--name", help="registry name (default: <task>-tfidf / <task>-hf)"),
-    out: Path = typer.Option(..., "-o", "--out", help="model directory to write"),
+    out: Path | None = typer.Option(None, "-o", "--out", help="model directory to write (default: the user "
+                                    "registry, <name>/<version>/); a directory elsewhere is registered"),
 ) -> None:
-    """Train a classifier for TASK on a labelled file and write a model directory."""
+    """Train a classifier for TASK on a labelled file and write a model directory listed by `voc models list`."""
     try:
         rows = load_labelled_file(data, text_col, label_col, multilabel=multilabel)
     except DataError as exc:
         _fail(str(exc))
-    version = datetime.now(UTC).strftime("%Y.%m.%d") + "-1"
+    target = out if out is not None else user_dir() / ".staging" / uuid.uuid4().hex
+    default_name = name or f"{task}-{'hf' if base_model is not None else 'tfidf'}"
+    version = next_version(default_name, datetime.now(UTC).strftime("%Y.%m.%d"))
     training = {"data": {str(data): len(rows)}, "retrain": f"voc train {task} --data {data} --text-col {text_col} "
-                f"--label-col {label_col}{' --multilabel' if multilabel else ''} -o {out}"}
+                f"--label-col {label_col}{' --multilabel' if multilabel else ''}" + (f" -o {out}" if out else "")}
     if base_model is not None:
         if not base_model.is_dir():
             _fail(f"--base-model {base_model} is not a directory")
@@ -58,25 +72,40 @@ def train(
 
         try:
             info = train_hf(task=task, texts=rows.texts, labels=rows.labels, label_set=rows.label_set,
-                            multilabel=multilabel, base_model=base_model, out_dir=out, seed=seed,
+                            multilabel=multilabel, base_model=base_model, out_dir=target, seed=seed,
                             val_fraction=val_fraction, **({"name": name} if name else {}))
         except (ValueError, OSError) as exc:
+            if out is None:
+                shutil.rmtree(target, ignore_errors=True)
             _fail(f"fine-tuning {base_model}: {exc}")
     else:
         from models.tfidf import TfidfClassifier
 
-        info = ModelInfo(name=name or f"{task}-tfidf", version=version, task=task, kind="tfidf", labels=[],
+        info = ModelInfo(name=default_name, version=version, task=task, kind="tfidf", labels=[],
                          training=training)
         try:
             model = TfidfClassifier(info).fit(rows.texts, rows.labels, label_set=rows.label_set,
                                               multilabel=multilabel, val_fraction=val_fraction, seed=seed)
         except ValueError as exc:
             _fail(f"{data}: {exc}")
-        model.save(out)
+        model.save(target)
         info = model.info
+    written = _into_registry(target, info) if out is None else register(out)
     val = info.metrics.get("validation", {})
-    typer.echo(f"wrote {out} ({info.name}@{info.version}, {len(info.labels)} labels"
+    typer.echo(f"wrote {written} ({info.name}@{info.version}, {len(info.labels)} labels"
                + (f", validation macro-F1 {val['macro_f1']:.4f}" if val.get("macro_f1") is not None else "") + ")")
+
+
+def _into_registry(staging: Path, info: ModelInfo) -> Path:
+    """Move a freshly trained directory to ``<user registry>/<name>/<version>/`` (a free version)."""
+    dest = user_dir() / info.name / info.version
+    if dest.exists():
+        info = info.model_copy(update={"version": next_version(info.name, info.version.split("-")[0])})
+        info.write(staging)
+        dest = user_dir() / info.name / info.version
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(staging), str(dest))
+    return dest
 
 
 def _print_report(title: str, report: dict[str, Any]) -> None:
@@ -100,23 +129,32 @@ def evaluate(
     against: str | None = typer.Option(None, "--against", help="second model: paired significance test"),
     text_col: str = typer.Option("text", "--text-col"),
     label_col: str = typer.Option("label", "--label-col"),
+    task: str | None = typer.Option(None, "--task", help="head of a multi-task model (default: its first)"),
+    skip_unlabelled: bool = typer.Option(False, "--skip-unlabelled/--no-skip-unlabelled",
+                                         help="score only the rows with a label (single-label) and report how many "
+                                              "were skipped; off: an empty label is an error"),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
 ) -> None:
     """Score MODEL on a labelled file (per-class P/R/F1, macro-F1, confusion, ECE)."""
     from training import evaluate as ev
 
     try:
-        clf = load_model(model)
+        clf = load_model(model, task=task)
         rows: LabelledTexts = load_labelled_file(data, text_col, label_col, multilabel=clf.multilabel,
-                                                 require_two_classes=False)
+                                                 require_two_classes=False, skip_unlabelled=skip_unlabelled)
         if clf.multilabel:
             rows.label_set = [lab for lab in clf.labels]
         if against:
-            report = ev.compare(clf, load_model(against), rows)
+            report = ev.compare(clf, load_model(against, task=task), rows)
         else:
             report = {"model": clf.version, **ev.evaluate(clf, rows)}
     except (DataError, ModelNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if rows.skipped:
+        report["skipped_unlabelled"] = {"rows": len(rows.skipped), "data_rows": rows.skipped}
+        if not as_json:
+            typer.echo(f"skipped {len(rows.skipped)} unlabelled row(s) of {data}: data rows "
+                       + ", ".join(map(str, rows.skipped[:20])) + (" …" if len(rows.skipped) > 20 else ""))
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -140,7 +178,8 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo("no models found")
     for m in items:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in m["metrics"].items())
-        typer.echo(f"{m['name']}@{m['version']}  {m['task']}  {m['kind']}  [{m['where']}]  {m['path']}"
+        task = m["task"] + (f" ({', '.join(m['heads'])})" if m.get("heads") else "")
+        typer.echo(f"{m['name']}@{m['version']}  {task}  {m['kind']}  [{m['where']}]  {m['path']}"
                    + (f"\n    {scores}" if scores else ""))
 
 

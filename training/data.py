@@ -43,6 +43,7 @@ class LabelledTexts:
     label_set: list[str] = field(default_factory=list)
     known: list[list[str]] | None = None  # multilabel: labels each row's source annotates
     sources: list[str] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # data rows (1-based) left out as unlabelled
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -297,11 +298,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def load_labelled_file(path: str | Path, text_col: str = "text", label_col: str = "label",
-                       multilabel: bool = False, require_two_classes: bool = True) -> LabelledTexts:
+                       multilabel: bool = False, require_two_classes: bool = True,
+                       skip_unlabelled: bool = False) -> LabelledTexts:
     """A user's labelled file. Multilabel labels are pipe-joined (``a|b``; empty = none).
 
     Errors name the column and the offending rows: missing column, empty texts, empty labels
-    (single-label), fewer than two classes.
+    (single-label, unless ``skip_unlabelled``: those rows are left out and listed in ``skipped``), fewer than
+    two classes.
     """
     df = read_table(path)
     for col in (text_col, label_col):
@@ -321,14 +324,21 @@ def load_labelled_file(path: str | Path, text_col: str = "text", label_col: str 
             raise DataError(f"{path}: column {label_col!r} has no labels at all")
     else:
         missing = [i + 1 for i, v in enumerate(raw) if not v]
-        if missing:
-            raise DataError(f"{path}: column {label_col!r} is empty in {len(missing)} row(s): {_rows(missing)}")
+        if missing and skip_unlabelled:
+            keep = [i for i, v in enumerate(raw) if v]
+            if not keep:
+                raise DataError(f"{path}: column {label_col!r} is empty in every row; nothing to use")
+            texts, raw = [texts[i] for i in keep], [raw[i] for i in keep]
+        elif missing:
+            raise DataError(f"{path}: column {label_col!r} is empty in {len(missing)} row(s): {_rows(missing)} "
+                            "(voc evaluate --skip-unlabelled scores the labelled rows only)")
         labels = raw
         names = sorted(set(raw))
         if require_two_classes and len(names) < 2:
             raise DataError(f"{path}: column {label_col!r} has only one class ({names[0]!r}); "
                             "training needs at least two")
-    return LabelledTexts(texts, labels, multilabel, names, None, [str(path)] * len(texts))
+    return LabelledTexts(texts, labels, multilabel, names, None, [str(path)] * len(texts),
+                         missing if not multilabel and skip_unlabelled else [])
 
 
 def _is_missing(value: object) -> bool:

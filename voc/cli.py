@@ -47,6 +47,7 @@ def analyze(
     channel: Annotated[str | None, typer.Option(help="channel for rows that have none (review, survey, chat, call, email, social)")] = None,
     topic_model: Annotated[Path | None, typer.Option(help="fitted topic model dir (voc topics fit) for discovered topics")] = None,
     pipeline: Annotated[Path | None, typer.Option(help="pipeline.yaml naming the analyzers and their config")] = None,
+    profile: Annotated[str | None, typer.Option(help="models: default (the encoder once shipped/promoted) or fast (TF-IDF + lexicons)")] = None,
     chunk_size: Annotated[int, typer.Option(min=100, help="rows per chunk (bounds memory)")] = 20_000,
     workers: Annotated[int, typer.Option(min=1, help="analysis processes (default: up to 2 cores)")] = min(2, os.cpu_count() or 1),
     redact_names: Annotated[str | None, typer.Option(help="person-name masking engine: morph (default, fast), natasha (NER, slower), auto, off")] = None,
@@ -78,7 +79,7 @@ def analyze(
         mapping = mapping.model_copy(update=updates)
         pipe = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, config=pipeline,
                              redact=False if no_redact else None, redact_names=redact_names,
-                             topic_model=topic_model)
+                             topic_model=topic_model, profile=profile)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
                            topic_model=topic_model, quiet=quiet, workers=workers,
                            keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file)

@@ -14,8 +14,10 @@ Like a spaCy pipeline, it is an ordered list of named components built from conf
       - cause
       - journey_stage
     redact: {enabled: true, names: morph}  # names: morph (default, fast) | natasha | auto | off
+    profile: default                       # default (the encoder, once shipped/promoted) | fast (TF-IDF + lexicons)
 
-Configured taxonomy/journey/causes files are passed to the analyzers that use them.
+Configured taxonomy/journey/causes files are passed to the analyzers that use them; the profile is passed to
+every model-backed analyzer, which resolves its model through ``models.registry.task_model_path``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class PipelineConfig(BaseModel):
 
     components: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name=n) for n in DEFAULT_COMPONENTS])
     redact: RedactSpec = Field(default_factory=RedactSpec)
+    profile: str = Field("default", description="default | fast (see models.registry)")
 
     @classmethod
     def read(cls, path: str | Path) -> PipelineConfig:
@@ -91,15 +94,22 @@ class Pipeline:
         redact: bool | None = None,
         redact_names: str | None = None,
         topic_model: str | Path | None = None,
+        profile: str | None = None,
     ) -> Pipeline:
-        """Build the default pipeline, or the one a pipeline.yaml describes, with configs applied."""
+        """Build the default pipeline, or the one a pipeline.yaml describes, with configs applied.
+
+        ``profile`` (default: the config's, else "default") picks the models: see ``models.registry``."""
+        from models.registry import check_profile
         from voc.config import load_journey
 
         cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.read(config) if config else PipelineConfig()
         specs = [ComponentSpec(name=n) for n in components] if components is not None else list(cfg.components)
         if topic_model is not None and not any(s.name == "discovered_topics" for s in specs):
             specs.append(ComponentSpec(name="discovered_topics", config={"model": str(topic_model)}))
-        shared = {"topics": {"taxonomy": taxonomy}, "cause": {"causes": causes}, "journey_stage": {"journey": journey}}
+        prof = check_profile(profile or cfg.profile)
+        shared = {"sentiment": {"profile": prof}, "emotions": {"profile": prof},
+                  "topics": {"taxonomy": taxonomy, "profile": prof}, "cause": {"causes": causes, "profile": prof},
+                  "journey_stage": {"journey": journey, "profile": prof}}
         analyzers = []
         for spec in specs:
             kwargs = {k: v for k, v in shared.get(spec.name, {}).items() if v is not None}

@@ -39,17 +39,25 @@ def analyze(
     quiet: bool = True,
     keep_pii_columns: list[str] | tuple[str, ...] = (),
     pseudonym_key: str | bytes | None = None,
+    profile: str | None = None,
 ) -> AnalysisResult:
     """Analyse a feedback file or DataFrame; writes the usual outputs to ``outdir`` (a temp dir if None).
 
     Like ``voc analyze``: PII masked, PII columns dropped unless named in ``keep_pii_columns``, customer keys
     pseudonymised with ``pseudonym_key`` (else ``VOC_PSEUDONYM_KEY`` or the user key file). A DataFrame is
-    staged in a private temporary folder (never in ``outdir``) and deleted afterwards.
+    staged in a private temporary folder (never in ``outdir``) and deleted afterwards. ``profile``:
+    "fast" (TF-IDF + lexicons) or "default" (the encoder once shipped/promoted; see models.registry).
     """
     out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="voc-"))
     out.mkdir(parents=True, exist_ok=True)
     if text_col is not None:
         mapping = (mapping or ColumnMapping()).model_copy(update={"text": text_col})
+    pipeline = None
+    if profile is not None:
+        from voc.pipeline import Pipeline
+
+        pipeline = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, topic_model=topic_model,
+                                 profile=profile)
     with tempfile.TemporaryDirectory(prefix="voc-input-") as staging:
         if isinstance(data, pd.DataFrame):
             src = Path(staging) / "input.parquet"
@@ -58,7 +66,7 @@ def analyze(
         result: BatchResult = run_batch(
             data, out, tickets=tickets, journey=journey, taxonomy=taxonomy, causes=causes, mapping=mapping,
             chunk_size=chunk_size, topic_model=topic_model, quiet=quiet, keep_pii_columns=keep_pii_columns,
-            pseudonym_key=pseudonym_key,
+            pseudonym_key=pseudonym_key, pipeline=pipeline,
         )
     frame = pd.read_parquet(result.frame_path)
     errors = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)

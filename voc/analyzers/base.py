@@ -3,15 +3,28 @@
 An analyzer is built from config (constructor keyword arguments), takes a batch of Feedback records
 with their Findings, and fills in its own fields of each Findings (labels + confidence + evidence).
 It must vectorise over the batch; per-row Python loops only where unavoidable.
+
+Analyzers that can run on a model head (cause, journey stage, topics) take ``model`` (a path/name,
+``"lexicon"`` for none, or None: the profile's model of the task, ``models.registry.task_model_path``) and
+``profile``; :class:`TaskHead` is their shared view of a single-label head with a "—" (none) class.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
-from voc.schema import Feedback, Findings
+import numpy as np
+
+from models.base import NONE_LABEL, TextClassifier
+from voc.schema import Evidence, Feedback, Findings
+
+LOG = logging.getLogger("voc.analyzers")
+#: the ``model`` option value that keeps an analyzer on its lexicon whatever the profile says
+LEXICON = "lexicon"
 
 
 class Analyzer(ABC):
@@ -33,3 +46,80 @@ class Analyzer(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, not abstract  # pragma: no cover
         """Release resources (threads, sessions)."""
+
+
+def load_head_model(model: str | None, task: str, profile: str) -> TextClassifier | None:
+    """The model of ``task`` for an analyzer with a lexicon path: None for ``model="lexicon"`` or when the
+    profile has no model of the task."""
+    if model == LEXICON:
+        return None
+    from models.registry import load_task_model
+
+    return load_task_model(model, task, profile)
+
+
+def add_span_evidence(model: TextClassifier, records: Sequence[Feedback], findings: Sequence[Findings],
+                      items: Sequence[tuple[int, int, str]], top_k: int) -> None:
+    """Append the model's evidence spans (``explain_spans`` over the client's words) to ``findings[i].evidence``
+    for each ``(row i, label column, evidence label)``, in one batched call."""
+    if not items or top_k <= 0:
+        return
+    spans = model.explain_spans([records[i].text for i, _, _ in items], [j for _, j, _ in items], top_k=top_k,
+                                windows=[records[i].client_spans() for i, _, _ in items])
+    for (i, _, label), row in zip(items, spans, strict=True):
+        findings[i].evidence += [Evidence(label=label, text=s.text, start=s.start, end=s.end, weight=s.weight)
+                                 for s in row]
+
+
+@dataclass(frozen=True, slots=True)
+class HeadChoice:
+    """The label a head picked for a record: its name, column in the model's labels and probability."""
+
+    label: str
+    column: int
+    confidence: float
+
+
+class TaskHead:
+    """A single-label model (cause, journey stage) read over the labels a config knows, "—" meaning none."""
+
+    def __init__(self, model: TextClassifier, task: str, allowed: Sequence[str]) -> None:
+        if model.multilabel:
+            raise ValueError(f"{task} model {model.version} is multi-label; a single-label head is needed")
+        self.model = model
+        self.known = frozenset(model.labels) & frozenset(allowed)
+        if not self.known:
+            raise ValueError(f"{task} model {model.version}: none of its labels {model.labels} is a configured "
+                             f"{task} ({list(allowed)}); use model: lexicon or a matching config")
+        self._cols = np.array([j for j, lab in enumerate(model.labels) if lab in self.known or lab == NONE_LABEL])
+
+    @classmethod
+    def load(cls, model: str | None, task: str, profile: str, allowed: Sequence[str]) -> TaskHead | None:
+        """The head of ``task``; a profile's model that knows none of the configured labels (a company's own
+        causes/stages) leaves the analyzer on its lexicon with a logged note, a named one is an error."""
+        loaded = load_head_model(model, task, profile)
+        if loaded is None:
+            return None
+        if model is None and not frozenset(loaded.labels) & frozenset(allowed):
+            LOG.info("%s model %s knows none of the configured labels; the %s analyzer uses its lexicon",
+                     task, loaded.version, task)
+            return None
+        return cls(loaded, task, allowed)
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def choose(self, records: Sequence[Feedback]) -> list[HeadChoice | None]:
+        """The head's label per record (over the client's words); None where it answers "—"."""
+        if not records:
+            return []
+        proba = self.model.predict_proba([r.client_text() for r in records])[:, self._cols]
+        proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+        out: list[HeadChoice | None] = []
+        for row in proba:
+            k = int(row.argmax())
+            col = int(self._cols[k])
+            label = self.model.labels[col]
+            out.append(None if label == NONE_LABEL else HeadChoice(label, col, round(float(row[k]), 4)))
+        return out

@@ -12,6 +12,13 @@ For each cause (except the fallback) two scores are computed from the customer's
 ``score = lexicon + similarity_weight · similarity``; the best cause wins when its score reaches
 ``min_score``, else the record gets the fallback cause («другое») with low confidence. Confidence is the
 softmax of the scores. Evidence = the cue words with character offsets (label ``cause:<name>``).
+
+With a cause model (``model``: a path/name, or the profile's model — the multi-task encoder's ``cause`` head;
+``model="lexicon"`` turns it off) the head decides among the configured causes it knows, its probability being
+the confidence; the lexicon still decides when the head answers "—" (none) or the fallback, and for configured
+causes the head does not know. Evidence for a head's cause: its lexicon cue words when the text has any, else
+the occluded phrases/sentences that lowered the head's probability most (``TextClassifier.explain_spans``).
+Only records whose ``findings.sentiment`` is negative get a cause, with or without a model.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from voc.analyzers.base import Analyzer
+from voc.analyzers.base import Analyzer, HeadChoice, TaskHead, add_span_evidence
 from voc.analyzers.registry import register
 from voc.analyzers.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
 from voc.config import CauseConfig, load_causes
@@ -84,13 +91,12 @@ class CauseAnalyzer(Analyzer):
         min_score: float = 0.2,
         negation_window: int = 2,
         temperature: float = 4.0,
+        profile: str = "default",
+        evidence_top_k: int = 2,
     ) -> None:
-        if model is not None:
-            raise ValueError(
-                f"cause model {model!r}: no trained cause model is shipped; the cause analyzer is weakly "
-                "supervised from the causes config (leave model unset)"
-            )
         self.config = causes if isinstance(causes, CauseConfig) else load_causes(causes)
+        self.head = TaskHead.load(model, "cause", profile, [c.name for c in self.config.causes])
+        self.evidence_top_k = evidence_top_k
         self.similarity_weight = similarity_weight
         self.min_score = min_score
         self.negation_window = negation_window
@@ -111,7 +117,8 @@ class CauseAnalyzer(Analyzer):
 
     @property
     def version(self) -> str:
-        return "weak-lexicon-tfidf-1"
+        lexicon = "weak-lexicon-tfidf-1"
+        return f"{self.head.version}+{lexicon}" if self.head else lexicon
 
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[tuple[PhraseMatch, int]]]]:
         """Combined scores, shape (len(texts), len(labels_)), and the non-negated cue matches per text."""
@@ -163,9 +170,12 @@ class CauseAnalyzer(Analyzer):
         for k, (i, off, _) in enumerate(pieces):
             per_row[i] = np.maximum(per_row[i], scores[k]) if i in per_row else scores[k]
             per_row_cues.setdefault(i, []).extend((m, off) for m, _ in cues[k])
+        choices = self._head_choices(records, rows, per_row)
+        explain: list[tuple[int, HeadChoice]] = []
         for i in rows:
             f = findings[i]
-            label = self._label(per_row[i])
+            choice = choices.get(i)
+            label = Label(name=choice.label, confidence=choice.confidence) if choice else self._label(per_row[i])
             f.cause = label
             f.evidence = [e for e in f.evidence if not e.label.startswith("cause:")]
             for m, off in per_row_cues[i]:
@@ -181,4 +191,24 @@ class CauseAnalyzer(Analyzer):
                         weight=1.0 + 0.5 * (m.n_words - 1),
                     )
                 )
+            if choice and not any(e.label == f"cause:{label.name}" for e in f.evidence):
+                explain.append((i, choice))
             f.model_versions[self.name] = self.version
+        if self.head:
+            add_span_evidence(self.head.model, records, findings,
+                              [(i, c.column, f"cause:{c.label}") for i, c in explain], self.evidence_top_k)
+
+    def _head_choices(self, records: Sequence[Feedback], rows: list[int],
+                      lexicon: dict[int, np.ndarray]) -> dict[int, HeadChoice]:
+        """Rows whose cause the head decides (see the module docstring); the others stay with the lexicon."""
+        if not self.head:
+            return {}
+        fallback = self.config.fallback
+        out: dict[int, HeadChoice] = {}
+        for i, choice in zip(rows, self.head.choose([records[i] for i in rows]), strict=True):
+            lex = self._label(lexicon[i]).name
+            if lex != fallback and (lex not in self.head.known or choice is None or choice.label == fallback):
+                continue  # a lexicon cue for a cause the head does not know, or the head has no specific cause
+            if choice is not None:
+                out[i] = choice
+        return out

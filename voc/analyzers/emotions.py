@@ -1,16 +1,17 @@
 """CX emotions of each record (multi-label): labels over their thresholds, or «нет эмоции».
 
-For dialogs only the client's words count. Evidence (``emotion:<name>``) are the n-grams that pushed the
-record towards each emotion found, as character spans of ``Feedback.text``.
+For dialogs only the client's words count. Evidence (``emotion:<name>``) is what pushed the record towards
+each emotion found (``TextClassifier.explain_spans``: n-grams for TF-IDF, occluded sentences/phrases for
+encoders), as character spans of ``Feedback.text``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from models.tfidf import TfidfClassifier
 from voc.analyzers.base import Analyzer
 from voc.analyzers.registry import register
 from voc.analyzers.sentiment import client_windows, load_task_model
@@ -22,8 +23,9 @@ from voc.vocab import NO_EMOTION
 class EmotionAnalyzer(Analyzer):
     """Multi-label CX emotions from a multilabel text classifier with per-label thresholds."""
 
-    def __init__(self, model: str | None = None, evidence_top_k: int = 2, max_emotions: int = 3) -> None:
-        self.model = load_task_model(model, "emotions")
+    def __init__(self, model: str | None = None, evidence_top_k: int = 2, max_emotions: int = 3,
+                 profile: str = "default") -> None:
+        self.model = load_task_model(model, "emotions", profile)
         if not self.model.multilabel:
             raise ValueError(f"model {self.model.version} is single-label; the emotion analyzer needs a multilabel one")
         self.evidence_top_k = evidence_top_k
@@ -38,10 +40,8 @@ class EmotionAnalyzer(Analyzer):
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
         if not records:
             return
-        texts = [r.client_text() for r in records]
-        tfidf = isinstance(self.model, TfidfClassifier)
-        features = self.model.transform(texts) if isinstance(self.model, TfidfClassifier) else None
-        proba = self.model.proba_from_features(features) if tfidf else self.model.predict_proba(texts)
+        features = self.model.featurize([r.client_text() for r in records])
+        proba = self.model.proba_from_features(features)
         fired = proba >= self._thresholds
         chosen: list[list[int]] = []
         for i in range(len(records)):
@@ -57,10 +57,10 @@ class EmotionAnalyzer(Analyzer):
             f.evidence = [e for e in f.evidence if not e.label.startswith("emotion:")] + evidence[i]
             f.model_versions["emotions"] = self.version
 
-    def _evidence(self, records: Sequence[Feedback], chosen: list[list[int]], features) -> list[list[Evidence]]:
+    def _evidence(self, records: Sequence[Feedback], chosen: list[list[int]], features: Any) -> list[list[Evidence]]:
         out: list[list[Evidence]] = [[] for _ in records]
         pairs = [(i, j) for i, js in enumerate(chosen) for j in js]
-        if not pairs or self.evidence_top_k <= 0 or not isinstance(self.model, TfidfClassifier):
+        if not pairs or self.evidence_top_k <= 0:
             return out
         rows = [i for i, _ in pairs]
         spans = self.model.explain_spans([records[i].text for i in rows], [j for _, j in pairs],

@@ -9,6 +9,12 @@ Prediction scores every stage by its keyword and touchpoint cues in the customer
 the record's ``touchpoint`` field, and topic hints (a taxonomy topic already found in ``findings.topics``
 that the stage lists under ``topics``). The best stage wins; with no cue at all the config's
 ``default_stage`` is given with low confidence.
+
+With a stage model (``model``: a path/name, or the profile's model — the multi-task encoder's
+``journey_stage`` head; ``model="lexicon"`` turns it off) the prediction step asks the head first: a
+configured stage it knows wins with its probability as confidence; when it answers "—" (none), or the lexicon
+finds a stage the head does not know, the lexicon prediction above is used. Evidence for a head's stage: the
+stage's lexicon cues in the text, else the occluded phrases/sentences (``TextClassifier.explain_spans``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voc.analyzers.base import Analyzer
+from voc.analyzers.base import Analyzer, TaskHead, add_span_evidence
 from voc.analyzers.cause import client_segments, softmax
 from voc.analyzers.registry import register
 from voc.analyzers.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
@@ -40,8 +46,13 @@ class JourneyStageAnalyzer(Analyzer):
         topic_weight: float = 0.8,
         touchpoint_weight: float = 2.0,
         temperature: float = 2.0,
+        model: str | None = None,
+        profile: str = "default",
+        evidence_top_k: int = 2,
     ) -> None:
         self.config = journey if isinstance(journey, JourneyConfig) else load_journey(journey)
+        self.head = TaskHead.load(model, "journey_stage", profile, [s.name for s in self.config.stages])
+        self.evidence_top_k = evidence_top_k
         self.topic_weight = topic_weight
         self.touchpoint_weight = touchpoint_weight
         self.temperature = temperature
@@ -58,6 +69,10 @@ class JourneyStageAnalyzer(Analyzer):
             for t in s.topics:
                 self.by_topic_.setdefault(t, []).append(s.name)
 
+    @property
+    def version(self) -> str:
+        return f"{self.head.version}+rules-1" if self.head else "rules-1"
+
     def from_record(self, rec: Feedback) -> str | None:
         """The configured stage named by the record itself, if any."""
         if rec.journey_stage and rec.journey_stage.strip():
@@ -72,18 +87,23 @@ class JourneyStageAnalyzer(Analyzer):
         key = normalize_name(category)
         return self.by_ticket_category_.get(key) or self.by_name_.get(key)
 
+    def _cues(self, rec: Feedback) -> list[tuple[PhraseMatch, int]]:
+        """Keyword/touchpoint phrase matches of every stage in the client's words, with their piece offsets."""
+        cues: list[tuple[PhraseMatch, int]] = []
+        for off, text in client_segments(rec):
+            seq, spans = lemmatize_with_spans(text)
+            cues += [(m, off) for m in self.index_.scan(seq, spans)]
+        return cues
+
     def predict(
         self, rec: Feedback, findings: Findings | None = None
     ) -> tuple[str | None, float, list[tuple[PhraseMatch, int]]]:
         """Stage predicted from the text (+ touchpoint, topics), its confidence, and the cue matches."""
         scores = np.zeros(len(self.labels_))
         col = {name: j for j, name in enumerate(self.labels_)}
-        cues: list[tuple[PhraseMatch, int]] = []
-        for off, text in client_segments(rec):
-            seq, spans = lemmatize_with_spans(text)
-            for m in self.index_.scan(seq, spans):
-                scores[col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
-                cues.append((m, off))
+        cues = self._cues(rec)
+        for m, _ in cues:
+            scores[col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
         if rec.touchpoint:
             for stage in self.by_touchpoint_.get(normalize_name(rec.touchpoint), []):
                 scores[col[stage]] += self.touchpoint_weight
@@ -99,8 +119,10 @@ class JourneyStageAnalyzer(Analyzer):
         return stage, round(max(conf, DEFAULT_CONFIDENCE + 0.01), 3), [c for c in cues if c[0].label == stage]
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        for rec, f in zip(records, findings, strict=True):
+        todo: list[int] = []
+        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
             f.evidence = [e for e in f.evidence if not e.label.startswith("journey_stage:")]
+            f.model_versions[self.name] = self.version
             stage = self.from_record(rec)
             if stage is not None:
                 f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "record", RECORD_CONFIDENCE
@@ -109,7 +131,18 @@ class JourneyStageAnalyzer(Analyzer):
             if stage is not None:
                 f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "ticket", TICKET_CONFIDENCE
                 continue
+            todo.append(i)
+        choices = self.head.choose([records[i] for i in todo]) if self.head else [None] * len(todo)
+        explain: list[tuple[int, int, str]] = []
+        for i, choice in zip(todo, choices, strict=True):
+            rec, f = records[i], findings[i]
             stage, conf, cues = self.predict(rec, f)
+            lexicon_only = stage is not None and conf > DEFAULT_CONFIDENCE and self.head and stage not in self.head.known
+            if choice is not None and not lexicon_only:
+                cues = [c for c in self._cues(rec) if c[0].label == choice.label]
+                stage, conf = choice.label, choice.confidence
+                if not cues:
+                    explain.append((i, choice.column, f"journey_stage:{stage}"))
             f.journey_stage = stage
             f.journey_stage_source = "predicted" if stage is not None else None
             f.journey_stage_confidence = conf if stage is not None else None
@@ -123,4 +156,5 @@ class JourneyStageAnalyzer(Analyzer):
                         weight=1.0 + 0.5 * (m.n_words - 1),
                     )
                 )
-            f.model_versions[self.name] = self.version
+        if self.head:
+            add_span_evidence(self.head.model, records, findings, explain, self.evidence_top_k)

@@ -1,9 +1,10 @@
 """Sentiment of each record, of its sentences (or dialog turns), and the client's mood over a call.
 
 The document label of a dialog is the client's: its turns only. Sentences/turns of the whole batch are
-vectorised in one call; with a TF-IDF model the document features are the sums of its segments' n-gram
-counts, so each character is vectorised once. Evidence: the n-grams that pushed the document towards
-its label, as character spans of ``Feedback.text``.
+scored in one call through the model contract (``TextClassifier.segment_proba``: a TF-IDF model sums its
+segments' n-gram counts, so each character is vectorised once; an encoder scores segments and documents, a
+one-sentence document costing one pass). Evidence (``TextClassifier.explain_spans``): what pushed the document
+towards its label — n-grams for TF-IDF, occluded sentences/phrases for encoders — as spans of ``Feedback.text``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from models.base import TextClassifier
-from models.registry import default_model_path, load_model
-from models.tfidf import TfidfClassifier
+from models.registry import load_task_model as _load
 from voc.analyzers.base import Analyzer
 from voc.analyzers.registry import register
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole
@@ -49,12 +49,11 @@ def client_windows(record: Feedback) -> list[tuple[int, int]] | None:
     return record.client_spans()
 
 
-def load_task_model(model: str | None, task: str) -> TextClassifier:
-    """The model given by path/name, or the task default; a clear error naming the path when missing."""
-    target = model if model is not None else default_model_path(task)
-    loaded = load_model(target)
-    if loaded.info.task != task:
-        raise ValueError(f"model {loaded.version} ({target}) is a {loaded.info.task!r} model, not {task!r}")
+def load_task_model(model: str | None, task: str, profile: str = "default") -> TextClassifier:
+    """The model given by path/name, or the profile's model of the task; a clear error naming the path."""
+    loaded = _load(model, task, profile)
+    if loaded is None:
+        raise ValueError(f"profile {profile!r} has no {task!r} model; name one with the analyzer's model option")
     return loaded
 
 
@@ -82,8 +81,8 @@ class SentimentAnalyzer(Analyzer):
     """Document, sentence/turn and call-trajectory sentiment from a 3-class text classifier."""
 
     def __init__(self, model: str | None = None, per_sentence: bool = True, max_sentences: int = 20,
-                 evidence_top_k: int = 3) -> None:
-        self.model = load_task_model(model, "sentiment")
+                 evidence_top_k: int = 3, profile: str = "default") -> None:
+        self.model = load_task_model(model, "sentiment", profile)
         missing = [lab for lab in SENTIMENT_LABELS if lab not in self.model.labels]
         if missing or self.model.multilabel:
             raise ValueError(f"model {self.model.version} must be single-label over {SENTIMENT_LABELS}; "
@@ -105,7 +104,9 @@ class SentimentAnalyzer(Analyzer):
         if not records:
             return
         segs = [s for i, r in enumerate(records) for s in _segments(i, r, self.per_sentence, self.max_sentences)]
-        seg_proba, doc_proba, doc_features = self._predict(records, segs)
+        scored = self.model.segment_proba([s.text for s in segs], [s.record if s.in_document else -1 for s in segs],
+                                          [r.client_text() for r in records])
+        seg_proba, doc_proba, doc_features = scored.segments, scored.documents, scored.features
         doc_label_idx = doc_proba.argmax(axis=1)
         doc_score = self._score(doc_proba)
         seg_score = self._score(seg_proba)
@@ -131,40 +132,14 @@ class SentimentAnalyzer(Analyzer):
                 self._call_trajectory(rec, f, [float(seg_score[k]) for k in per_record[i]
                                                if segs[k].speaker == SpeakerRole.client])
 
-    def _predict(self, records: Sequence[Feedback],
-                 segs: list[Segment]) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix | None]:
-        model = self.model
-        if isinstance(model, TfidfClassifier):
-            counts = model.counts([s.text for s in segs])
-            member = [k for k, s in enumerate(segs) if s.in_document]
-            group = sp.csr_matrix((np.ones(len(member), dtype=np.float32),
-                                   ([segs[k].record for k in member], member)), shape=(len(records), len(segs)))
-            doc_features = model.tfidf(group @ counts)
-            return model.proba_from_features(model.tfidf(counts)), model.proba_from_features(doc_features), doc_features
-        seg_proba = model.predict_proba([s.text for s in segs])
-        return seg_proba, model.predict_proba([r.client_text() for r in records]), None
-
-    def _evidence(self, records: Sequence[Feedback], label_idx: np.ndarray, features: sp.csr_matrix | None,
+    def _evidence(self, records: Sequence[Feedback], label_idx: np.ndarray, features: Any,
                   windows: list[list[tuple[int, int]] | None]) -> list[list[Evidence]]:
         if self.evidence_top_k <= 0:
             return [[] for _ in records]
-        texts = [r.text for r in records]
-        if isinstance(self.model, TfidfClassifier):
-            spans = self.model.explain_spans(texts, label_idx, top_k=self.evidence_top_k,
-                                             features=features, windows=windows)
-            return [[Evidence(label=f"sentiment:{self.model.labels[label_idx[i]]}", text=s.text, start=s.start,
-                              end=s.end, weight=s.weight) for s in row] for i, row in enumerate(spans)]
-        phrases = self.model.explain([r.client_text() for r in records], list(label_idx), top_k=self.evidence_top_k)
-        out: list[list[Evidence]] = []
-        for i, row in enumerate(phrases):
-            items = []
-            for phrase, weight in row:
-                at = texts[i].find(phrase)
-                items.append(Evidence(label=f"sentiment:{self.model.labels[label_idx[i]]}", text=phrase,
-                                      start=at if at >= 0 else None, end=at + len(phrase) if at >= 0 else None,
-                                      weight=weight))
-            out.append(items)
-        return out
+        spans = self.model.explain_spans([r.text for r in records], label_idx, top_k=self.evidence_top_k,
+                                         features=features, windows=windows)
+        return [[Evidence(label=f"sentiment:{self.model.labels[label_idx[i]]}", text=s.text, start=s.start,
+                          end=s.end, weight=s.weight) for s in row] for i, row in enumerate(spans)]
 
     @staticmethod
     def _call_trajectory(record: Feedback, f: Findings, client_scores: list[float]) -> None:

@@ -5,6 +5,13 @@ a record's word lemmas are scanned left to right and the longest keyword phrase 
 wins (so «карта лояльности» counts for bonuses, not for bank cards). A topic's confidence grows with the
 number and length of its matches. The sentiment of a mention is the sentiment of the sentence (or dialog
 turn) that contains it, read from ``findings.sentences``; without sentences the document sentiment is used.
+
+With a topic model (``model``: a path/name, or the profile's model — the multi-task encoder's ``topics`` head;
+``model="lexicon"`` turns it off) the head decides the taxonomy topics it knows (probability over its
+threshold; confidence = the probability; ``source="model"``) and the lexicon keeps the taxonomy topics the head
+does not know. Head topics outside the taxonomy are left out unless ``outside_taxonomy`` is set. Evidence for a
+head topic: its keyword matches when the text has any, else the occluded phrases/sentences
+(``TextClassifier.explain_spans``); the mention's sentiment is read from the sentences holding the evidence.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from voc.analyzers.base import Analyzer
+import numpy as np
+
+from voc.analyzers.base import Analyzer, add_span_evidence, load_head_model
 from voc.analyzers.registry import register
 from voc.config import Taxonomy, load_taxonomy
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, TopicMention
@@ -118,11 +127,28 @@ class TopicAnalyzer(Analyzer):
 
     requires = ("sentiment",)
 
-    def __init__(self, taxonomy: str | Path | Taxonomy | None = None, min_strength: float = 1.0) -> None:
+    def __init__(self, taxonomy: str | Path | Taxonomy | None = None, min_strength: float = 1.0,
+                 model: str | None = None, profile: str = "default", outside_taxonomy: bool = False,
+                 evidence_top_k: int = 2) -> None:
         self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         self.min_strength = min_strength
         self.index_ = PhraseIndex({t.name: t.keywords for t in self.taxonomy.topics})
-        self._evidence_labels = frozenset(f"topic:{t.name}" for t in self.taxonomy.topics)
+        self.model = load_head_model(model, "topics", profile)
+        self.evidence_top_k = evidence_top_k
+        names = [t.name for t in self.taxonomy.topics]
+        self.head_topics_: dict[str, int] = {}  # topic → column of the head that decides it
+        if self.model is not None:
+            if not self.model.multilabel:
+                raise ValueError(f"topics model {self.model.version} is single-label; a multi-label head is needed")
+            self.head_topics_ = {lab: j for j, lab in enumerate(self.model.labels)
+                                 if outside_taxonomy or lab in names}
+            self._thresholds = np.array([self.model.info.thresholds.get(lab, self.model.info.threshold)
+                                         for lab in self.model.labels])
+        self._evidence_labels = frozenset(f"topic:{n}" for n in [*names, *self.head_topics_])
+
+    @property
+    def version(self) -> str:
+        return f"{self.model.version}+rules-1" if self.model is not None else "rules-1"
 
     def detect(self, text: str) -> dict[str, list[PhraseMatch]]:
         """Topic name → its keyword matches in ``text`` (topics below ``min_strength`` dropped)."""
@@ -143,38 +169,61 @@ class TopicAnalyzer(Analyzer):
         return total
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        for rec, f in zip(records, findings, strict=True):
+        head = self._head_topics(records)
+        explain: list[tuple[int, int, str]] = []
+        pending: list[tuple[int, str, float]] = []  # head topics whose evidence comes from the model
+        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
             detected = self.detect(rec.text)
             windows = rec.client_spans()
             if windows is not None:  # dialogs: topics are what the customer talks about, not the operator's script
                 detected = {k: kept for k, v in detected.items()
                             if (kept := [m for m in v if any(a <= m.start < b for a, b in windows)])}
             doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
+            found: list[tuple[str, float, list[PhraseMatch], str]] = [
+                (name, match_confidence(self._strength(ms)), ms, "taxonomy")
+                for name, ms in detected.items() if name not in self.head_topics_]
+            for name, conf in head[i]:
+                matches = detected.get(name) or self._all_matches(rec.text, name, windows)
+                found.append((name, conf, matches, "model"))
+                if not matches:
+                    explain.append((i, self.head_topics_[name], f"topic:{name}"))
+                    pending.append((i, name, conf))
             mentions: list[TopicMention] = []
             evidence: list[Evidence] = []
-            for name, matches in sorted(detected.items(), key=lambda kv: -self._strength(kv[1])):
-                strength = self._strength(matches)
-                spans = [(m.start, m.end) for m in matches]
-                sentiment, score = _mention_sentiment(spans, f.sentences, doc)
-                mentions.append(
-                    TopicMention(
-                        name=name,
-                        confidence=match_confidence(strength),
-                        sentiment=sentiment,  # type: ignore[arg-type]
-                        sentiment_score=score,
-                        source="taxonomy",
-                    )
-                )
-                for m in matches:
-                    evidence.append(
-                        Evidence(
-                            label=f"topic:{name}",
-                            text=rec.text[m.start : m.end],
-                            start=m.start,
-                            end=m.end,
-                            weight=1.0 + 0.5 * (m.n_words - 1),
-                        )
-                    )
-            f.topics = [t for t in f.topics if t.source != "taxonomy"] + mentions
+            for name, conf, matches, source in sorted(found, key=lambda x: -x[1]):
+                if source == "model" and not matches:
+                    continue  # added after the model's evidence is in
+                sentiment, score = _mention_sentiment([(m.start, m.end) for m in matches], f.sentences, doc)
+                mentions.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
+                                             sentiment_score=score, source=source))  # type: ignore[arg-type]
+                evidence += [Evidence(label=f"topic:{name}", text=rec.text[m.start : m.end], start=m.start,
+                                      end=m.end, weight=1.0 + 0.5 * (m.n_words - 1)) for m in matches]
+            f.topics = [t for t in f.topics if t.source not in ("taxonomy", "model")] + mentions
             f.evidence = [e for e in f.evidence if e.label not in self._evidence_labels] + evidence
             f.model_versions[self.name] = self.version
+        if self.model is not None:
+            add_span_evidence(self.model, records, findings, explain, self.evidence_top_k)
+        for i, name, conf in pending:
+            f = findings[i]
+            spans = [(e.start, e.end) for e in f.evidence if e.label == f"topic:{name}" and e.start is not None]
+            doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
+            sentiment, score = _mention_sentiment(spans, f.sentences, doc)
+            f.topics.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
+                                         sentiment_score=score, source="model"))
+        for i in sorted({i for i, _, _ in pending}):  # others' topics first, as they were; ours by confidence
+            findings[i].topics.sort(key=lambda t: (t.source in ("taxonomy", "model"),
+                                                   -t.confidence if t.source in ("taxonomy", "model") else 0.0))
+
+    def _head_topics(self, records: Sequence[Feedback]) -> list[list[tuple[str, float]]]:
+        """Per record, the head's topics over their thresholds (only topics this analyzer lets it decide)."""
+        if self.model is None or not records or not self.head_topics_:
+            return [[] for _ in records]
+        proba = self.model.predict_proba([r.client_text() for r in records])
+        fired = proba >= self._thresholds
+        return [[(self.model.labels[j], round(float(proba[i, j]), 4)) for j in np.flatnonzero(fired[i])
+                 if self.model.labels[j] in self.head_topics_] for i in range(len(records))]
+
+    def _all_matches(self, text: str, name: str, windows: list[tuple[int, int]] | None) -> list[PhraseMatch]:
+        """Keyword matches of one topic below ``min_strength`` too (evidence for a head topic)."""
+        return [m for m in self.index_.match_text(text)
+                if m.label == name and (windows is None or any(a <= m.start < b for a, b in windows))]

@@ -1,0 +1,231 @@
+"""The multi-task encoder behind the analyzers: checkpoint, ONNX int8 parity, promote/profile switching,
+head-backed cause / journey stage / topics with the lexicon as fallback, `voc analyze --profile`."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from multitask_tiny import build_tiny_multitask, force_head, reset_runners
+
+from models import registry
+from models.base import ModelInfo
+from models.multitask import ONNX_INT8_FILE, MultiTaskRunner
+from voc.config import Taxonomy, Topic
+from voc.pipeline import Pipeline
+from voc.schema import Feedback, Findings
+
+TEXTS = ["Курьер опоздал на три часа, никто не предупредил", "Спасибо оператору, быстро решили вопрос с картой!",
+         "Приложение снова не открывается после обновления. Ужасно.", "Ок", "Деньги списали дважды"]
+#: int8 dynamic quantisation of a tiny random encoder: probabilities stay within this of PyTorch's
+ONNX_TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def tiny_mt(tmp_path_factory) -> Path:
+    return build_tiny_multitask(tmp_path_factory.mktemp("mt") / "voc-multitask", onnx=True)
+
+
+@pytest.fixture()
+def user_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "registry"))
+    reset_runners()
+    yield tmp_path / "registry"
+    reset_runners()
+
+
+def _forced(src: Path, dest: Path, **labels: str | None) -> Path:
+    """A torch-only copy of ``src`` whose heads answer fixed labels (``head=label``)."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(ONNX_INT8_FILE, "checkpoint"))
+    for head, label in labels.items():
+        force_head(dest, head, label)
+    return dest
+
+
+def test_checkpoint_saves_and_loads(tiny_mt):
+    import torch
+    from transformers import AutoModel
+
+    from models.multitask import build_net
+
+    state = torch.load(tiny_mt / "checkpoint" / "state.pt", map_location="cpu", weights_only=False)
+    assert {"net", "optim", "sched", "state"} <= set(state) and state["state"]["step"] >= 1
+    info = ModelInfo.read(tiny_mt)
+    assert info.kind == "multitask" and list(info.heads) == ["sentiment", "emotions", "topics", "cause",
+                                                             "journey_stage"]
+    assert info.heads["cause"]["labels"][-1] == "—" and info.heads["journey_stage"]["labels"][-1] == "—"
+    encoder = AutoModel.from_pretrained(tiny_mt, add_pooling_layer=False)
+    net = build_net(encoder, {n: len(h["labels"]) for n, h in info.heads.items()})
+    net.load_state_dict(state["net"])
+    net.eval()
+    runner = MultiTaskRunner(tiny_mt, backend="torch", device="cpu")
+    ids = runner.tokenize(TEXTS[:2])
+    width = max(map(len, ids))
+    arr = torch.tensor([x + [runner.pad_id] * (width - len(x)) for x in ids])
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])
+    with torch.no_grad():
+        logits = net(arr, mask)
+    saved = runner.proba(TEXTS[:2])
+    np.testing.assert_allclose(torch.softmax(logits[0], -1).numpy(), saved["sentiment"], atol=1e-5)
+    for head, p in saved.items():
+        assert p.shape == (2, len(info.heads[head]["labels"]))
+        if not info.heads[head]["multilabel"]:
+            np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+
+
+def test_onnx_int8_parity(tiny_mt):
+    torch_run = MultiTaskRunner(tiny_mt, backend="torch", device="cpu").proba(TEXTS)
+    onnx_runner = MultiTaskRunner(tiny_mt, backend="auto")
+    assert onnx_runner.backend == "onnx"
+    onnx_run = onnx_runner.proba(TEXTS)
+    for head in torch_run:
+        assert np.abs(torch_run[head] - onnx_run[head]).max() <= ONNX_TOLERANCE, head
+    assert ModelInfo.read(tiny_mt).training["onnx_parity"]["max_abs_diff"]["sentiment"] <= ONNX_TOLERANCE
+    session, onnx_runner._pid = onnx_runner.session, -1  # as in a forked batch worker
+    onnx_runner.proba(["новый текст"])
+    assert onnx_runner.session is not session
+
+
+def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_root):
+    sentiment = registry.load_model(tiny_mt, task="sentiment")
+    emotions = registry.load_model(tiny_mt, task="emotions")
+    assert sentiment.runner is emotions.runner
+    runner = sentiment.runner
+    calls = []
+    forward = runner._forward
+    runner._forward = lambda ids, mask: calls.append(len(ids)) or forward(ids, mask)
+    sentiment.predict_proba(TEXTS)
+    n = len(calls)
+    emotions.predict_proba(TEXTS)
+    assert len(calls) == n  # the second head reads the cache
+    sentiment.explain_spans(TEXTS, [0] * len(TEXTS))
+    n = len(calls)
+    spans = emotions.explain_spans(TEXTS, [2] * len(TEXTS))
+    assert len(calls) == n and len(spans) == len(TEXTS)
+    for text, row in zip(TEXTS, spans, strict=True):
+        assert all(text[s.start : s.end] == s.text for s in row)
+
+
+def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, caplog):
+    with caplog.at_level(logging.INFO, logger="voc.models"):
+        registry._NOTED.clear()
+        assert registry.task_model_path("cause") is None  # lexicon
+        assert registry.task_model_path("sentiment").name == "sentiment-tfidf"
+    assert "not shipped yet" in caplog.text
+    assert set(registry.SHIPPED_DEFAULTS.values()) == {registry.SHIPPED_ENCODER}
+    registry.promote(tiny_mt, "sentiment")
+    assert registry.task_model_path("sentiment") == tiny_mt.resolve()
+    assert registry.task_model_path("sentiment", "fast").name == "sentiment-tfidf"  # fast ignores encoders
+    with pytest.raises(ValueError, match="unknown profile 'turbo'"):
+        Pipeline.load(components=["sentiment"], profile="turbo")
+
+
+def test_promote_switches_the_pipeline(user_root, tiny_mt, tmp_path):
+    record = Feedback(id="1", text="Ужасный сервис, всё сломалось")
+    before = Pipeline.load(components=["sentiment"], redact=False).analyze([record])[1][0]
+    assert before.model_versions["sentiment"].startswith("sentiment-tfidf") and before.sentiment == "negative"
+    forced = _forced(tiny_mt, tmp_path / "positive-mt", sentiment="positive")
+    registry.promote(forced, "sentiment")
+    after = Pipeline.load(components=["sentiment"], redact=False).analyze([record])[1][0]
+    info = ModelInfo.read(forced)
+    assert after.model_versions["sentiment"] == f"{info.name}@{info.version}" and after.sentiment == "positive"
+    fast = Pipeline.load(components=["sentiment"], redact=False, profile="fast").analyze([record])[1][0]
+    assert fast.model_versions["sentiment"].startswith("sentiment-tfidf")
+
+
+def test_shipped_encoder_serves_every_task(user_root, tiny_mt, tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    shutil.copytree(registry.SHIPPED_DIR, shipped)
+    _forced(tiny_mt, shipped / registry.SHIPPED_ENCODER, sentiment="negative", cause="технический сбой",
+            journey_stage="оплата")
+    monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
+    pipe = Pipeline.load(redact=False)
+    assert all(v.startswith("voc-multitask@") for k, v in pipe.versions.items() if k != "redact")
+    _, [f] = pipe.analyze([Feedback(id="1", text="Курьер опоздал на три часа")])
+    assert f.sentiment == "negative" and f.cause.name == "технический сбой" and f.journey_stage == "оплата"
+    fast = Pipeline.load(redact=False, profile="fast")
+    assert fast.versions["cause"] == "weak-lexicon-tfidf-1" and fast.versions["sentiment"].startswith("sentiment-tfidf")
+
+
+def _run(pipe_components, records, sentiment="negative"):
+    findings = [Findings(feedback_id=r.id, sentiment=sentiment) for r in records]
+    for analyzer in pipe_components:
+        analyzer(records, findings)
+    return findings
+
+
+def test_cause_head_decides_and_lexicon_falls_back(user_root, tiny_mt, tmp_path):
+    from voc.analyzers.cause import CauseAnalyzer
+
+    records = [Feedback(id="1", text="Курьер опоздал на три часа, никто не предупредил"),
+               Feedback(id="2", text="Приложение вылетает при оплате")]
+    lexicon = _run([CauseAnalyzer(model="lexicon")], records)
+    assert lexicon[1].cause.name == "технический сбой"
+    head = CauseAnalyzer(model=str(_forced(tiny_mt, tmp_path / "c1", cause="человеческий фактор")))
+    found = _run([head], records)
+    assert [f.cause.name for f in found] == ["человеческий фактор"] * 2 and found[0].cause.confidence > 0.9
+    assert head.version.startswith("voc-multitask@") and head.version.endswith("+weak-lexicon-tfidf-1")
+    assert _run([head], records, sentiment="positive")[0].cause is None  # complaints only
+    none_head = CauseAnalyzer(model=str(_forced(tiny_mt, tmp_path / "c2", cause="—")))
+    assert [f.cause.name for f in _run([none_head], records)] == [f.cause.name for f in lexicon]
+    evidence = [e for e in _run([none_head], records)[1].evidence if e.label.startswith("cause:")]
+    assert evidence and all(records[1].text[e.start : e.end] == e.text for e in evidence)
+
+
+def test_stage_head_after_record_and_ticket(user_root, tiny_mt, tmp_path):
+    from voc.analyzers.journey import JourneyStageAnalyzer
+
+    an = JourneyStageAnalyzer(model=str(_forced(tiny_mt, tmp_path / "s1", journey_stage="оплата")))
+    recs = [Feedback(id="1", text="Курьер опоздал"), Feedback(id="2", text="Курьер опоздал", journey_stage="Доставка")]
+    found = _run([an], recs)
+    assert (found[0].journey_stage, found[0].journey_stage_source) == ("оплата", "predicted")
+    assert found[0].journey_stage_confidence > 0.9
+    assert (found[1].journey_stage, found[1].journey_stage_source) == ("доставка", "record")
+    none = JourneyStageAnalyzer(model=str(_forced(tiny_mt, tmp_path / "s2", journey_stage="—")))
+    f = _run([none], recs[:1])[0]
+    assert f.journey_stage == "доставка" and any(e.label == "journey_stage:доставка" for e in f.evidence)
+
+
+def test_topics_head_for_its_vocabulary_lexicon_for_the_rest(user_root, tiny_mt, tmp_path):
+    from voc.analyzers.topics import TopicAnalyzer
+
+    model = _forced(tiny_mt, tmp_path / "t1", topics="оплата")
+    taxonomy = Taxonomy(topics=[Topic(name="доставка", keywords=["курьер", "доставка"]),
+                                Topic(name="оплата", keywords=["оплата"]),
+                                Topic(name="парковка", keywords=["парковка"])])
+    an = TopicAnalyzer(taxonomy, model=str(model))
+    rec = Feedback(id="1", text="Курьер опоздал, а парковка платная")
+    [f] = _run([an], [rec], sentiment="neutral")
+    by_name = {t.name: t.source for t in f.topics}
+    assert by_name == {"оплата": "model", "парковка": "taxonomy"}  # доставка: the head said no
+    assert [e.text for e in f.evidence if e.label == "topic:парковка"] == ["парковка"]
+    assert TopicAnalyzer(taxonomy, model=str(model), outside_taxonomy=True).head_topics_.keys() > {"оплата"}
+
+
+def test_voc_analyze_profile_flag(user_root, tiny_mt, tmp_path):
+    from typer.testing import CliRunner
+
+    from voc.cli import app
+
+    registry.promote(_forced(tiny_mt, tmp_path / "pos", sentiment="positive"), "sentiment")
+    data = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["Ужасный сервис, всё сломалось", "Курьер нагрубил, ужас"]}).to_csv(data, index=False)
+    runner = CliRunner()
+    for profile, expected in (("default", "positive"), ("fast", "negative")):
+        out = tmp_path / f"out-{profile}"
+        res = runner.invoke(app, ["analyze", str(data), "-o", str(out), "--profile", profile, "--workers", "1",
+                                  "-q", "--no-redact"])
+        assert res.exit_code == 0, res.output
+        frame = pd.read_csv(out / "enriched.csv", dtype=str)
+        assert set(frame["sentiment"]) == {expected}, profile
+    res = runner.invoke(app, ["analyze", str(data), "-o", str(tmp_path / "bad"), "--profile", "turbo", "-q"])
+    assert res.exit_code == 2 and "unknown profile" in res.output
+    import voc
+
+    frame = pd.read_csv(data)
+    assert set(voc.analyze(frame, outdir=tmp_path / "api-default").frame["sentiment"]) == {"positive"}
+    assert set(voc.analyze(frame, outdir=tmp_path / "api-fast", profile="fast").frame["sentiment"]) == {"negative"}
