@@ -414,3 +414,14 @@ def test_bench_quality_runs_the_cx_task(tmp_path, monkeypatch):
     quality.main()
     assert json.loads(out.read_text(encoding="utf-8"))["cx"] == {"methods": {}}
     assert seen == {"encoder_models": ["runs/mt"], "predictions": ["zs=p.jsonl"]}
+
+
+def test_bootstrap_intervals_hold_the_point_value():
+    gold, pred = synthetic(60, seed=5)
+    targets = score_all(gold, pred, bootstrap=30)["targets"]
+    for t in targets.values():
+        lo, hi = t["ci95"]
+        assert lo <= hi and lo - 0.05 <= t["value"] <= hi + 0.05
+    perfect = Predictions("gold", {"cause": list(gold["cause"])})
+    assert score_all(gold, perfect, bootstrap=10)["targets"]["cause.accuracy"]["ci95"] == [1.0, 1.0]
+    assert score_all(gold, perfect, bootstrap=10)["targets"]["topics.micro_f1"]["ci95"] is None

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from training.cxlabels.metrics import TARGETS, Predictions, score, score_all
+from training.cxlabels.metrics import BOOTSTRAP_SAMPLES, TARGETS, Predictions, score, score_all
 from training.data import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,8 @@ def _parse_predictions(specs: Sequence[str]) -> list[tuple[str | None, Path]]:
 def _record(out: dict[str, Any], preds: dict[str, Predictions], seconds: float, sets: dict[str, pd.DataFrame]) -> None:
     main = preds["cxreal"]
     entry: dict[str, Any] = {"description": main.description, "seconds": round(seconds, 1),
-                             "notes": main.notes, "fields": list(main.fields), **score_all(sets["cxreal"], main)}
+                             "notes": main.notes, "fields": list(main.fields),
+                             **score_all(sets["cxreal"], main, bootstrap=BOOTSTRAP_SAMPLES)}
     if "inhouse" in preds:
         entry[INHOUSE_KEY] = score(sets["inhouse"], preds["inhouse"])
     out[main.method] = entry

@@ -38,6 +38,7 @@ TARGETS: dict[tuple[str, str], float] = {
     ("cause", "accuracy"): 0.75, ("cause", "macro_f1"): 0.60, ("journey_stage", "accuracy"): 0.80,
     ("topics", "micro_f1"): 0.75, ("emotions", "micro_f1"): 0.65,
 }
+BOOTSTRAP_SAMPLES = 200
 
 
 @dataclass
@@ -150,13 +151,33 @@ def targets_met(overall: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def score_all(gold: pd.DataFrame, pred: Predictions, by: Sequence[str] = ("source", "domain")) -> dict[str, Any]:
-    """Overall scores, the same per value of each ``by`` column, the cause and stage confusion matrices."""
+def bootstrap_ci(gold: pd.DataFrame, pred: Predictions, n: int = BOOTSTRAP_SAMPLES,
+                 seed: int = 0) -> dict[str, list[float] | None]:
+    """95 % percentile bootstrap intervals (rows resampled with replacement) of the target metrics."""
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {f"{f}.{m}": [] for f, m in TARGETS}
+    for _ in range(n):
+        idx = rng.integers(0, len(gold), len(gold))
+        s = score(gold.iloc[idx].reset_index(drop=True), pred.subset(idx.tolist()))
+        for f, m in TARGETS:
+            value = s.get(f, {}).get(m)
+            if value is not None:
+                draws[f"{f}.{m}"].append(value)
+    return {k: [_r(np.percentile(v, 2.5)), _r(np.percentile(v, 97.5))] if v else None for k, v in draws.items()}
+
+
+def score_all(gold: pd.DataFrame, pred: Predictions, by: Sequence[str] = ("source", "domain"),
+              bootstrap: int = 0) -> dict[str, Any]:
+    """Overall scores (with ``bootstrap`` resamples: 95 % intervals of the target metrics), the same per value of
+    each ``by`` column, the cause and stage confusion matrices."""
     for name, values in pred.fields.items():
         if len(values) != len(gold):
             raise ValueError(f"{pred.method}: {len(values)} {name} predictions for {len(gold)} gold rows")
     overall = score(gold, pred)
     out: dict[str, Any] = {"overall": overall, "targets": targets_met(overall)}
+    if bootstrap:
+        for key, ci in bootstrap_ci(gold, pred, bootstrap).items():
+            out["targets"][key]["ci95"] = ci
     for col in by:
         if col not in gold.columns:
             continue

@@ -49,13 +49,27 @@ def _row(cells: list[str]) -> str:
 
 def headline_table(methods: dict[str, Any], targets: dict[str, float], key: str = "overall") -> list[str]:
     lines = [_row(["method", *[h for h, _, _ in HEADLINE]]), _row(["---"] * (len(HEADLINE) + 1))]
-    lines.append(_row(["*target*", *[f"≥ {targets[f'{f}.{m}']}" if f"{f}.{m}" in targets else ""
+    lines.append(_row(["*target*", *[f"≥ {targets[f'{f}.{m}']:.2f}" if f"{f}.{m}" in targets else ""
                                      for _, f, m in HEADLINE]]))
     for name, entry in methods.items():
         scores = entry.get(key)
         if scores is None:
             continue
         lines.append(_row([f"`{name}`", *[_fmt(_get(scores, f, m), targets.get(f"{f}.{m}")) for _, f, m in HEADLINE]]))
+    return lines
+
+
+def targets_table(methods: dict[str, Any], targets: dict[str, float]) -> list[str]:
+    """Each target metric with its 95 % bootstrap interval; bold = the point value reaches the target."""
+    keys = list(targets)
+    lines = [_row(["method", *[f"{k} (≥ {targets[k]:.2f})" for k in keys]]), _row(["---"] * (len(keys) + 1))]
+    for name, entry in methods.items():
+        cells = []
+        for k in keys:
+            t = entry.get("targets", {}).get(k, {})
+            ci = t.get("ci95")
+            cells.append(_fmt(t.get("value"), targets[k]) + (f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else ""))
+        lines.append(_row([f"`{name}`", *cells]))
     return lines
 
 
@@ -87,7 +101,9 @@ def render(result: dict[str, Any]) -> str:
            f"{result.get('machine', {}).get('cpu', '?')} ({result.get('machine', {}).get('cores', '?')} cores); "
            f"results in `bench/results/cx_quality.json`. Bold = target reached.", "",
            f"### cxreal eval split — {ev['rows']} rows, {ev['complaints']} complaints, {ev['with_stage']} with a stage",
-           "", *headline_table(methods, targets), ""]
+           "", *headline_table(methods, targets), "",
+           "Targets with their 95 % bootstrap intervals (rows resampled with replacement):", "",
+           *targets_table(methods, targets), ""]
     if any(INHOUSE_KEY in e for e in methods.values()):
         out += [f"### In-house eval ({result.get('inhouse_eval_rows')} rows written in the project) — "
                 "**not the measure**, for comparison only", "",
