@@ -21,6 +21,10 @@ Parts (macro-F1 everywhere, numbers from ``training.evaluate`` = scikit-learn's 
     80/20 split (the dataset has no official test split). The trainable model (``voc train topics``) against the
     majority baseline; plus a 4-way coarse grouping (cards / loans / remote banking / other) on which the
     shipped CX taxonomy is scored zero-shot against the same trained model and the majority baseline.
+* ``cx`` — cause, journey stage, topics, emotions and sentiment on the real-text CX eval split
+  (``datasets/cxreal``), overall / per source / per domain, for the production analyzers, the TF-IDF heads and
+  ``--encoder-model`` / ``--cx-predictions`` candidates (``training.cxlabels.evaluate``; docs/cx_quality.md).
+  Not in the default set; ``python -m training.cxlabels.evaluate --out bench/results/cx_quality.json`` runs it alone.
 """
 
 from __future__ import annotations
@@ -267,9 +271,13 @@ def products_part() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=["sentiment", "emotions", "topics"],
-                        choices=["sentiment", "emotions", "topics"])
+                        choices=["sentiment", "emotions", "topics", "cx"])
     parser.add_argument("--sentiment-model", action="append", default=[], help="extra candidate (name or dir)")
     parser.add_argument("--emotions-model", action="append", default=[], help="extra candidate (name or dir)")
+    parser.add_argument("--encoder-model", action="append", default=[],
+                        help="cx: a multi-task encoder directory to score")
+    parser.add_argument("--cx-predictions", action="append", default=[],
+                        help="cx: [NAME=]FILE predictions JSONL (format: training/cxlabels/predictions.py)")
     parser.add_argument("--out", type=Path, default=None, help="write the results JSON here")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -281,6 +289,10 @@ def main() -> None:
     if "topics" in args.tasks:
         result["topics"] = {"sentirueval2015_aspects_sentence_categories": aspects_part(),
                             "gazprombank_products": products_part()}
+    if "cx" in args.tasks:
+        from training.cxlabels.evaluate import run as cx_run
+
+        result["cx"] = cx_run(encoder_models=args.encoder_model, predictions=args.cx_predictions)
     result["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     if args.out:
