@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,14 @@ def replace_paths(text: str, names: dict[str, str], html: bool = False) -> str:
         text = text.replace(path, str(escape(name)) if html else name)
     for folder in {str(Path(p).parent) for p in names if os.sep in p}:  # any other mention of the upload folder
         text = text.replace(folder + os.sep, "").replace(folder, "")
+    if html:  # the report header lists bare stored file names ("файлы: file.csv"): show the uploaded names
+        bare = {p: n for p, n in names.items() if os.sep not in p}
+
+        def header(m: re.Match[str]) -> str:
+            files = [str(escape(bare.get(str(unescape(f)), str(unescape(f))))) for f in m.group(2).split(", ")]
+            return m.group(1) + ", ".join(files)
+
+        text = re.sub(r"(файлы: )([^<\n]*)", header, text)
     return text
 
 
