@@ -107,6 +107,13 @@ def test_bad_label_definitions_are_rejected() -> None:
         ZeroShotClassifier([])
 
 
+def test_a_stage_without_description_or_examples_is_named_with_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "journey.yaml"
+    path.write_text("stages:\n  - name: доставка\n    keywords: [курьер]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"journey\.yaml: zero-shot: label 'доставка' has neither"):
+        ZeroShotJourneyStageAnalyzer(path, encoder=BagEncoder())
+
+
 def test_label_without_examples_still_gets_a_threshold() -> None:
     labels = [*LABELS, LabelSpec("возврат", "возврат товара вернуть деньги")]
     clf = ZeroShotClassifier(labels, encoder=BagEncoder()).fit()

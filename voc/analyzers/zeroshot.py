@@ -40,6 +40,15 @@ def record_units(rec: Feedback, max_sentences: int) -> list[Unit]:
     return units
 
 
+def _classifier(where: object, default: str, labels: list, **kwargs: object) -> ZeroShotClassifier:
+    """A ZeroShotClassifier whose definition errors name the config file they come from."""
+    try:
+        return ZeroShotClassifier(labels, **kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:
+        name = str(where) if isinstance(where, str | Path) else default
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def _evidence(label: str, unit: Unit, weight: float) -> Evidence:
     text = unit.text.strip()
     lead = len(unit.text) - len(unit.text.lstrip())
@@ -84,10 +93,10 @@ class ZeroShotCauseAnalyzer(_ZeroShotMixin, Analyzer):
         labels = label_specs(self.config.causes, skip=[self.config.fallback])
         if not labels:
             raise ValueError("causes config: needs at least one cause besides the fallback")
-        self.classifier = ZeroShotClassifier(labels, multi_label=False, encoder=encoder, margin=margin,
-                                             background_quantile=background_quantile,
-                                             sentence_weight=sentence_weight, lexical_weight=lexical_weight,
-                                             max_sentences=max_sentences)
+        self.classifier = _classifier(causes, "causes config", labels, multi_label=False, encoder=encoder,
+                                      margin=margin, background_quantile=background_quantile,
+                                      sentence_weight=sentence_weight, lexical_weight=lexical_weight,
+                                      max_sentences=max_sentences)
 
     def predict(self, records: Sequence[Feedback]) -> list[Label]:
         """The cause of each record (read as a complaint)."""
@@ -133,9 +142,9 @@ class ZeroShotJourneyStageAnalyzer(_ZeroShotMixin, JourneyStageAnalyzer):
         encoder: Encoder | None = None,
     ) -> None:
         super().__init__(journey)
-        self.classifier = ZeroShotClassifier(label_specs(self.config.stages), multi_label=False, encoder=encoder,
-                                             margin=margin, sentence_weight=sentence_weight,
-                                             lexical_weight=lexical_weight, max_sentences=max_sentences)
+        self.classifier = _classifier(journey, "journey config", label_specs(self.config.stages), multi_label=False,
+                                      encoder=encoder, margin=margin, sentence_weight=sentence_weight,
+                                      lexical_weight=lexical_weight, max_sentences=max_sentences)
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
         todo: list[int] = []
@@ -184,9 +193,9 @@ class ZeroShotTopicAnalyzer(_ZeroShotMixin, Analyzer):
         encoder: Encoder | None = None,
     ) -> None:
         self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
-        self.classifier = ZeroShotClassifier(label_specs(self.taxonomy.topics), multi_label=True, encoder=encoder,
-                                             margin=margin, sentence_weight=sentence_weight,
-                                             lexical_weight=lexical_weight, max_sentences=max_sentences)
+        self.classifier = _classifier(taxonomy, "taxonomy", label_specs(self.taxonomy.topics), multi_label=True,
+                                      encoder=encoder, margin=margin, sentence_weight=sentence_weight,
+                                      lexical_weight=lexical_weight, max_sentences=max_sentences)
         self._evidence_labels = frozenset(f"topic:{t.name}" for t in self.taxonomy.topics)
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
