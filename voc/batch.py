@@ -275,6 +275,8 @@ def run_batch(
     summary.rows_in, summary.rows_out = totals["rows_in"], totals["rows_out"]
     summary.rows_rejected, summary.records = totals["rows_rejected"], totals["records"]
     summary.model_versions = pipeline.versions
+    if getattr(pipeline, "preset", None) is not None:  # voc analyze --preset (docs/presets.md)
+        summary.model_versions["preset"] = pipeline.preset.label
     result = _finish(outdir, chunk_paths, summary, pipeline, index is not None, repeat_window_days, topic_model, write_csv)
     summary.seconds = round(time.perf_counter() - started, 3)
     _atomic_write_text(outdir / "summary.json", _summary_json(outdir, summary))

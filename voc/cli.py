@@ -42,6 +42,7 @@ def analyze(
     journey: Annotated[Path | None, typer.Option(help="journey config YAML (stages, ticket categories)")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="topic taxonomy YAML")] = None,
     causes: Annotated[Path | None, typer.Option(help="complaint causes YAML")] = None,
+    preset: Annotated[str | None, typer.Option(help="domain preset for taxonomy/journey/causes: banking, telecom, retail, or auto (suggested from a sample of the input); --taxonomy/--journey/--causes win")] = None,
     text_col: Annotated[str | None, typer.Option(help="name of the text column (else auto-detected)")] = None,
     columns: Annotated[Path | None, typer.Option(help="column mapping YAML ('columns: {text: Отзыв, ...}')")] = None,
     channel: Annotated[str | None, typer.Option(help="channel for rows that have none (review, survey, chat, call, email, social)")] = None,
@@ -77,9 +78,16 @@ def analyze(
         mapping = ColumnMapping.from_yaml(columns) if columns else ColumnMapping()
         updates = {k: v for k, v in (("text", text_col), ("default_channel", channel)) if v}
         mapping = mapping.model_copy(update=updates)
+        from voc.presets import resolve_preset
+
+        choice, taxonomy, journey, causes = resolve_preset(preset, feedback, mapping, taxonomy=taxonomy,
+                                                           journey=journey, causes=causes)
+        if choice is not None and not quiet:
+            typer.echo(f"preset: {choice.label}")
         pipe = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, config=pipeline,
                              redact=False if no_redact else None, redact_names=redact_names,
                              topic_model=topic_model, profile=profile)
+        pipe.preset = choice  # type: ignore[attr-defined]  # read by the batch summary (docs/presets.md)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
                            topic_model=topic_model, quiet=quiet, workers=workers,
                            keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file)

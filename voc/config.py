@@ -77,7 +77,7 @@ class Taxonomy(_Strict):
 
 
 class Stage(_Strict):
-    """One customer-journey stage with the touchpoints, ticket categories and words that point to it."""
+    """One customer-journey stage with the touchpoints, ticket categories, words and example texts that point to it."""
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -85,6 +85,7 @@ class Stage(_Strict):
     ticket_categories: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list, description="taxonomy topics that hint at this stage")
+    examples: list[str] = Field(default_factory=list, description="short texts typical of the stage (zero-shot)")
 
     @field_validator("touchpoints", "keywords")
     @classmethod

@@ -1,0 +1,1 @@
+"""Domain presets (taxonomy, journey, causes YAML per domain); loaded by voc.presets."""
