@@ -113,6 +113,8 @@ class Pipeline:
         analyzers = []
         for spec in specs:
             kwargs = {k: v for k, v in shared.get(spec.name, {}).items() if v is not None}
+            if spec.config.get("method", "default") != "default":
+                kwargs.pop("profile", None)  # model profiles choose trained models; other methods have none
             kwargs.update(spec.config)
             analyzers.append(create(spec.name, **kwargs))
 
