@@ -1,0 +1,119 @@
+"""The analysts' page in a real browser (headless Chromium via Selenium) against a live service with a batch
+worker: key entry, upload of the bundled sample, progress that moves, heatmaps, rejected rows under the
+uploaded file name, a bad file's errors — under the page's Content-Security-Policy. A screenshot of each step
+lands in tests/artifacts/browser/ (git-ignored). Skips when selenium or the system Chromium is missing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("selenium")
+
+from browser_support import chrome, csp_errors, find_browser, live_server, screenshot, wait_until  # noqa: E402
+
+pytestmark = pytest.mark.skipif(find_browser() is None, reason="no system chromium + chromedriver")
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "feedback.csv"
+STASH: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("browser") / "data") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    d = chrome(tmp_path_factory.mktemp("downloads"))
+    d.set_page_load_timeout(30)
+    yield d
+    d.quit()
+
+
+def _by_id(driver, element_id: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def _text(driver, element_id: str) -> str:
+    return _by_id(driver, element_id).text
+
+
+def _visible(driver, element_id: str) -> bool:
+    return _by_id(driver, element_id).is_displayed()
+
+
+def _enter_key(driver, key: str) -> str:
+    driver.execute_script("document.getElementById('key-status').textContent = ''")
+    field = _by_id(driver, "api-key")
+    field.clear()
+    field.send_keys(key)
+    _by_id(driver, "key-form").submit()
+    return wait_until(lambda: _text(driver, "key-status"), 10, what="the key status")
+
+
+def test_key_upload_progress_heatmaps_rejected_rows_and_a_bad_file(server, driver, tmp_path) -> None:
+    driver.get(server.url + "/")
+    assert "voc" in driver.title
+
+    # 1. key entry: a wrong key is refused in Russian, the right one accepted and kept in this tab only
+    assert "не принят" in _enter_key(driver, "voc_nope_secret")
+    assert _enter_key(driver, server.key("analyst")) == "Ключ принят."
+    assert driver.execute_script("return sessionStorage.getItem('voc.apiKey')").startswith("voc_")
+    screenshot(driver, "01-key")
+
+    # 2. upload the bundled sample
+    _by_id(driver, "file").send_keys(str(SAMPLE))
+    _by_id(driver, "upload-button").click()
+    wait_until(lambda: _visible(driver, "job-section") and _text(driver, "job-id"), 30, what="the batch section")
+    assert "Пакет создан" in _text(driver, "upload-message")
+    STASH["batch"] = _text(driver, "job-id")
+    screenshot(driver, "02-upload")
+
+    # 3. progress moves: values strictly between 0 and 100 are shown before «готово»
+    seen: list[float] = []
+    shot = False
+    while _text(driver, "job-state") not in ("готово", "ошибка", "отменён"):
+        value = float(re.sub(r"[^\d.]", "", _text(driver, "job-percent")) or 0)
+        if not seen or seen[-1] != value:
+            seen.append(value)
+        if 0 < value < 100 and not shot:
+            screenshot(driver, "03-progress")
+            shot = True
+        wait_until(lambda: True, 0.1)
+        assert len(seen) < 10_000
+    assert _text(driver, "job-state") == "готово", _text(driver, "job-error")
+    assert any(0 < v < 100 for v in seen), f"progress never moved between 0 and 100: {seen}"
+    assert seen == sorted(seen), f"progress went backwards: {seen}"
+
+    # 4. heatmaps are visible images
+    wait_until(lambda: _visible(driver, "results-section"), 30, what="the results")
+    loaded = ("return [...document.querySelectorAll('#heatmaps img')]"
+              ".filter(i => i.complete && i.naturalWidth > 100).length")
+    assert wait_until(lambda: driver.execute_script(loaded) >= 3, 60, what="three heatmap images") is True
+    screenshot(driver, "04-heatmap")
+
+    # 5. rejected rows: the sample's 5 bad rows, under the uploaded file name (never a server path)
+    assert _text(driver, "rows-rejected") == "5"
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#errors-table tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+    assert len(rows) == 5 and {r[0] for r in rows} == {"feedback.csv"}, rows
+    assert all(r[1] and r[3] for r in rows)
+    screenshot(driver, "05-rejected-rows")
+
+    # 6. a bad file: every row rejected → the upload answers 422 and the page lists the rows and fields
+    bad = tmp_path / "пустые.csv"
+    bad.write_text("id,text\n1,\n2,   \n", encoding="utf-8")
+    _by_id(driver, "file").send_keys(str(bad))
+    _by_id(driver, "upload-button").click()
+    message = wait_until(lambda: "Ошибка во входных данных" in _text(driver, "upload-message")
+                         and _text(driver, "upload-message"), 30, what="the upload error")
+    assert "rejected" in message and "file" in message and "Traceback" not in message
+    assert _by_id(driver, "upload-message").get_attribute("class") == "message error"
+    screenshot(driver, "06-bad-file")
+    assert csp_errors(driver) == []
