@@ -28,8 +28,11 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    d = chrome(tmp_path_factory.mktemp("downloads"))
+    downloads = tmp_path_factory.mktemp("downloads")
+    d = chrome(downloads)
     d.set_page_load_timeout(30)
+    d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    d.downloads = downloads
     yield d
     d.quit()
 
@@ -63,7 +66,8 @@ def test_key_upload_progress_heatmaps_rejected_rows_and_a_bad_file(server, drive
 
     # 1. key entry: a wrong key is refused in Russian, the right one accepted and kept in this tab only
     assert "не принят" in _enter_key(driver, "voc_nope_secret")
-    assert _enter_key(driver, server.key("analyst")) == "Ключ принят."
+    STASH["key"] = server.key("analyst")
+    assert _enter_key(driver, STASH["key"]) == "Ключ принят."
     assert driver.execute_script("return sessionStorage.getItem('voc.apiKey')").startswith("voc_")
     screenshot(driver, "01-key")
 
@@ -72,6 +76,7 @@ def test_key_upload_progress_heatmaps_rejected_rows_and_a_bad_file(server, drive
     _by_id(driver, "upload-button").click()
     wait_until(lambda: _visible(driver, "job-section") and _text(driver, "job-id"), 30, what="the batch section")
     assert "Пакет создан" in _text(driver, "upload-message")
+    driver.execute_script("window.scrollTo(0, 0)")
     STASH["batch"] = _text(driver, "job-id")
     screenshot(driver, "02-upload")
 
@@ -103,6 +108,7 @@ def test_key_upload_progress_heatmaps_rejected_rows_and_a_bad_file(server, drive
     rows = driver.execute_script(
         "return [...document.querySelectorAll('#errors-table tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
     assert len(rows) == 5 and {r[0] for r in rows} == {"feedback.csv"}, rows
+    assert {r[3] for r in rows} == {"пустой текст", "неизвестный канал", "не удалось разобрать дату"}, rows
     assert all(r[1] and r[3] for r in rows)
     screenshot(driver, "05-rejected-rows")
 
@@ -117,3 +123,100 @@ def test_key_upload_progress_heatmaps_rejected_rows_and_a_bad_file(server, drive
     assert _by_id(driver, "upload-message").get_attribute("class") == "message error"
     screenshot(driver, "06-bad-file")
     assert csp_errors(driver) == []
+
+
+def _css(driver, selector: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def _drill_count(driver) -> int:
+    text = wait_until(lambda: (t := _text(driver, "drill") and _css(driver, "#drill .drill-count")[0].text)
+                      and "Загрузка" not in t and t, 30, what="the drill-down count")
+    found = re.search(r"Найдено отзывов: (\d+)", text)
+    return int(found.group(1)) if found else 0
+
+
+def _click(driver, element) -> None:
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", element)
+    element.click()
+
+
+def test_every_number_opens_its_feedback(server, driver) -> None:
+    if "batch" not in STASH:
+        pytest.skip("needs the batch of the first browser test")
+    # a heatmap cell: exactly its n rows, evidence marked, every label shown
+    cells = _css(driver, "#heat-stage_emotion td[data-drill]")
+    assert cells and not _css(driver, "#heat-stage_emotion td.nodata[data-drill]")
+    cell = max(cells, key=lambda c: int(re.search(r"n=(\d+)", c.text).group(1)))
+    n = int(re.search(r"n=(\d+)", cell.text).group(1))
+    _click(driver, cell)
+    assert _drill_count(driver) == n
+    assert _css(driver, "#drill tbody tr") and _css(driver, "#drill mark")
+    labels = _css(driver, "#drill tbody tr")[0].text
+    assert "тональность" in labels and "этап" in labels
+    screenshot(driver, "07-drill-heatmap-cell")
+
+    # a filter narrows it; the CSV export holds the same rows
+    from selenium.webdriver.support.ui import Select
+
+    channel = Select(_css(driver, "#drill select[name=channel]")[0])
+    channel.select_by_value("review")
+    narrowed = _drill_count(driver)
+    assert 0 < narrowed < n
+    before = set(driver.downloads.iterdir())
+    _click(driver, [b for b in _css(driver, "#drill button") if b.text == "Скачать CSV"][0])
+    new = wait_until(lambda: [p for p in set(driver.downloads.iterdir()) - before if p.suffix == ".csv"], 30,
+                     what="the CSV download")
+    import pandas as pd
+
+    exported = pd.read_csv(new[0])
+    assert len(exported) == narrowed and set(exported["channel"]) == {"review"}
+
+    # a priority item and a trend
+    _click(driver, _css(driver, "#p-topic-1")[0])
+    topic = _css(driver, "#p-topic-1 b")[0].text
+    assert _drill_count(driver) == int(_css(driver, "#p-topic-1 td")[2].text)
+    assert f"тема: {topic}" in _css(driver, "#drill .drill-caption")[0].text
+    screenshot(driver, "08-drill-priority")
+    _click(driver, _css(driver, "#trends tbody tr")[0])
+    assert _drill_count(driver) == int(_css(driver, "#trends tbody tr td")[3].text)
+    assert "неделя: " in _css(driver, "#drill .drill-caption")[0].text
+    _click(driver, [b for b in _css(driver, "#drill button") if "Закрыть" in b.text][0])
+    assert not _visible(driver, "drill")
+    assert csp_errors(driver) == []
+
+
+def test_report_drill_down_in_a_page_tab_and_under_the_api_policy(server, driver) -> None:
+    if "batch" not in STASH:
+        pytest.skip("needs the batch of the first browser test")
+    page = driver.current_window_handle
+    _click(driver, _by_id(driver, "open-report"))
+    wait_until(lambda: len(driver.window_handles) > 1, 15, what="the report tab")
+    driver.switch_to.window([h for h in driver.window_handles if h != page][0])
+    try:
+        wait_until(lambda: driver.current_url.startswith("blob:") and _css(driver, "#table-stage_emotion"), 30,
+                   what="the report in its tab")
+        cell = _css(driver, "#table-stage_emotion td[data-drill]")[0]
+        n = int(re.search(r"n=(\d+)", cell.text).group(1))
+        _click(driver, cell)
+        assert _drill_count(driver) == n and _css(driver, "#drill mark")
+        screenshot(driver, "09-report-drill")
+        assert csp_errors(driver) == []
+    finally:
+        driver.close()
+        driver.switch_to.window(page)
+
+    # the report straight from the API: nonce'd scripts only, sandboxed; the drill-down still works
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": "Bearer " + STASH["key"]}})
+    try:
+        driver.get(f"{server.url}/v1/batches/{STASH['batch']}/report")
+        _click(driver, _css(driver, "#priority-topic-1")[0])
+        assert _drill_count(driver) > 0 and _css(driver, "#drill tbody tr")
+        screenshot(driver, "10-report-api-csp")
+        assert csp_errors(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
+        driver.get(server.url + "/")
