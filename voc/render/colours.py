@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+import textwrap
+
+import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import Colormap, Normalize, TwoSlopeNorm, to_hex
+from matplotlib.colors import Colormap, ListedColormap, Normalize, TwoSlopeNorm, to_hex
 
 from voc.aggregate.heatmaps import POSITIVE_EMOTIONS
 from voc.aggregate.models import Heatmap
@@ -88,3 +91,38 @@ def legend(heatmap: Heatmap, top: float) -> dict:
                              ("neutral", "нейтральные (удивление, нет эмоции)")) if g in groups]
     return {"title": "Число в ячейке — доля отзывов этапа с этой эмоцией (0–1, не число отзывов); "
                      "n — отзывов этапа с эмоцией", "bars": bars, "no_data": no_data}
+
+
+def wrap(text: str, width: int = 22, sep: str = "\n") -> str:
+    """A colour-bar title broken into short lines, so it is never clipped."""
+    return sep.join(textwrap.wrap(text, width)) or text
+
+
+def bar_scales(heatmap: Heatmap, top: float) -> list[tuple[str, Colormap, Normalize, list[int]]]:
+    """One (title, colour map, norm, column indices) per colour bar of a heatmap, as the cells are coloured.
+
+    The maps are cut to the part the cells use (a light start for emotion shares), so a bar's ticks run over
+    the cells' own values: 0..top for emotion shares, −1..1 for sentiment, 0..1 for negative shares.
+    """
+    cols = list(range(len(heatmap.col_labels)))
+    if heatmap.kind == "stage_channel":
+        return [("средняя тональность: −1 негатив … +1 позитив", colormaps[DIVERGING],
+                 TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1), cols)]
+    if heatmap.kind == "topic_week":
+        return [("доля негативных упоминаний (0–1)", colormaps[WARM], Normalize(vmin=0, vmax=1), cols)]
+    t = max(top, 1e-9)
+    start = 0.08 / 1.08  # where 0 falls on Normalize(-0.08 t, t)
+    out = []
+    for group, title in (("negative", "доля отзывов этапа: негативные эмоции"),
+                         ("positive", "доля отзывов этапа: позитивные эмоции"),
+                         ("neutral", "доля отзывов этапа: нейтральные")):
+        members = [j for j in cols if emotion_group(heatmap.col_labels[j]) == group]
+        if members:
+            cut = ListedColormap(colormaps[GROUP_MAPS[group]](np.linspace(start, 1, 256)), name=f"{group}-cut")
+            out.append((title, cut, Normalize(vmin=0, vmax=t), members))
+    return out
+
+
+def plotly_scale(cmap: Colormap, n: int = 11) -> list[list[float | str]]:
+    """A plotly colorscale sampled from a matplotlib colour map (so the HTML matches the PNG)."""
+    return [[k / (n - 1), to_hex(cmap(k / (n - 1))[:3])] for k in range(n)]
