@@ -68,14 +68,39 @@ def _file_or_404(path: Path, what: str) -> Path:
     return path
 
 
+#: analysing rows fills the bar up to here; building aggregates, heatmaps and the report is the rest
+ANALYSIS_SHARE = 95.0
+SUMMARY_PROGRESS = 97.0
+#: small files are cut into about this many chunks so the progress bar moves (never below MIN_PROGRESS_CHUNK)
+PROGRESS_STEPS = 20
+MIN_PROGRESS_CHUNK = 50
+
+
+def progress_of(job: Job) -> tuple[float, str]:
+    """Percent done and the phase: rows analysed scaled to 95 %, 97 % while the report is built, 100 % done."""
+    if job.state == "succeeded":
+        return 100.0, "done"
+    if job.state in ("failed", "cancelled", "queued"):
+        share = min(job.rows_in / job.rows_total, 1.0) if job.rows_total else 0.0
+        return round(ANALYSIS_SHARE * share, 1), job.state
+    if not job.rows_in:
+        return 0.0, "starting"
+    if job.rows_total and job.rows_in >= job.rows_total:
+        return SUMMARY_PROGRESS, "summarising"
+    share = job.rows_in / job.rows_total if job.rows_total else 0.0
+    return round(ANALYSIS_SHARE * share, 1), "analysing"
+
+
+def chunk_size_for(rows_total: int | None, configured: int) -> int:
+    """The chunk size of a batch: the configured one, smaller for small files so progress is reported often."""
+    if not rows_total:
+        return configured
+    return max(1, min(configured, max(MIN_PROGRESS_CHUNK, math.ceil(rows_total / PROGRESS_STEPS))))
+
+
 def status_of(job: Job) -> BatchStatus:
     """The API view of a job; rejected-row values are cut and masked again on the way out."""
-    if job.state == "succeeded":
-        progress = 100.0
-    elif job.rows_total:
-        progress = round(min(99.0, 100.0 * job.rows_in / job.rows_total), 1)
-    else:
-        progress = 0.0
+    progress, phase = progress_of(job)
     base = f"/v1/batches/{job.id}"
     links = {"self": base}
     if job.state == "succeeded":
@@ -83,7 +108,7 @@ def status_of(job: Job) -> BatchStatus:
                      summary=base + "/summary",
                      heatmap=base + "/heatmap?kind=stage_emotion&format=html")
     return BatchStatus(
-        id=job.id, state=job.state, progress=progress, input_name=job.input_name, created_at=iso(job.created_at),
+        id=job.id, state=job.state, progress=progress, phase=phase, input_name=job.input_name, created_at=iso(job.created_at),
         started_at=iso(job.started_at), finished_at=iso(job.finished_at), rows_total=job.rows_total,
         rows_in=job.rows_in, rows_out=job.rows_out, rows_rejected=job.rows_rejected, records=job.records,
         chunks_done=job.chunks_done, attempts=job.attempts, cancel_requested=job.cancel_requested,
@@ -137,11 +162,11 @@ def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, roo
             check_config(Path(inputs[name]), name, inputs[f"{name}_name"])
     if text_col:
         inputs["text_col"] = text_col
-    inputs["chunk_size"] = settings.chunk_size
     small = feedback.stat().st_size <= settings.preview_max_mb * 1024 * 1024
     rows_total = count_rows(feedback) if small or feedback.suffix == ".parquet" else None  # else: the worker
     if feedback.suffix == ".xlsx":
         rows_total = None  # counting needs the workbook parsed: the worker does it
+    inputs["chunk_size"] = chunk_size_for(rows_total, settings.chunk_size)
     return jobs.create_job(state.sessions, key_id=principal.key_id, input_name=shown, inputs=inputs,
                            outdir=str(root / "out"), job_id=job_id, rows_total=rows_total)
 

@@ -51,7 +51,7 @@ class LiveServer:
 
     def __init__(self, data_dir: Path, **overrides: Any) -> None:
         values: dict[str, Any] = {"data_dir": data_dir, "workers": 1, "poll_interval_s": 0.2, "heartbeat_s": 0.5,
-                                  "chunk_size": 100, "worker_nice": 0, "log_level": "WARNING"}
+                                  "worker_nice": 0, "log_level": "WARNING"}
         values.update(overrides)
         self.settings = Settings.model_validate(values)
         self.port = free_port()

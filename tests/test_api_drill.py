@@ -100,3 +100,21 @@ def test_filter_problems_and_summary(setup) -> None:
     assert client.get(f"/v1/batches/{batch}/summary").status_code == 401
     assert client.get(f"/v1/batches/{batch}/summary", headers=bearer(client.app.state.voc.sessions,
                                                                      "analyst")).status_code == 404
+
+
+def test_progress_moves_in_phases_and_small_files_get_small_chunks() -> None:
+    from api.batches import chunk_size_for, progress_of
+
+    def job(state: str, rows_in: int, total: int | None) -> Job:
+        return Job(id="j", state=state, rows_in=rows_in, rows_total=total)
+
+    assert progress_of(job("queued", 0, 1000)) == (0.0, "queued")
+    assert progress_of(job("running", 0, 1000)) == (0.0, "starting")
+    assert progress_of(job("running", 500, 1000)) == (47.5, "analysing")
+    assert progress_of(job("running", 1000, 1000)) == (97.0, "summarising")
+    assert progress_of(job("running", 300, None)) == (0.0, "analysing")
+    assert progress_of(job("succeeded", 1000, 1000)) == (100.0, "done")
+    assert progress_of(job("failed", 200, 1000))[1] == "failed"
+    assert chunk_size_for(1000, 20_000) == 50 and chunk_size_for(100_000, 20_000) == 5000
+    assert chunk_size_for(10_000_000, 20_000) == 20_000 and chunk_size_for(None, 20_000) == 20_000
+    assert chunk_size_for(10, 20_000) == 50

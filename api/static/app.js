@@ -7,6 +7,9 @@ const POLL_MS = 1500;
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const STATE_RU = {queued: "в очереди", running: "выполняется", succeeded: "готово", failed: "ошибка",
                   cancelled: "отменён"};
+const PHASE_RU = {queued: "ждёт свободного обработчика", starting: "запуск: загрузка моделей",
+                  analysing: "анализ строк", summarising: "строим тепловые карты и отчёт", done: "",
+                  failed: "", cancelled: ""};
 const HEATMAPS = [["stage_emotion", "Этап пути × эмоция"], ["stage_channel", "Этап пути × канал"],
                   ["topic_week", "Тема × неделя"]];
 const STATUS_RU = {
@@ -50,13 +53,26 @@ async function problemMessage(response) {
       if (body && typeof body.detail === "string" && response.status < 500) lines.push(body.detail);
       if (body && Array.isArray(body.errors)) {
         for (const e of body.errors.slice(0, 5)) {
-          const loc = Array.isArray(e.loc) ? e.loc.join(".") : "";
-          if (typeof e.msg === "string") lines.push((loc ? loc + ": " : "") + e.msg);
+          if (typeof e.msg === "string") lines.push(errorLine(Array.isArray(e.loc) ? e.loc : [], e.msg));
         }
       }
     } catch (_) { /* not JSON after all: the status line is enough */ }
   }
   return lines.join("\n");
+}
+
+const UPLOAD_FIELDS_RU = {file: "файл с отзывами", tickets: "выгрузка обращений", journey: "этапы пути",
+                         taxonomy: "таксономия", text_col: "колонка с текстом"};
+
+/** One field error in Russian: ["body", "file", 3, "text"] + "empty text" → «файл с отзывами, строка 3, поле «текст»: пустой текст». */
+function errorLine(loc, msg) {
+  const parts = [];
+  const rest = loc[0] === "body" || loc[0] === "query" || loc[0] === "path" ? loc.slice(1) : loc;
+  if (rest.length) parts.push(UPLOAD_FIELDS_RU[rest[0]] || String(rest[0]));
+  if (rest.length > 1 && typeof rest[1] === "number") parts.push(`строка ${rest[1]}`);
+  if (rest.length > 2) parts.push(`поле «${ru("fields", rest[2])}»`);
+  else if (rest.length > 1 && typeof rest[1] !== "number") parts.push(`поле «${ru("fields", rest[1])}»`);
+  return (parts.length ? parts.join(", ") + ": " : "") + ru("reasons", msg);
 }
 
 /** fetch() with the Authorization header; throws ApiError with a readable message when not 2xx. */
@@ -215,6 +231,7 @@ function renderJob(job) {
   const progress = Number(job.progress) || 0;
   $("job-progress").value = progress;
   $("job-percent").textContent = `${progress.toFixed(progress % 1 ? 1 : 0)} %`;
+  $("job-phase").textContent = PHASE_RU[job.phase] || "";
   $("rows-in").textContent = String(job.rows_in ?? 0);
   $("rows-out").textContent = String(job.rows_out ?? 0);
   $("rows-rejected").textContent = String(job.rows_rejected ?? 0);

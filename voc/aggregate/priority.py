@@ -44,15 +44,32 @@ def row_features(view: FrameView) -> pd.DataFrame:
     })
 
 
-def _quotes(view: FrameView, rows: np.ndarray, scores: np.ndarray, negative: np.ndarray,
-            k: int = 3) -> list[Quote]:
-    """The ``k`` most negative rows as quotes (id + the start of the text): negative mentions first."""
-    order = np.argsort(np.nan_to_num(scores, nan=2.0) - 4 * negative, kind="stable")[:k]
-    picked = rows[order]
+def _quotes(view: FrameView, rows: np.ndarray, scores: np.ndarray, negative: np.ndarray, used: set[str],
+            k: int = 3, candidates: int = 60) -> list[Quote]:
+    """The ``k`` most negative rows as quotes (id + the start of the text): negative mentions first, and where
+    possible rows and texts not yet quoted for a higher-ranked item (``used`` is updated), never the same text
+    twice in one item."""
+    order = np.argsort(np.nan_to_num(scores, nan=2.0) - 4 * negative, kind="stable")[:candidates]
+    picked_rows = rows[order]
+    ids, texts = view.ids_at(picked_rows), view.texts_at(picked_rows)
+    fresh = [i for i in range(len(order)) if ids[i] not in used and texts[i].strip().lower() not in used]
+    chosen: list[int] = []
+    seen_texts: set[str] = set()
+    fresh_set = set(fresh)
+    for i in fresh + [i for i in range(len(order)) if i not in fresh_set]:
+        key = texts[i].strip().lower()
+        if key in seen_texts:
+            continue
+        chosen.append(i)
+        seen_texts.add(key)
+        if len(chosen) == k:
+            break
     out = []
-    for fid, text, score in zip(view.ids_at(picked), view.texts_at(picked), scores[order], strict=True):
+    for i in chosen:
+        text, score = texts[i], scores[order[i]]
+        used.update((ids[i], text.strip().lower()))
         text = text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
-        out.append(Quote(id=fid, text=text, sentiment_score=None if np.isnan(score) else round(float(score), 4)))
+        out.append(Quote(id=ids[i], text=text, sentiment_score=None if np.isnan(score) else round(float(score), 4)))
     return out
 
 
@@ -81,6 +98,7 @@ def _rank(kind: str, long: pd.DataFrame, view: FrameView, features: pd.DataFrame
     top = feats[feats["item"].isin(stats.index)]
     by_item = {item: g for item, g in top.groupby("item", sort=False, observed=True)[["row", "score", "negative"]]}
     items = []
+    used: set[str] = set()  # quoted ids and texts: each item gets its own quotes where it has any
     for rank, (name, s) in enumerate(stats.iterrows(), start=1):
         flags = [f"no_data:{key}" for key in ("sla", "detractor", "repeat") if pd.isna(s[key])]
         g = by_item[name]
@@ -93,7 +111,7 @@ def _rank(kind: str, long: pd.DataFrame, view: FrameView, features: pd.DataFrame
             repeat_contact_share=rounded(s["repeat"]),
             impact=round(float(s["impact"]), 4), score=round(float(s["score_total"]), 4), flags=flags,
             examples=_quotes(view, g["row"].to_numpy(), g["score"].to_numpy(dtype=float),
-                             g["negative"].to_numpy(dtype=float)),
+                             g["negative"].to_numpy(dtype=float), used),
         ))
     return items
 
