@@ -184,6 +184,12 @@ def test_every_number_opens_its_feedback(server, driver) -> None:
     _click(driver, _css(driver, "#trends tbody tr")[0])
     assert _drill_count(driver) == int(_css(driver, "#trends tbody tr td")[3].text)
     assert "неделя: " in _css(driver, "#drill .drill-caption")[0].text
+    # driver analysis: NPS per topic with intervals (the sample's surveys carry NPS); a row opens its feedback
+    drivers = _css(driver, "#drivers-nps tbody tr")
+    assert drivers and "…" in drivers[0].text
+    _click(driver, drivers[0])
+    assert _drill_count(driver) > 0
+    screenshot(driver, "08b-drivers")
     _click(driver, [b for b in _css(driver, "#drill button") if "Закрыть" in b.text][0])
     assert not _visible(driver, "drill")
     assert csp_errors(driver) == []

@@ -500,6 +500,36 @@ function scoresBlock(scores) {
   return block;
 }
 
+function driversBlock(tables) {
+  const block = el("div");
+  block.appendChild(el("h3", null, "Что влияет на NPS, CSAT и CES"));
+  if (!tables || !tables.length) {
+    block.appendChild(el("p", "muted", "Нужно не меньше 30 отзывов с оценкой и тем с 10 и более такими отзывами."));
+    return block;
+  }
+  block.appendChild(el("p", "muted", "МНК-регрессия оценки на темы и причины: на сколько баллов меняется оценка, когда " +
+    "в отзыве есть тема, при прочих равных, с 95 % доверительным интервалом. «Вредит» — интервал не содержит 0 " +
+    "(для CES вредно повышение); такой эффект входит в «влияет на бизнес»."));
+  for (const table of tables) {
+    block.appendChild(el("h4", null, `${table.target.toUpperCase()}: ${table.n} отзывов с оценкой` +
+                                     (table.r2 != null ? `, R² = ${fmt(table.r2, 2)}` : "")));
+    const t = el("table", "data drivers");
+    t.id = "drivers-" + table.target;
+    const head = t.createTHead().insertRow();
+    for (const h of ["вид", "название", "n", "эффект, баллы", "95 % ДИ", "p", ""]) head.appendChild(el("th", null, h));
+    const body = t.createTBody();
+    for (const d of table.drivers.slice(0, 20)) {
+      const tr = drillable(body.insertRow(), {[d.kind]: d.name}, d.name);
+      const verdict = d.measured ? (d.harm > 0 ? "вредит" : "помогает") : "не измерено";
+      tr.append(el("td", null, ru("kinds", d.kind)), el("td", null, d.name), el("td", "num", d.n),
+                el("td", "num", fmt(d.coef, 2)), el("td", "num", `${fmt(d.ci_low, 2)} … ${fmt(d.ci_high, 2)}`),
+                el("td", "num", fmt(d.p_value, 4)), el("td", d.measured && d.harm > 0 ? "flag" : "muted", verdict));
+    }
+    block.appendChild(t);
+  }
+  return block;
+}
+
 /** «Главное»: five biggest problems, rising trends, overall scores — each linked to its section. */
 function overviewBlock(doc) {
   const agg = doc.aggregates;
@@ -562,7 +592,7 @@ async function showResults(batchId) {
                        priorityBlock(agg.priority_topics, "topic", "Темы"),
                        priorityBlock(agg.priority_causes, "cause", "Причины жалоб"));
   $("trends").appendChild(trendsBlock(agg.trends));
-  $("scores").appendChild(scoresBlock(agg.scores));
+  $("scores").append(scoresBlock(agg.scores), driversBlock(agg.drivers));
   for (const [kind, title] of HEATMAPS) {
     const h = agg.heatmaps[kind];
     if (!h || !view.heatmaps[kind]) continue;

@@ -13,7 +13,7 @@ from voc.aggregate.models import Aggregates
 from voc.render.heatmap_files import heatmap_html, heatmap_table
 from voc.render.heatmap_png import heatmap_png
 from voc.render.report import report_html
-from voc.render.tables import fcr_table, priority_table, scores_table, trends_table
+from voc.render.tables import drivers_table, fcr_table, priority_table, scores_table, trends_table
 from voc.render.view import page_view
 from voc.safe_csv import write_csv
 from voc.schema import RunSummary
@@ -62,6 +62,8 @@ def write_outputs(outdir: str | Path, frame: pd.DataFrame, aggregates: Aggregate
         put(out / "scores.csv", write_csv(scores_table(aggregates)))
     if aggregates.fcr:
         put(out / "fcr.csv", write_csv(fcr_table(aggregates)))
+    if aggregates.drivers:
+        put(out / "drivers.csv", write_csv(drivers_table(aggregates)))
     document = summary_document(aggregates, summary, frame)
     put(out / "summary.json", json.dumps(document, ensure_ascii=False, indent=2))
     put(out / "report.html", report_html(frame, aggregates, summary, extra_sections))
