@@ -116,10 +116,14 @@ def chrome(download_dir: Path) -> Any:
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)
 
 
-def screenshot(driver: Any, name: str) -> Path:
-    """A full-page PNG of the current tab under tests/artifacts/browser/ (git-ignored)."""
+def screenshot(driver: Any, name: str, full: bool = True) -> Path:
+    """A PNG of the current tab under tests/artifacts/browser/ (git-ignored): the full page, or the viewport
+    (the drill-down panel is fixed to the bottom of the viewport)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    if not full:
+        driver.save_screenshot(str(path))
+        return path
     try:
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         path.write_bytes(base64.b64decode(shot["data"]))

@@ -157,7 +157,7 @@ def test_every_number_opens_its_feedback(server, driver) -> None:
     assert _css(driver, "#drill tbody tr") and _css(driver, "#drill mark")
     labels = _css(driver, "#drill tbody tr")[0].text
     assert "тональность" in labels and "этап" in labels
-    screenshot(driver, "07-drill-heatmap-cell")
+    screenshot(driver, "07-drill-heatmap-cell", full=False)
 
     # a filter narrows it; the CSV export holds the same rows
     from selenium.webdriver.support.ui import Select
@@ -180,16 +180,36 @@ def test_every_number_opens_its_feedback(server, driver) -> None:
     topic = _css(driver, "#p-topic-1 b")[0].text
     assert _drill_count(driver) == int(_css(driver, "#p-topic-1 td")[2].text)
     assert f"тема: {topic}" in _css(driver, "#drill .drill-caption")[0].text
-    screenshot(driver, "08-drill-priority")
+    screenshot(driver, "08-drill-priority", full=False)
     _click(driver, _css(driver, "#trends tbody tr")[0])
     assert _drill_count(driver) == int(_css(driver, "#trends tbody tr td")[3].text)
     assert "неделя: " in _css(driver, "#drill .drill-caption")[0].text
+    # a wrong label is corrected from the drill-down: stored with who, the model's label and its version
+    row = _css(driver, "#drill tbody tr")[0]
+    feedback_id = row.get_attribute("data-id")
+    _click(driver, [b for b in row.find_elements("css selector", "button") if b.text == "Исправить метку"][0])
+    Select(row.find_element("css selector", "select[name=task]")).select_by_value("sentiment")
+    value = row.find_element("css selector", "input[name=value]")
+    value.clear()
+    value.send_keys("positive")
+    row.find_element("css selector", "input[name=note]").send_keys("сарказм")
+    _click(driver, [b for b in row.find_elements("css selector", "button") if b.text == "Сохранить"][0])
+    status = wait_until(lambda: "Исправлено" in (t := row.find_element("css selector", ".correct-status").text) and t,
+                        15, what="the saved correction")
+    assert "→ позитив" in status and "модель sentiment-" in status
+    screenshot(driver, "08c-correction", full=False)
+    saved = driver.execute_async_script(
+        "const [id, key, done] = arguments; fetch(`/v1/batches/${id}/corrections`, {headers: {Authorization: "
+        "'Bearer ' + key}}).then(r => r.json()).then(done);", STASH["batch"], STASH["key"])
+    assert [(c["feedback_id"], c["task"], c["new_value"], c["note"]) for c in saved] == [
+        (feedback_id, "sentiment", "positive", "сарказм")]
+
     # driver analysis: NPS per topic with intervals (the sample's surveys carry NPS); a row opens its feedback
     drivers = _css(driver, "#drivers-nps tbody tr")
     assert drivers and "…" in drivers[0].text
     _click(driver, drivers[0])
     assert _drill_count(driver) > 0
-    screenshot(driver, "08b-drivers")
+    screenshot(driver, "08b-drivers", full=False)
     _click(driver, [b for b in _css(driver, "#drill button") if "Закрыть" in b.text][0])
     assert not _visible(driver, "drill")
     assert csp_errors(driver) == []
@@ -209,7 +229,7 @@ def test_report_drill_down_in_a_page_tab_and_under_the_api_policy(server, driver
         n = int(re.search(r"n=(\d+)", cell.text).group(1))
         _click(driver, cell)
         assert _drill_count(driver) == n and _css(driver, "#drill mark")
-        screenshot(driver, "09-report-drill")
+        screenshot(driver, "09-report-drill", full=False)
         assert csp_errors(driver) == []
     finally:
         driver.close()
@@ -222,7 +242,7 @@ def test_report_drill_down_in_a_page_tab_and_under_the_api_policy(server, driver
         driver.get(f"{server.url}/v1/batches/{STASH['batch']}/report")
         _click(driver, _css(driver, "#priority-topic-1")[0])
         assert _drill_count(driver) > 0 and _css(driver, "#drill tbody tr")
-        screenshot(driver, "10-report-api-csp")
+        screenshot(driver, "10-report-api-csp", full=False)
         assert csp_errors(driver) == []
     finally:
         driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})

@@ -321,6 +321,14 @@ function apiSource(batchId, options) {
       q.set("format", "csv");
       return download(`${base}?${q}`, `${batchId}-filtered.csv`);
     },
+    /** An analyst's fix of one label: POST /v1/batches/{id}/corrections (stored with key, time, model version). */
+    async correct(row, task, value, note) {
+      const response = await api(`/v1/batches/${encodeURIComponent(batchId)}/corrections`, {
+        method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({feedback_id: row.id, task, value, note}),
+      });
+      return response.json();
+    },
   };
 }
 

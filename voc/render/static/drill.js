@@ -107,8 +107,84 @@ function labels(row, ru) {
   return box;
 }
 
-/** A table of rows: who/when/where, the masked text with evidence marked, every label. */
-function rowsTable(rows, ru) {
+const CORRECT_TASKS = [["sentiment", "тональность", "sentiment"], ["cause", "причина", "cause"],
+                       ["journey_stage", "этап", "stage"], ["topics", "темы", "topics"],
+                       ["emotions", "эмоции", "emotions"]];
+const LIST_TASKS = new Set(["topics", "emotions"]);
+let formCount = 0;
+
+/** «Исправить метку»: pick the task, type or pick the right label, save through ``submit(row, task, value, note)``. */
+function correctionForm(row, ru, options, submit) {
+  const box = el("div", "correct");
+  const open = el("button", "secondary", "Исправить метку");
+  open.type = "button";
+  const status = el("div", "muted correct-status");
+  status.setAttribute("role", "status");
+  box.append(open, status);
+  open.addEventListener("click", () => {
+    open.hidden = true;
+    const form = el("form", "correct-form");
+    const task = el("select");
+    task.name = "task";
+    for (const [value, title] of CORRECT_TASKS) task.appendChild(new Option(title, value));
+    const input = el("input");
+    input.type = "text";
+    input.name = "value";
+    input.maxLength = 400;
+    const list = el("datalist");
+    list.id = "voc-correct-values-" + (++formCount);
+    input.setAttribute("list", list.id);
+    const current = (t) => {
+      const v = row[t === "journey_stage" ? "stage" : t];
+      return Array.isArray(v) ? v.join(" | ") : (v || "");
+    };
+    const fill = () => {
+      const spec = CORRECT_TASKS.find((c) => c[0] === task.value);
+      const values = spec[0] === "sentiment" ? ["negative", "neutral", "positive"] : (options[spec[2] === "topics" ? "topic" : spec[2] === "emotions" ? "emotion" : spec[2]] || []);
+      list.replaceChildren(...values.map((v) => new Option(spec[0] === "sentiment" ? tr(ru, "sentiments", v) : v, v)));
+      input.value = current(task.value);
+      input.placeholder = LIST_TASKS.has(task.value) ? "метки через |" : "верная метка";
+    };
+    task.addEventListener("change", fill);
+    fill();
+    const note = el("input");
+    note.type = "text";
+    note.name = "note";
+    note.placeholder = "комментарий (необязательно)";
+    note.maxLength = 2000;
+    const save = el("button", null, "Сохранить");
+    save.type = "submit";
+    const cancel = el("button", "secondary", "Отмена");
+    cancel.type = "button";
+    cancel.addEventListener("click", () => { form.remove(); open.hidden = false; });
+    form.append(task, input, list, note, save, cancel);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const t = task.value;
+      const raw = input.value.trim();
+      const value = LIST_TASKS.has(t) ? raw.split(/[|,]/).map((v) => v.trim()).filter(Boolean) : raw;
+      if (!LIST_TASKS.has(t) && !value) { status.textContent = "Укажите верную метку."; return; }
+      save.disabled = true;
+      status.textContent = "Сохранение…";
+      Promise.resolve(submit(row, t, value, note.value.trim() || null)).then((saved) => {
+        const shown = (v) => Array.isArray(v) ? (v.join(", ") || "нет") : (t === "sentiment" ? tr(ru, "sentiments", v) : String(v ?? "—"));
+        status.textContent = `Исправлено: ${shown(saved.old_value)} → ${shown(saved.new_value)}` +
+          (saved.model_version ? ` (модель ${saved.model_version})` : "");
+        form.remove();
+        open.hidden = false;
+      }).catch((err) => {
+        status.textContent = String(err && err.message || err);
+        save.disabled = false;
+      });
+    });
+    box.insertBefore(form, status);
+  });
+  return box;
+}
+
+/** A table of rows: who/when/where, the masked text with evidence marked, every label (and, with ``correct``,
+    a form to fix a label). */
+function rowsTable(rows, ru, correct) {
   const table = el("table", "data drill-rows");
   const head = table.createTHead().insertRow();
   for (const title of ["Отзыв", "Текст (подсвечены основания меток)", "Метки"]) head.appendChild(el("th", null, title));
@@ -125,6 +201,7 @@ function rowsTable(rows, ru) {
     text.appendChild(highlight(row.text || "", row.evidence));
     const lab = el("td");
     lab.appendChild(labels(row, ru));
+    if (correct) lab.appendChild(correctionForm(row, ru, correct.options || {}, correct.submit));
     tr_.append(who, text, lab);
   }
   return table;
@@ -234,7 +311,8 @@ class Panel {
       this.prev.disabled = this.page <= 1;
       this.next.disabled = this.page >= pages;
       this.exportButton.disabled = !res.total;
-      this.table.replaceChildren(rowsTable(res.items, this.ru));
+      const correct = this.source.correct ? {options: this.source.options, submit: this.source.correct} : null;
+      this.table.replaceChildren(rowsTable(res.items, this.ru, correct));
     }).catch((err) => {
       this.count.textContent = String(err && err.message || err);
       this.table.replaceChildren();
@@ -287,5 +365,5 @@ function localSource(rows, options, note) {
 }
 
 global.VocDrill = {FILTER_KEYS, PAGE_SIZE, evidenceSpans, highlight, matches, labels, rowsTable, csvOf, describe,
-                   Panel, bindClicks, localSource, saveBlob};
+                   correctionForm, Panel, bindClicks, localSource, saveBlob};
 })(window);
