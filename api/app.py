@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from api import audit, batches, classify, jobs, ops, ui, webhooks
+from api import audit, batches, classify, corrections, jobs, ops, ui, webhooks
 from api.audit import AuditWriter
 from api.db import Delivery
 from api.middleware import ServiceMiddleware
@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[
     )
     app.state.voc = state
     install_handlers(app)
-    for router in (classify.router, batches.router, webhooks.router, audit.router, ops.router, ui.router):
+    for router in (classify.router, batches.router, corrections.router, webhooks.router, audit.router, ops.router,
+                   ui.router):
         app.include_router(router)
     app.add_middleware(ServiceMiddleware, settings=settings, metrics=state.metrics)
     return app

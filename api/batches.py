@@ -15,9 +15,9 @@ from typing import Any, Literal
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-from api import jobs
+from api import drill, jobs
 from api.audit import record_request
 from api.auth import get_state, require
 from api.db import Job, iso
@@ -28,7 +28,7 @@ from api.problems import ProblemError
 from api.retention import job_ended
 from api.schemas import BatchCreated, BatchStatus, ResultsPage
 from api.state import ServiceState
-from api.ui import HEATMAP_CSP, output_headers
+from api.ui import HEATMAP_CSP, output_headers, report_csp
 from api.uploads import (
     CONFIG_SUFFIXES,
     FEEDBACK_SUFFIXES,
@@ -39,6 +39,8 @@ from api.uploads import (
     save_upload,
 )
 from api.worker import count_rows
+from voc.aggregate.drill import DrillFilter
+from voc.render.report import NONCE_PLACEHOLDER
 
 router = APIRouter(tags=["batches"])
 
@@ -66,21 +68,47 @@ def _file_or_404(path: Path, what: str) -> Path:
     return path
 
 
+#: analysing rows fills the bar up to here; building aggregates, heatmaps and the report is the rest
+ANALYSIS_SHARE = 95.0
+SUMMARY_PROGRESS = 97.0
+#: small files are cut into about this many chunks so the progress bar moves (never below MIN_PROGRESS_CHUNK)
+PROGRESS_STEPS = 20
+MIN_PROGRESS_CHUNK = 50
+
+
+def progress_of(job: Job) -> tuple[float, str]:
+    """Percent done and the phase: rows analysed scaled to 95 %, 97 % while the report is built, 100 % done."""
+    if job.state == "succeeded":
+        return 100.0, "done"
+    if job.state in ("failed", "cancelled", "queued"):
+        share = min(job.rows_in / job.rows_total, 1.0) if job.rows_total else 0.0
+        return round(ANALYSIS_SHARE * share, 1), job.state
+    if not job.rows_in:
+        return 0.0, "starting"
+    if job.rows_total and job.rows_in >= job.rows_total:
+        return SUMMARY_PROGRESS, "summarising"
+    share = job.rows_in / job.rows_total if job.rows_total else 0.0
+    return round(ANALYSIS_SHARE * share, 1), "analysing"
+
+
+def chunk_size_for(rows_total: int | None, configured: int) -> int:
+    """The chunk size of a batch: the configured one, smaller for small files so progress is reported often."""
+    if not rows_total:
+        return configured
+    return max(1, min(configured, max(MIN_PROGRESS_CHUNK, math.ceil(rows_total / PROGRESS_STEPS))))
+
+
 def status_of(job: Job) -> BatchStatus:
     """The API view of a job; rejected-row values are cut and masked again on the way out."""
-    if job.state == "succeeded":
-        progress = 100.0
-    elif job.rows_total:
-        progress = round(min(99.0, 100.0 * job.rows_in / job.rows_total), 1)
-    else:
-        progress = 0.0
+    progress, phase = progress_of(job)
     base = f"/v1/batches/{job.id}"
     links = {"self": base}
     if job.state == "succeeded":
         links.update(results=base + "/results", errors=base + "/errors", report=base + "/report",
+                     summary=base + "/summary",
                      heatmap=base + "/heatmap?kind=stage_emotion&format=html")
     return BatchStatus(
-        id=job.id, state=job.state, progress=progress, input_name=job.input_name, created_at=iso(job.created_at),
+        id=job.id, state=job.state, progress=progress, phase=phase, input_name=job.input_name, created_at=iso(job.created_at),
         started_at=iso(job.started_at), finished_at=iso(job.finished_at), rows_total=job.rows_total,
         rows_in=job.rows_in, rows_out=job.rows_out, rows_rejected=job.rows_rejected, records=job.records,
         chunks_done=job.chunks_done, attempts=job.attempts, cancel_requested=job.cancel_requested,
@@ -134,11 +162,11 @@ def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, roo
             check_config(Path(inputs[name]), name, inputs[f"{name}_name"])
     if text_col:
         inputs["text_col"] = text_col
-    inputs["chunk_size"] = settings.chunk_size
     small = feedback.stat().st_size <= settings.preview_max_mb * 1024 * 1024
     rows_total = count_rows(feedback) if small or feedback.suffix == ".parquet" else None  # else: the worker
     if feedback.suffix == ".xlsx":
         rows_total = None  # counting needs the workbook parsed: the worker does it
+    inputs["chunk_size"] = chunk_size_for(rows_total, settings.chunk_size)
     return jobs.create_job(state.sessions, key_id=principal.key_id, input_name=shown, inputs=inputs,
                            outdir=str(root / "out"), job_id=job_id, rows_total=rows_total)
 
@@ -198,23 +226,62 @@ def _page(rows: list[dict[str, Any]], page: int, page_size: int, total: int) -> 
     return ResultsPage(page=page, page_size=page_size, total=total, items=[_json_safe(r) for r in rows])
 
 
-@router.get("/v1/batches/{batch_id}/results", summary="Enriched rows: CSV, Parquet or paginated JSON",
+def drill_filter(
+    stage: str | None = Query(None, max_length=200, description="journey stage («не определён»: rows without one)"),
+    channel: str | None = Query(None, max_length=200, description="channel («unknown»: rows without one)"),
+    emotion: str | None = Query(None, max_length=200, description="rows carrying this emotion"),
+    topic: str | None = Query(None, max_length=200, description="rows mentioning this topic"),
+    cause: str | None = Query(None, max_length=200, description="complaint cause"),
+    week: str | None = Query(None, max_length=10, pattern=r"^\d{4}-W\d{2}$", description="ISO week, e.g. 2025-W13"),
+    sentiment: Literal["negative", "neutral", "positive"] | None = Query(None),
+    segment: str | None = Query(None, max_length=200, description="value of the product/segment column"),
+    ids: str | None = Query(None, max_length=8000, description="comma-separated feedback ids"),
+) -> DrillFilter:
+    """The drill-down filter of a results query: every given field must match."""
+    id_list = [i.strip() for i in (ids or "").split(",") if i.strip()]
+    return DrillFilter(stage=stage, channel=channel, emotion=emotion, topic=topic, cause=cause, week=week,
+                       sentiment=sentiment, segment=segment, ids=id_list)
+
+
+@router.get("/v1/batches/{batch_id}/results", summary="Enriched rows: CSV, Parquet or paginated JSON, filterable",
             response_model=ResultsPage,
             responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}})
 def get_results(request: Request, batch_id: str = _batch_id(),
                 format: Literal["json", "csv", "parquet"] = Query("json"),
                 page: int = Query(1, ge=1, le=10_000_000), page_size: int = Query(100, ge=1, le=1000),
+                view: Literal["full", "compact"] = Query(
+                    "full", description="compact: masked text, labels and evidence only (the drill-down)"),
+                sort: Literal["row", "negative", "positive"] = Query(
+                    "row", description="file order, most negative first or most positive first"),
+                filters: DrillFilter = Depends(drill_filter),
                 principal: Principal = Depends(require("analyst"))) -> Any:
+    """All rows, or with filters (stage, channel, emotion, topic, cause, week, sentiment, segment, ids) the
+    rows behind one number of the report: a heatmap cell, a priority item, a trend."""
     state = get_state(request)
     job = _job_or_404(state, batch_id, principal)
     outdir = _ready_or_409(job)
     record_request(request, f"results.read.{format}", f"batch:{job.id}")
+    path = _file_or_404(outdir / "enriched.parquet", "enriched.parquet")
+    if filters.active():
+        if format == "parquet":
+            raise ProblemError(422, "filters apply to json and csv results, not to parquet",
+                               [(["query", "format"], "expected json or csv with filters")])
+        if format == "csv":
+            return StreamingResponse(drill.csv_chunks(path, filters), media_type="text/csv",
+                                     headers={**output_headers("text/csv"),
+                                              "Content-Disposition": f'attachment; filename="{job.id}-filtered.csv"'})
+        take = drill.compact_page if view == "compact" else drill.full_page
+        total, rows = take(path, filters, sort, (page - 1) * page_size, page_size)
+        return _page(rows, page, page_size, total)
     if format == "csv":
         return FileResponse(_file_or_404(outdir / "enriched.csv", "enriched.csv"), media_type="text/csv",
                             filename=f"{job.id}-enriched.csv", headers=output_headers("text/csv"))
-    path = _file_or_404(outdir / "enriched.parquet", "enriched.parquet")
     if format == "parquet":
         return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{job.id}-enriched.parquet")
+    if view == "compact" or sort != "row":
+        take = drill.compact_page if view == "compact" else drill.full_page
+        total, rows = take(path, filters, sort, (page - 1) * page_size, page_size)
+        return _page(rows, page, page_size, total)
     total, rows = read_page(path, (page - 1) * page_size, page_size)
     return _page(rows, page, page_size, total)
 
@@ -308,14 +375,31 @@ def get_heatmap(request: Request, batch_id: str = _batch_id(),
 @router.get("/v1/batches/{batch_id}/report", summary="The HTML report of a batch",
             responses={200: {"content": {"text/html": {}}}})
 def get_report(request: Request, batch_id: str = _batch_id(),
-               principal: Principal = Depends(require("analyst"))) -> FileResponse:
+               principal: Principal = Depends(require("analyst"))) -> Response:
     state = get_state(request)
     job = _job_or_404(state, batch_id, principal)
     outdir = _ready_or_409(job)
     path = _file_or_404(outdir / "report.html", "report.html")
     record_request(request, "report.read", f"batch:{job.id}/report")
     media = "text/html; charset=utf-8"
-    return FileResponse(path, media_type=media, headers=output_headers(media))
+    nonce = secrets.token_urlsafe(16)
+    html = path.read_text(encoding="utf-8").replace(f'nonce="{NONCE_PLACEHOLDER}"', f'nonce="{nonce}"')
+    headers = output_headers(media)
+    headers["Content-Security-Policy"] = report_csp(nonce)
+    return Response(html, media_type=media, headers=headers)
+
+
+@router.get("/v1/batches/{batch_id}/summary", summary="The numbers of the report (summary.json)",
+            responses={200: {"content": {"application/json": {}}}})
+def get_summary(request: Request, batch_id: str = _batch_id(),
+                principal: Principal = Depends(require("analyst"))) -> FileResponse:
+    """Run summary and every aggregate (heatmaps, priority, trends, scores, drivers) — what the page draws."""
+    state = get_state(request)
+    job = _job_or_404(state, batch_id, principal)
+    outdir = _ready_or_409(job)
+    path = _file_or_404(outdir / "summary.json", "summary.json")
+    record_request(request, "summary.read", f"batch:{job.id}/summary")
+    return FileResponse(path, media_type="application/json", headers=output_headers("application/json"))
 
 
 @router.get("/v1/batches/{batch_id}/plotly.min.js", include_in_schema=False)

@@ -12,6 +12,9 @@ from api.settings import Settings, SettingsError
 app = typer.Typer(help="HTTP service: serve the API, manage API keys.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored as salted hashes; a new key is printed once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+corrections_app = typer.Typer(help="Analysts' label corrections: export (CSV, Label Studio) and import.",
+                              no_args_is_help=True)
+app.add_typer(corrections_app, name="corrections")
 
 
 def _settings(settings_file: Path | None, **overrides: object) -> Settings:
@@ -81,3 +84,72 @@ def keys_revoke(key_id: str, settings_file: Path | None = typer.Option(None, "--
         typer.echo(f"error: no key with id {key_id!r}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}; running services refuse it within key_cache_ttl_s (1 s by default)")
+
+
+@corrections_app.command("export")
+def corrections_export(
+    format: str = typer.Option("csv", "--format", help="csv (for voc train --with-corrections) | label-studio | json"),
+    task: str | None = typer.Option(None, "--task", help="only this task: sentiment, emotions, topics, cause, "
+                                    "journey_stage"),
+    out: Path | None = typer.Option(None, "-o", "--out", help="file to write (default: standard output)"),
+    all_versions: bool = typer.Option(False, "--all", help="every correction, not only the newest per record"),
+    settings_file: Path | None = typer.Option(None, "--settings"),
+) -> None:
+    """Write the stored corrections (newest per record and task) as CSV, Label Studio tasks or JSON."""
+    import json
+
+    from api import corrections as corr
+
+    if format not in ("csv", "label-studio", "json"):
+        typer.echo(f"error: --format must be csv, label-studio or json, got {format!r}", err=True)
+        raise typer.Exit(2)
+    if task is not None and task not in corr.TASKS:
+        typer.echo(f"error: --task must be one of {', '.join(corr.TASKS)}, got {task!r}", err=True)
+        raise typer.Exit(2)
+    from api.audit import record
+
+    sessions = _sessions(_settings(settings_file))
+    rows = corr.query(sessions, task=task)
+    rows = rows if all_versions else corr.latest(rows)
+    record(sessions, None, f"correction.export.{format}", "corrections", "cli")
+    if format == "csv":
+        text = corr.to_csv(rows)
+    else:
+        data = corr.to_label_studio(rows) if format == "label-studio" else [corr.as_dict(r) for r in rows]
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(rows)} corrections to {out}", err=True)
+
+
+@corrections_app.command("import")
+def corrections_import(
+    path: Path = typer.Argument(..., help="a Label Studio JSON export (tasks with annotations)"),
+    author: str = typer.Option("label-studio", "--author", help="recorded as who made them (+ the annotator)"),
+    settings_file: Path | None = typer.Option(None, "--settings"),
+) -> None:
+    """Store the annotations of a Label Studio export as corrections (audited as the CLI's)."""
+    import json
+
+    from api import corrections as corr
+    from api.audit import record
+
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {path}: cannot read it as JSON ({exc})", err=True)
+        raise typer.Exit(2) from None
+    sessions = _sessions(_settings(settings_file))
+    try:
+        stored, problems = corr.from_label_studio(sessions, tasks, author)
+    except corr.CorrectionError as exc:
+        typer.echo(f"error: {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    record(sessions, None, "correction.import", f"file:{path.name}", "cli")
+    for problem in problems:
+        typer.echo(f"{path}: {problem}", err=True)
+    typer.echo(f"imported {stored} corrections from {path}" + (f"; {len(problems)} tasks skipped" if problems else ""))
+    if problems and not stored:
+        raise typer.Exit(1)

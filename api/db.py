@@ -1,4 +1,5 @@
-"""The service database (SQLAlchemy 2): API keys, batch jobs, webhooks and deliveries, audit, idempotency.
+"""The service database (SQLAlchemy 2): API keys, batch jobs, webhooks and deliveries, audit, idempotency,
+analysts' label corrections.
 
 SQLite by default (WAL mode, so worker processes and the API can share it); PostgreSQL by URL through
 psycopg 3 (``postgresql://…`` is rewritten to ``postgresql+psycopg://…``). Times are naive UTC.
@@ -128,6 +129,26 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     resource: Mapped[str] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Correction(Base):
+    """An analyst's fix of one label of one feedback record: who, when, what the model said, which model."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(32), index=True)
+    feedback_id: Mapped[str] = mapped_column(String(200))
+    task: Mapped[str] = mapped_column(String(32), index=True)
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text, default="")  # the masked text the label is about (training input)
+    model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    author: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(32), default="web")  # web | api | label-studio
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class IdempotencyRecord(Base):

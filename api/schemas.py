@@ -96,7 +96,10 @@ class BatchCreated(BaseModel):
 class BatchStatus(BaseModel):
     id: str
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    progress: float = Field(description="percent, 0..100")
+    progress: float = Field(description="percent, 0..100: rows read / rows in the file scaled to 95, then 97 while "
+                                        "the heatmaps and the report are built, 100 when done")
+    phase: Literal["queued", "starting", "analysing", "summarising", "done", "failed", "cancelled"] = Field(
+        "queued", description="what the batch is doing now (starting: the worker loads its models)")
     input_name: str
     created_at: str | None
     started_at: str | None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from api.problems import ProblemError
 
@@ -16,16 +16,30 @@ router = APIRouter(tags=["ui"], include_in_schema=False)
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE = "index.html"
 #: the page's assets → media type; nothing else under api/static is reachable
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+          "drill.js": "text/javascript; charset=utf-8"}
+#: assets that live in the library (shared with report.html), not under api/static
+LIBRARY_ASSETS = {"drill.js": Path(__file__).resolve().parents[1] / "voc" / "render" / "static" / "drill.js"}
 #: The page's policy. Reports and heatmaps the page opens in a new tab are blob: documents, which inherit
 #: this policy: so their inline styles are allowed here, and app.js turns their inline scripts into blob:
 #: scripts (script-src has no 'unsafe-inline'). Data calls go to this origin only.
 PAGE_CSP = ("default-src 'none'; script-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' blob: data:; font-src 'self' data:; connect-src 'self'; base-uri 'self'; "
             "form-action 'self'; frame-ancestors 'none'; object-src 'none'")
-#: report.html: static HTML and CSS, no scripts at all; sandboxed (opaque origin, no scripts, no forms)
+#: report.html: static HTML and CSS plus its own drill-down script, allowed by a nonce made per response (the
+#: file carries a placeholder, :func:`report_csp` swaps it); sandboxed without same-origin (an opaque origin: the
+#: script can read neither the API nor the page's storage), no network, no forms; downloads (the CSV export) allowed
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'; sandbox")
+
+
+def report_csp(nonce: str) -> str:
+    """The report's policy: only scripts carrying ``nonce`` run, in a sandbox that allows scripts and downloads."""
+    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src data:; "
+            "connect-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+            "sandbox allow-scripts allow-downloads")
+
+
 #: heatmap html: plotly (loaded from this origin) and its inline set-up; sandboxed without same-origin, so
 #: it can neither read the API nor the page's storage
 HEATMAP_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -64,10 +78,17 @@ def page() -> FileResponse:
     return FileResponse(STATIC_DIR / PAGE, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
 
+@router.get("/ui/static/ru.json", summary="The Russian labels the page shows (channels, reasons, flags, …)")
+def russian_labels() -> JSONResponse:
+    from voc.render.ru import dictionary
+
+    return JSONResponse(dictionary(), headers=SECURITY_HEADERS)
+
+
 @router.get("/ui/static/{name}", summary="A script or style sheet of the web page")
 def asset(name: str = PathParam(max_length=40)) -> FileResponse:
     media = ASSETS.get(name)
     if media is None:
         raise ProblemError(404, f"no web page asset named {name!r}",
                            [(["path", "name"], f"expected one of {', '.join(sorted(ASSETS))}")])
-    return FileResponse(STATIC_DIR / name, media_type=media, headers=SECURITY_HEADERS)
+    return FileResponse(LIBRARY_ASSETS.get(name, STATIC_DIR / name), media_type=media, headers=SECURITY_HEADERS)

@@ -80,3 +80,15 @@ def test_factors_bounded_on_synthetic() -> None:
         assert len(item.examples) <= 3
     scores = [i.score for i in agg.priority_topics]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_each_item_quotes_its_own_rows_and_no_text_twice() -> None:
+    rows = [{"id": f"r{i}", "text": "одинаковый текст" if i < 4 else f"жалоба номер {i}", "sentiment": "negative",
+             "sentiment_score": -0.9 + i / 100, "topics": ["доставка", "оплата"], "emotions": []}
+            for i in range(12)]
+    frame = pd.DataFrame(rows)
+    agg = compute_aggregates(frame)
+    first, second = agg.priority_topics[0].examples, agg.priority_topics[1].examples
+    assert len(first) == len(second) == 3
+    assert len({q.text for q in first}) == 3 and not {q.id for q in first} & {q.id for q in second}
+    assert first[0].id == "r0"  # still the most negative first

@@ -8,6 +8,7 @@ import csv
 import io
 import multiprocessing as mp
 import os
+import re
 import time
 from pathlib import Path
 
@@ -66,8 +67,11 @@ def test_outputs_name_the_upload_and_mask_values(service):
 
     report = service.get(f"/v1/batches/{job_id}/report", headers=service.analyst)
     assert "май &lt;отзывы&gt;.csv" in report.text and data_dir not in report.text and "/input/" not in report.text
-    assert "sandbox" in report.headers["content-security-policy"]
-    assert "script-src" not in report.headers["content-security-policy"]
+    csp = report.headers["content-security-policy"]
+    nonce = re.search(r"script-src 'nonce-([\w-]+)';", csp).group(1)  # only the report's own scripts, fresh nonce
+    assert "sandbox allow-scripts allow-downloads" in csp and "allow-same-origin" not in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0] and "connect-src 'none'" in csp
+    assert f'nonce="{nonce}"' in report.text and "voc-report-nonce" not in report.text
     assert report.headers["x-content-type-options"] == "nosniff"
     heat = service.get(f"/v1/batches/{job_id}/heatmap?format=html", headers=service.analyst)
     assert heat.status_code == 200 and "sandbox allow-scripts" in heat.headers["content-security-policy"]

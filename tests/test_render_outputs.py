@@ -66,7 +66,10 @@ def test_report_self_contained_and_escaped(run) -> None:
     out, _, agg = run
     html = (out / "report.html").read_text(encoding="utf-8")
     assert not EXTERNAL.search(html)
-    assert "<script" not in html  # user text escaped, no scripts at all
+    # user text escaped; the only scripts are the drill-down's own (nonce'd) and its JSON data block
+    tags = re.findall(r"<script[^>]*>", html)
+    assert set(tags) == {'<script type="application/json" id="voc-data">', '<script nonce="voc-report-nonce">'}, tags
+    assert 'alert("x")</script>' not in html and "\\u003cscript\\u003e" in html
     assert "&lt;b&gt;тема&lt;/b&gt;" in html
     assert "<p id='discovered'>кластер 1</p>" in html and "Новые темы" in html
     for text in ("412", "400", "12", "phone", "rubert-tiny-voc-1", "Эмоции по этапам пути клиента"):

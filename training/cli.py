@@ -54,17 +54,34 @@ def train(
     name: str | None = typer.Option(None, "--name", help="registry name (default: <task>-tfidf / <task>-hf)"),
     out: Path | None = typer.Option(None, "-o", "--out", help="model directory to write (default: the user "
                                     "registry, <name>/<version>/); a directory elsewhere is registered"),
+    with_corrections: Path | None = typer.Option(
+        None, "--with-corrections", help="analysts' corrections from `voc corrections export` (CSV or Label "
+        "Studio JSON): corrected texts take the analyst's label, the others are added"),
 ) -> None:
     """Train a classifier for TASK on a labelled file and write a model directory listed by `voc models list`."""
     try:
         rows = load_labelled_file(data, text_col, label_col, multilabel=multilabel)
     except DataError as exc:
         _fail(str(exc))
+    corrected = ""
+    if with_corrections is not None:
+        from training.corrections import load_corrections, merge_corrections
+
+        try:
+            merged = merge_corrections(rows, load_corrections(with_corrections, task, multilabel))
+        except DataError as exc:
+            _fail(str(exc))
+        rows = merged.rows
+        corrected = f" --with-corrections {with_corrections}"
+        typer.echo(f"corrections from {with_corrections}: {merged.replaced} labels replaced, {merged.added} texts added",
+                   err=True)
     target = out if out is not None else user_dir() / ".staging" / uuid.uuid4().hex
     default_name = name or f"{task}-{'hf' if base_model is not None else 'tfidf'}"
     version = next_version(default_name, datetime.now(UTC).strftime("%Y.%m.%d"))
     training = {"data": {str(data): len(rows)}, "retrain": f"voc train {task} --data {data} --text-col {text_col} "
-                f"--label-col {label_col}{' --multilabel' if multilabel else ''}" + (f" -o {out}" if out else "")}
+                f"--label-col {label_col}{' --multilabel' if multilabel else ''}{corrected}" + (f" -o {out}" if out else "")}
+    if with_corrections is not None:
+        training["corrections"] = {"file": str(with_corrections), "replaced": merged.replaced, "added": merged.added}
     if base_model is not None:
         if not base_model.is_dir():
             _fail(f"--base-model {base_model} is not a directory")

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from voc import __version__, safe_csv
+from voc.aggregate.drill import SEGMENT_COLUMNS
 from voc.enriched import LIST_COLUMNS, TICKET_COLUMNS, to_csv_frame, to_frame
 from voc.ingest import ColumnMapping, read_feedback
 from voc.ingest.privacy import PrivacyGate
@@ -43,6 +44,7 @@ AGGREGATE_COLUMNS = (
     "cause_confidence", "journey_stage", "journey_stage_source", "discovered_topic", "call_duration_s",
     "call_longest_pause_s", "call_silence_share", "call_overlaps", "call_talk_ratio_client",
     "call_client_sentiment_start", "call_client_sentiment_end", *TICKET_COLUMNS,
+    "evidence", *SEGMENT_COLUMNS,
 )
 QUOTE_CHARS = 300
 
@@ -336,8 +338,14 @@ def _load_aggregate_frame(chunk_paths: list[Path]) -> pd.DataFrame:
         cols = [c for c in AGGREGATE_COLUMNS if c in pq.read_schema(p).names]
         f = pd.read_parquet(p, columns=cols)
         f["text"] = f["text"].str.slice(0, QUOTE_CHARS).astype("string[pyarrow]")
+        if "evidence" in f:  # for the report's drill-down rows: pipe-joined Arrow strings, not 1M Python lists
+            f["evidence"] = pd.Series(["|".join(map(str, v)) if v is not None else "" for v in f["evidence"]],
+                                      index=f.index, dtype="string[pyarrow]")
+        for col in SEGMENT_COLUMNS:
+            if col in f and f[col].dtype == object:
+                f[col] = f[col].astype("string[pyarrow]")
         for col in LIST_COLUMNS:
-            if col in f:
+            if col in f and col != "evidence":
                 f[col] = [shared_lists.setdefault(key, list(key))
                           for key in (tuple(v) if v is not None else () for v in f[col])]
         for col in f.columns:

@@ -54,7 +54,7 @@ def fcr_by_topic(view: FrameView, max_rows: int = 50) -> list[FcrRow]:
     """FCR, repeat contact, SLA breach shares and mean reopen count per topic (first row: «всего»)."""
     if not has_ticket_columns(view.frame):
         return []
-    linked = view.frame["link_method"].notna().to_numpy() if view.has("link_method") else np.ones(len(view), bool)
+    linked = _linked(view.frame)
     columns = {"linked": linked.astype(float), "fcr": view.flag("fcr"), "repeat": view.flag("repeat_contact"),
                "sla": view.flag("sla_breached"), "reopen": view.number("reopen_count")}
     rows = view.topics["row"].to_numpy()
@@ -72,6 +72,17 @@ def fcr_by_topic(view: FrameView, max_rows: int = 50) -> list[FcrRow]:
                mean_reopen_count=rounded(a["reopen"], 3))
         for k, a in agg.iterrows()
     ]
+
+
+def _linked(frame: pd.DataFrame) -> np.ndarray:
+    """Rows linked to a ticket: ``link_method`` set, else some ticket field present. ``repeat_contact`` alone
+    (found from a customer's own history, without a ticket export) is no link."""
+    if "link_method" in frame.columns:
+        return frame["link_method"].notna().to_numpy()
+    ticket = [c for c in TICKET_COLUMNS if c in frame.columns and c not in ("link_method", "repeat_contact")]
+    if not ticket:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[ticket].notna().any(axis=1).to_numpy()
 
 
 def _mean(values: np.ndarray, digits: int = 4) -> float | None:

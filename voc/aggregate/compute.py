@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from voc.aggregate.calls import call_summary, fcr_by_topic
+from voc.aggregate.drivers import compute_drivers, measured_effects
 from voc.aggregate.heatmaps import stage_channel, stage_emotion, topic_week
 from voc.aggregate.models import Aggregates
 from voc.aggregate.priority import cause_priority, row_features, topic_priority
@@ -47,6 +48,8 @@ def compute_aggregates(frame: pd.DataFrame, stages: Sequence[str] | None = None,
     emotions = list(emotions) if emotions is not None else list(EMOTIONS)
     view = FrameView(frame, stages)
     features = row_features(view)
+    drivers = compute_drivers(view)
+    effects = measured_effects(drivers)
     heatmaps = {"stage_emotion": stage_emotion(view, emotions)}
     if view.has("channel"):
         heatmaps["stage_channel"] = stage_channel(view)
@@ -56,10 +59,11 @@ def compute_aggregates(frame: pd.DataFrame, stages: Sequence[str] | None = None,
         records=len(view),
         stages=stages,
         heatmaps=heatmaps,
-        priority_topics=topic_priority(view, features),
-        priority_causes=cause_priority(view, features),
+        priority_topics=topic_priority(view, features, effects=effects),
+        priority_causes=cause_priority(view, features, effects=effects),
         scores=score_tables(view),
         trends=compute_trends(view),
         calls=call_summary(view.frame),
         fcr=fcr_by_topic(view),
+        drivers=drivers,
     )

@@ -61,6 +61,9 @@ class PriorityItem(BaseModel):
     impact: float = Field(description="mean of the three business shares, a missing one counting 0")
     score: float = Field(description="geometric mean of frequency_norm, pain and impact (each floored at 0.01)")
     flags: list[str] = Field(default_factory=list, description="e.g. 'no_data:sla' when a share had no data")
+    effect_share: float | None = Field(None, description="measured harm on NPS/CSAT/CES (driver analysis), 0..1; "
+                                                         "counted in impact when its 95 % CI excludes 0")
+    effect: str | None = Field(None, description="the measured effect in words, e.g. 'NPS ниже на 2.1 балла (…)'")
     examples: list[Quote] = Field(default_factory=list)
 
 
@@ -156,6 +159,32 @@ class FcrRow(BaseModel):
     mean_reopen_count: float | None = None
 
 
+class Driver(BaseModel):
+    """One topic's or cause's OLS coefficient on a score, with its 95 % CI and the rows behind it."""
+
+    kind: Literal["topic", "cause"]
+    name: str
+    n: int = Field(description="scored records with this topic/cause")
+    coef: float = Field(description="change of the score (its own units) when the record has it, others fixed")
+    ci_low: float
+    ci_high: float
+    p_value: float | None
+    harm: float = Field(description="coef turned bad-is-positive and divided by the scale width (NPS 10, CSAT 4, CES 6)")
+    measured: bool = Field(description="the 95 % CI excludes 0")
+
+
+class DriverTable(BaseModel):
+    """Driver analysis of one score: OLS on one-hot topics and causes over the records carrying it."""
+
+    target: Literal["nps", "csat", "ces"]
+    n: int
+    r2: float | None
+    intercept: float
+    unit: str
+    method: str = "OLS, one-hot topics and causes, 95 % t-intervals"
+    drivers: list[Driver] = Field(default_factory=list)
+
+
 class Aggregates(BaseModel):
     """Everything aggregated from one enriched frame."""
 
@@ -168,3 +197,4 @@ class Aggregates(BaseModel):
     trends: Trends = Field(default_factory=Trends)
     calls: CallMetricsSummary | None = None
     fcr: list[FcrRow] = Field(default_factory=list)
+    drivers: list[DriverTable] = Field(default_factory=list)

@@ -13,16 +13,21 @@ from voc.aggregate.models import Aggregates
 from voc.render.heatmap_files import heatmap_html, heatmap_table
 from voc.render.heatmap_png import heatmap_png
 from voc.render.report import report_html
-from voc.render.tables import fcr_table, priority_table, scores_table, trends_table
+from voc.render.tables import drivers_table, fcr_table, priority_table, scores_table, trends_table
+from voc.render.view import page_view
 from voc.safe_csv import write_csv
 from voc.schema import RunSummary
 
 PLOTLY_JS = "plotly.min.js"
 
 
-def summary_document(aggregates: Aggregates, summary: RunSummary) -> dict:
-    """The summary.json content: the run summary and all aggregates (the numbers of the report)."""
-    return {"summary": summary.model_dump(mode="json"), "aggregates": aggregates.model_dump(mode="json")}
+def summary_document(aggregates: Aggregates, summary: RunSummary, frame: pd.DataFrame | None = None) -> dict:
+    """The summary.json content: the run summary and all aggregates (the numbers of the report); with the
+    frame also ``view`` (heatmap colours and legends, drill-down filter values) for the web page."""
+    document = {"summary": summary.model_dump(mode="json"), "aggregates": aggregates.model_dump(mode="json")}
+    if frame is not None:
+        document["view"] = page_view(frame, aggregates)
+    return document
 
 
 def write_outputs(outdir: str | Path, frame: pd.DataFrame, aggregates: Aggregates, summary: RunSummary,
@@ -57,7 +62,9 @@ def write_outputs(outdir: str | Path, frame: pd.DataFrame, aggregates: Aggregate
         put(out / "scores.csv", write_csv(scores_table(aggregates)))
     if aggregates.fcr:
         put(out / "fcr.csv", write_csv(fcr_table(aggregates)))
-    document = summary_document(aggregates, summary)
+    if aggregates.drivers:
+        put(out / "drivers.csv", write_csv(drivers_table(aggregates)))
+    document = summary_document(aggregates, summary, frame)
     put(out / "summary.json", json.dumps(document, ensure_ascii=False, indent=2))
     put(out / "report.html", report_html(frame, aggregates, summary, extra_sections))
     return written

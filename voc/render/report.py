@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,14 +10,19 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from matplotlib import colormaps
-from matplotlib.colors import Normalize, TwoSlopeNorm, to_hex
 
 from voc.aggregate.models import Aggregates, Heatmap, Trend
+from voc.render.colours import NO_DATA_LABEL, emotion_group
 from voc.render.heatmap_png import TITLES
+from voc.render.ru import CHANNELS, dictionary, tr
+from voc.render.view import drill_options, heatmap_view, report_rows
 from voc.schema import RunSummary
 
 TEMPLATES = Path(__file__).parent / "templates"
+DRILL_JS = Path(__file__).parent / "static" / "drill.js"
+#: the report's scripts carry this nonce; the HTTP API swaps it for a fresh one per response (its CSP allows
+#: only scripts with that nonce), a report opened from disk has no CSP at all
+NONCE_PLACEHOLDER = "voc-report-nonce"
 TOOLTIP_CHARS = 100
 MAX_TABLE_ROWS = 50
 DIMENSION_TITLES = {"journey_stage": "по этапам пути клиента", "channel": "по каналам", "topic": "по темам"}
@@ -40,39 +46,47 @@ def _environment() -> Environment:
     env.filters["num"] = _fmt_num
     env.filters["file_name"] = _file_name
     env.filters["pct"] = _fmt_pct
+    tables = dictionary()
+    env.filters["ru"] = lambda value, table: tr(tables[table], value)
     return env
 
 
-def _cell_colour(heatmap: Heatmap, value: float | None, top: float) -> tuple[str, str]:
-    """Background and text colour of a heatmap cell, matching the PNG colour maps."""
-    if value is None:
-        return "#e6e6e6", "#555555"
-    if heatmap.kind == "stage_channel":
-        cmap, norm = colormaps["RdYlGn"], TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
-    else:
-        cmap, norm = colormaps["YlOrRd"], Normalize(vmin=0, vmax=max(top, 1e-9))
-    r, g, b, _ = cmap(norm(value))
-    text = "#ffffff" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "#000000"
-    return to_hex((r, g, b)), text
+def _drill(**filters: str | None) -> dict[str, str]:
+    """A drill-down filter for a data-drill attribute (empty values dropped)."""
+    return {k: v for k, v in filters.items() if v}
+
+
+def sort_of(heatmap: Heatmap, col: str) -> str | None:
+    """Drill-down order of a cell: a positive emotion's rows most positive first, else most negative first."""
+    return "positive" if heatmap.kind == "stage_emotion" and emotion_group(col) == "positive" else None
 
 
 def _heatmap_view(heatmap: Heatmap, texts: dict[str, str]) -> dict:
-    """Rows of cells with colours and tooltips (value, n, example ids with the start of their text)."""
-    finite = [v for row in heatmap.values for v in row if v is not None]
-    top = max(finite) if finite else 1.0
+    """Rows of cells with colours, tooltips (value, n, example ids with the start of their text), filters."""
+    view = heatmap_view(heatmap)
+    keys = {"stage_emotion": ("stage", "emotion"), "stage_channel": ("stage", "channel"),
+            "topic_week": ("topic", "week")}[heatmap.kind]
     rows = []
     for i, label in enumerate(heatmap.row_labels):
         cells = []
         for j, col in enumerate(heatmap.col_labels):
             value = heatmap.values[i][j]
-            bg, fg = _cell_colour(heatmap, value, top)
-            lines = [f"{label} × {col}", f"{heatmap.value_name}: {_fmt_num(value)}",
-                     f"n = {heatmap.counts[i][j]} из {heatmap.totals[i][j]}"]
+            shown_col = tr(CHANNELS, col) if heatmap.kind == "stage_channel" else col
+            if value is None:
+                lines = [f"{label} × {shown_col}", NO_DATA_LABEL]
+            else:
+                lines = [f"{label} × {shown_col}", f"{heatmap.value_name}: {_fmt_num(value)}",
+                         f"n = {heatmap.counts[i][j]} из {heatmap.totals[i][j]}", "щёлкните — отзывы за числом"]
             lines += [f"{fid}: {texts.get(fid, '')[:TOOLTIP_CHARS]}" for fid in heatmap.examples[i][j]]
-            cells.append({"value": value, "count": heatmap.counts[i][j], "bg": bg, "fg": fg,
-                          "tooltip": "\n".join(lines), "examples": heatmap.examples[i][j]})
+            cells.append({"value": value, "count": heatmap.counts[i][j], "bg": view["bg"][i][j],
+                          "fg": view["fg"][i][j], "tooltip": "\n".join(lines), "examples": heatmap.examples[i][j],
+                          "drill": _drill(**{keys[0]: label, keys[1]: col}, sort=sort_of(heatmap, col))
+                          if value is not None else None,
+                          "drill_title": f"{label} × {shown_col}"})
         rows.append({"label": label, "cells": cells})
-    return {"kind": heatmap.kind, "title": TITLES.get(heatmap.kind, heatmap.kind), "heatmap": heatmap, "rows": rows}
+    col_titles = [tr(CHANNELS, c) for c in heatmap.col_labels] if heatmap.kind == "stage_channel" else heatmap.col_labels
+    return {"kind": heatmap.kind, "title": TITLES.get(heatmap.kind, heatmap.kind), "heatmap": heatmap, "rows": rows,
+            "col_titles": col_titles, "legend": view["legend"]}
 
 
 def _sparkline(trend: Trend, width: int = 120, height: int = 24) -> Markup:
@@ -97,12 +111,20 @@ def example_texts(frame: pd.DataFrame, aggregates: Aggregates) -> dict[str, str]
     return {str(i): "" if t is None else str(t) for i, t in zip(hits["id"], hits["text"], strict=True)}
 
 
+def json_for_script(data: object) -> Markup:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' can end the block."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
 def report_html(frame: pd.DataFrame, aggregates: Aggregates, summary: RunSummary,
                 extra_sections: Sequence[tuple[str, str]] = ()) -> str:
     """The whole report page. ``extra_sections`` are (title, trusted HTML) pairs appended at the end."""
     texts = example_texts(frame, aggregates)
     heatmaps = [_heatmap_view(h, texts) for h in aggregates.heatmaps.values()]
-    trends = [{"trend": t, "spark": _sparkline(t)} for t in aggregates.trends.rows]
+    trends = [{"trend": t, "spark": _sparkline(t), "index": k} for k, t in enumerate(aggregates.trends.rows, 1)]
+    rows, note = report_rows(frame)
+    data = {"rows": rows, "note": note, "options": drill_options(frame, aggregates), "ru": dictionary()}
     template = _environment().get_template("report.html.j2")
     return template.render(
         summary=summary, agg=aggregates, heatmaps=heatmaps, trends=trends,
@@ -110,4 +132,6 @@ def report_html(frame: pd.DataFrame, aggregates: Aggregates, summary: RunSummary
         dimension_titles=DIMENSION_TITLES, max_rows=MAX_TABLE_ROWS,
         extra_sections=[(title, Markup(html)) for title, html in extra_sections],
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        drill_data=json_for_script(data), drill_js=Markup(DRILL_JS.read_text(encoding="utf-8")),
+        nonce=NONCE_PLACEHOLDER,
     )

@@ -18,7 +18,7 @@ def priority_table(aggregates: Aggregates) -> pd.DataFrame:
         rows.append(row)
     columns = ["kind", "rank", "name", "n", "frequency", "frequency_norm", "negative_share", "pain_emotion_share",
                "mean_sentiment", "pain", "sla_breach_share", "detractor_share", "repeat_contact_share", "impact",
-               "score", "flags", "example_ids", "example_quotes"]
+               "score", "effect_share", "effect", "flags", "example_ids", "example_quotes"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -39,3 +39,12 @@ def scores_table(aggregates: Aggregates) -> pd.DataFrame:
 def fcr_table(aggregates: Aggregates) -> pd.DataFrame:
     """FCR / repeat contacts per topic."""
     return pd.DataFrame([r.model_dump() for r in aggregates.fcr])
+
+
+def drivers_table(aggregates: Aggregates) -> pd.DataFrame:
+    """One line per score × topic/cause: OLS coefficient, 95 % CI, p, n, harm, measured."""
+    rows = [{"target": t.target, "target_n": t.n, "r2": t.r2, **d.model_dump()} for t in aggregates.drivers
+            for d in t.drivers]
+    columns = ["target", "target_n", "r2", "kind", "name", "n", "coef", "ci_low", "ci_high", "p_value", "harm",
+               "measured"]
+    return pd.DataFrame(rows, columns=columns)
