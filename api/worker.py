@@ -142,9 +142,9 @@ class JobRunner:
                 taxonomy=Path(inputs["taxonomy"]) if inputs.get("taxonomy") else None,
                 mapping=mapping, chunk_size=int(inputs.get("chunk_size") or self.settings.chunk_size),
                 pipeline=self.pipeline_for(inputs),
-                progress=progress, should_stop=should_stop, quiet=True,
                 keep_pii_columns=list(inputs.get("keep_pii_columns") or ()),
                 pseudonym_key_file=self.settings.pseudonym_key_file,
+                progress=progress, should_stop=should_stop, quiet=True,
             )
         except BatchCancelled:
             beat_stop.set()

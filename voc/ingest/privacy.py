@@ -55,6 +55,8 @@ _CYRILLIC = re.compile(r"[а-яё]{2}", re.IGNORECASE)
 _LETTERS = re.compile(r"[а-яёa-z]{2}", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _MIN_DIGITS = 6
+#: the row number ingest appends to a file stem when a row has no id (``<file-stem>-<row>``)
+_ROW_SUFFIX = re.compile(r"-\d+$")
 
 
 @lru_cache(maxsize=1024)
@@ -170,7 +172,9 @@ class PrivacyGate:
                     report: Counter) -> str | None:
         if not value or is_pseudonym(value):
             return value
-        if pii_column or self._personal(value, cache, report):
+        generated = _ROW_SUFFIX.sub("", value) if field == "id" else value  # «<file stem>-<row>»: the stem
+        if pii_column or self._personal(value, cache, report) or (
+                generated != value and self._personal(generated, cache, report)):
             report[f"pseudonymised:{field}"] += 1
             return self.pseudonymize(value)
         return value
