@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import math
 import secrets
 import shutil
@@ -126,13 +127,17 @@ def create_batch(
     journey: UploadFile | None = File(None, description="journey stages YAML"),
     taxonomy: UploadFile | None = File(None, description="topic taxonomy YAML"),
     text_col: str | None = Form(None, max_length=200, description="name of the text column, e.g. 'Отзыв'"),
+    keep_pii_columns: list[str] | None = Form(
+        None, description="PII columns to keep raw (else dropped), e.g. 'email клиента'; repeat the field for "
+                          "several, or send one JSON array '[\"ФИО\", \"email клиента\"]'"),
     principal: Principal = Depends(require("analyst")),
 ) -> JSONResponse:
     state: ServiceState = get_state(request)
+    keep = parse_keep_pii_columns(keep_pii_columns)
     job_id = secrets.token_hex(8)
     root = state.batches_dir / job_id
     try:  # any failure (a problem, a database error, a bug) removes what this request wrote
-        job = _store_and_queue(state, principal, job_id, root, file, tickets, journey, taxonomy, text_col)
+        job = _store_and_queue(state, principal, job_id, root, file, tickets, journey, taxonomy, text_col, keep)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -141,9 +146,35 @@ def create_batch(
                         headers={"Location": f"/v1/batches/{job.id}"})
 
 
+def parse_keep_pii_columns(values: list[str] | None) -> list[str]:
+    """The ``keep_pii_columns`` form field: repeated values, or one JSON array of names (a 422 names the field)."""
+    where = ["body", "keep_pii_columns"]
+    names: list[object] = []
+    for value in values or []:
+        if value.lstrip().startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise ProblemError(422, "keep_pii_columns: not a JSON array of column names",
+                                   [(where, "expected a column name or a JSON array of column names")]) from None
+            names.extend(parsed if isinstance(parsed, list) else [parsed])
+        else:
+            names.append(value)
+    out = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ProblemError(422, "keep_pii_columns: every entry must be a column name of 1..200 characters",
+                               [(where, "expected column names of 1..200 characters")])
+        out.append(name.strip())
+    if len(out) > 200:
+        raise ProblemError(422, f"keep_pii_columns: {len(out)} names; at most 200",
+                           [(where, "expected at most 200 column names")])
+    return sorted(set(out))
+
+
 def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, root: Path, file: UploadFile,
                      tickets: UploadFile | None, journey: UploadFile | None, taxonomy: UploadFile | None,
-                     text_col: str | None) -> Job:
+                     text_col: str | None, keep_pii_columns: list[str]) -> Job:
     """Save the uploads under ``root/input``, run the cheap checks, create the queued job row."""
     settings = state.settings
     inputs_dir = root / "input"
@@ -162,6 +193,8 @@ def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, roo
             check_config(Path(inputs[name]), name, inputs[f"{name}_name"])
     if text_col:
         inputs["text_col"] = text_col
+    if keep_pii_columns:
+        inputs["keep_pii_columns"] = keep_pii_columns
     small = feedback.stat().st_size <= settings.preview_max_mb * 1024 * 1024
     rows_total = count_rows(feedback) if small or feedback.suffix == ".parquet" else None  # else: the worker
     if feedback.suffix == ".xlsx":

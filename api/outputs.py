@@ -18,10 +18,12 @@ from typing import Any
 
 from markupsafe import escape
 
-from api.pii import display_file, mask_rejected
+from api.pii import display_file, mask_rejected, mask_text
 
 REJECTED_COLUMNS = ("file", "row", "field", "reason", "value")
 ERROR_FILES = ("errors.csv", "ticket_errors.csv")
+#: an absolute POSIX or Windows path (at the start, or after a space, quote, bracket, "=" or ",")
+_ABS_PATH = re.compile(r"""(?:^|(?<=[\s'"(\[=,]))(?:[A-Za-z]:)?[\\/](?:[^\s'"\\/<>|*?]+[\\/])+[^\s'"\\/<>|*?,;)\]]*""")
 #: written last by :func:`scrub_outputs`: the batch's files hold display names and masked values only
 SCRUBBED_MARK = ".scrubbed"
 
@@ -59,6 +61,21 @@ def replace_paths(text: str, names: dict[str, str], html: bool = False) -> str:
 
         text = re.sub(r"(файлы: )([^<\n]*)", header, text)
     return text
+
+
+def _last_part(match: re.Match[str]) -> str:
+    parts = [p for p in re.split(r"[\\/]", match.group(0)) if p]
+    return parts[-1] if parts else ""
+
+
+def safe_reason(text: str, names: dict[str, str], roots: Iterable[str | Path] = (), limit: int = 2000) -> str:
+    """A failure message fit to store and show: uploads named as uploaded, any other server path cut to its
+    last part (file name), the folders of ``roots`` (the data folder, given relative) removed, then masked."""
+    text = replace_paths(text, names)
+    for root in sorted({str(r).rstrip("\\/") for r in roots} - {"", "."}, key=len, reverse=True):
+        end = r"(?:[\\/]|(?![\w.\-]))" if re.search(r"[\\/]", root) else r"[\\/]"  # a bare word stays
+        text = re.sub(r"(?<![\w.\-\\/])" + re.escape(root) + end, "", text)
+    return mask_text(_ABS_PATH.sub(_last_part, text), limit)
 
 
 def iter_rejected(paths: Iterable[Path]) -> Iterator[dict[str, str]]:

@@ -67,6 +67,10 @@ class Settings(BaseModel):
     webhook_allow_cidrs: list[str] = Field(
         default_factory=list, description="private/loopback networks webhooks may reach, e.g. 10.20.0.0/16")
     audit_queue_max: int = Field(10_000, ge=1, description="audit rows waiting for the background writer")
+    # --- privacy (issue #9) ---
+    pseudonym_key_file: Path | None = Field(
+        None, description="file holding the key of customer-key pseudonyms; VOC_PSEUDONYM_KEY (the key itself) wins; "
+                          "else the user's voc config folder (created on first use)")
 
     @field_validator("webhook_allow_cidrs", mode="before")
     @classmethod

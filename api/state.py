@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,17 @@ def default_pipeline_factory(settings: Settings) -> Any:
     return Pipeline.load(config=settings.pipeline_config, redact_names=settings.redact_names)
 
 
+def privacy_gate(settings: Settings, pipeline: Any) -> Any:
+    """The gate of /v1/classify: the pipeline's redactor and the pseudonym key batch jobs use
+    (``VOC_PSEUDONYM_KEY``, else ``pseudonym_key_file``, else the user key file), so a customer gets one
+    pseudonym online and in batches. A key that cannot be read keeps the service not ready (``/readyz``)."""
+    from voc.ingest.privacy import PrivacyGate
+    from voc.ingest.pseudonym import Pseudonymizer, load_key
+
+    key, source = load_key(None, settings.pseudonym_key_file)
+    return PrivacyGate(getattr(pipeline, "redactor", None), Pseudonymizer(key), (), source)
+
+
 @dataclass
 class ServiceState:
     settings: Settings
@@ -44,6 +55,7 @@ class ServiceState:
     resolver: Any | None = None  # webhook host resolver (api.netguard.Resolver); None: the system's
     audit: Any | None = None  # api.audit.AuditWriter: request-path audit rows written off the event loop
     janitor: Any | None = None
+    privacy: Any | None = None  # voc.ingest.privacy.PrivacyGate for records made in memory (/v1/classify)
     ready: threading.Event = field(default_factory=threading.Event)
     _pipeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,13 +78,17 @@ class ServiceState:
                 return
             try:
                 pipeline = self.pipeline_factory(self.settings)
+                self.privacy = privacy_gate(self.settings, pipeline)
                 self._warm_up(pipeline)
                 self.pipeline = pipeline
                 self.pipeline_error = None
                 self.ready.set()
             except Exception as exc:  # noqa: BLE001 - reported by /readyz, the service keeps running
-                self.pipeline_error = f"{type(exc).__name__}: {exc}"
-                log.error('{"event": "pipeline_load_failed", "error": %r}', self.pipeline_error)
+                log.error('{"event": "pipeline_load_failed", "error": %r}', f"{type(exc).__name__}: {exc}")
+                from api.outputs import safe_reason
+
+                # /readyz is open to anyone: file names only, no server paths
+                self.pipeline_error = f"{type(exc).__name__}: {safe_reason(str(exc), {}, (Path.cwd(),))}"
 
     @staticmethod
     def _warm_up(pipeline: Any) -> None:
@@ -96,10 +112,17 @@ class ServiceState:
         from api.microbatch import MicroBatcher
 
         if self.pipeline is not None:
-            self.batcher = MicroBatcher(self.pipeline.analyze, consumers=self.settings.inference_threads,
+            self.batcher = MicroBatcher(self.analyze_online, consumers=self.settings.inference_threads,
                                         max_items=self.settings.max_items,
                                         max_pending=max(self.settings.classify_queue_max_items, self.settings.max_items))
             self.batcher.start()
+
+    def analyze_online(self, records: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        """The pipeline over records made in memory, their identifiers and metadata protected by the privacy
+        gate first (the pipeline masks the texts itself)."""
+        if self.privacy is not None:
+            records, _ = self.privacy.protect_records(records, texts=False)
+        return self.pipeline.analyze(records)
 
     def stop(self) -> None:
         if self.batcher is not None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from fastapi import UploadFile
 
+from api.pii import mask_text
 from api.problems import ProblemError
 from api.settings import Settings
 
@@ -31,10 +32,15 @@ _TABLE_HINT = "expected a readable CSV/XLSX/JSONL/Parquet/JSON table with a text
 
 
 def display_name(filename: str | None, fallback: str = "upload") -> str:
-    """The client's file name as shown back (reports, errors): the last path part, no control characters."""
+    """The client's file name as shown back and stored (reports, errors, job rows, webhooks): the last path
+    part, no control characters, personal data in it masked (a call recording named after a phone number)."""
     name = re.split(r"[\\/]", filename or "")[-1]
     name = _UNSAFE_NAME_CHARS.sub("", name).strip()[:200]
-    return name or fallback
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem or len(suffix) > 10:
+        stem, dot, suffix = name, "", ""
+    masked = mask_text(stem, 200) + dot + suffix
+    return masked or fallback
 
 
 def _suffix(upload: UploadFile, field: str, allowed: tuple[str, ...]) -> str:

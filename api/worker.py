@@ -25,8 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from api import jobs
 from api.db import Job, Webhook, init_db, make_engine, session_factory
 from api.events import negative_from_row
-from api.outputs import display_names, first_errors, replace_paths, scrub_outputs
-from api.pii import mask_text
+from api.outputs import display_names, first_errors, safe_reason, scrub_outputs
 from api.retention import job_ended
 from api.settings import Settings
 from api.webhook_sender import enqueue
@@ -143,6 +142,8 @@ class JobRunner:
                 taxonomy=Path(inputs["taxonomy"]) if inputs.get("taxonomy") else None,
                 mapping=mapping, chunk_size=int(inputs.get("chunk_size") or self.settings.chunk_size),
                 pipeline=self.pipeline_for(inputs),
+                keep_pii_columns=list(inputs.get("keep_pii_columns") or ()),
+                pseudonym_key_file=self.settings.pseudonym_key_file,
                 progress=progress, should_stop=should_stop, quiet=True,
             )
         except BatchCancelled:
@@ -159,8 +160,10 @@ class JobRunner:
             return
         except Exception as exc:  # noqa: BLE001 - any failure is the job's, not the worker's
             beat_stop.set()
-            message = mask_text(replace_paths(str(exc) or type(exc).__name__, names), 2000)
-            if jobs.finish(self.sessions, job.id, token, "failed", error=message[:2000],
+            folder = Path(job.outdir).parent
+            message = safe_reason(str(exc) or type(exc).__name__, names,
+                                  (folder, folder.resolve(), self.settings.data_dir, self.settings.data_dir.resolve()))
+            if jobs.finish(self.sessions, job.id, token, "failed", error=message,
                            first_errors=first_errors(Path(job.outdir), names),
                            seconds=time.perf_counter() - started):
                 job_ended(job, self.settings.upload_retention_days)

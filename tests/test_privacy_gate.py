@@ -290,3 +290,29 @@ def test_mapping_yaml_keep_pii_columns(tmp_path: Path) -> None:
     path.write_text("keep_pii_columns: ФИО\n", encoding="utf-8")
     with pytest.raises(IngestError, match="keep_pii_columns.*list"):
         ColumnMapping.from_yaml(path)
+
+
+def test_headers_holding_personal_data_are_masked(tmp_path: Path, gate: PrivacyGate) -> None:
+    path = tmp_path / "h.csv"
+    pd.DataFrame({"text": ["курьер опоздал"], "звонить 8 916 123-45-67": ["да"], "звонить 8 903 111-22-33": ["нет"],
+                  "Телефон 89161234567": ["+7 916 123-45-67"], "ФИО": ["Иванов Иван"]}).to_csv(path, index=False)
+    (chunk,) = read_feedback(path, privacy=gate)
+    assert list(chunk.input_rows.columns) == ["звонить [ТЕЛЕФОН]", "звонить [ТЕЛЕФОН] (2)"]
+    assert chunk.records[0].metadata == {"звонить [ТЕЛЕФОН]": "да", "звонить [ТЕЛЕФОН] (2)": "нет"}
+    assert chunk.privacy["dropped_pii_columns"] == {"Телефон [ТЕЛЕФОН]": "phone", "ФИО": "name"}
+    kept = PrivacyGate(gate.redactor, gate.pseudonymize, keep_pii_columns=["ФИО"])
+    (chunk,) = read_feedback(path, privacy=kept)
+    assert chunk.records[0].metadata["ФИО"] == "Иванов Иван"  # kept by name: name and values raw
+
+
+def test_records_made_in_memory_are_protected(gate: PrivacyGate) -> None:
+    record = Feedback(id="89031112233", text="Звоните +7 916 123-45-67", customer_id="иван.петров@почта.рф",
+                      ticket_id="T-1", metadata={"телефон": "8 916 765 43 21", "примечание": "паспорт 4510 987123",
+                                                 "для Марии Кузнецовой": "да"})
+    (protected,), counts = gate.protect_records([record], texts=False)
+    assert protected.text == record.text and counts == [{}]  # the pipeline masks the text
+    assert is_pseudonym(protected.id) and protected.ticket_id == "T-1"
+    assert protected.customer_id == gate.pseudonymize("Иван.Петров@почта.рф")
+    assert protected.metadata == {"примечание": "паспорт [ПАСПОРТ]", "для [ИМЯ]": "да"}
+    (masked,), counts = gate.protect_records([record])
+    assert masked.text == "Звоните [ТЕЛЕФОН]" and counts == [{"phone": 1}]

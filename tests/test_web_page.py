@@ -148,7 +148,10 @@ def test_form_field_names_match_the_upload_endpoint(client: TestClient, tmp_path
     r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv")}, data={"text_col": "Нет такой"},
                     headers=client.analyst)
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
-    for name in page_fields - {"file", "text_col"}:
+    r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv")}, data={"keep_pii_columns": "[1"},
+                    headers=client.analyst)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "keep_pii_columns"]
+    for name in page_fields - {"file", "text_col", "keep_pii_columns"}:
         r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv"), name: ("x.txt", b"x", "text/plain")},
                         data={"text_col": "Отзыв"}, headers=client.analyst)
         assert r.status_code == 415, (name, r.text)

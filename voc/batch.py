@@ -367,7 +367,9 @@ def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_d
     frame["repeat_contact"] = contacts["repeat_contact"]
     if has_tickets:
         frame["fcr"] = contacts["fcr"]
-    extra_by_id = frame.set_index("id")[[c for c in ("repeat_contact", "fcr") if c in frame]]
+    # by position: ``frame`` holds the parts' rows in order (ids may repeat: a CRM export, or two files' stems)
+    extra_all = frame[[c for c in ("repeat_contact", "fcr") if c in frame]]
+    offset = 0
 
     # enriched.parquet / enriched.csv, assembled part by part (bounded memory)
     files: dict[str, Path] = {}
@@ -375,12 +377,16 @@ def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_d
     writer = None
     schema = None
     tmp_pq, tmp_csv = pq_path.with_suffix(".parquet.tmp"), csv_path.with_suffix(".csv.tmp")
+    columns = _union_columns(chunk_paths)
     for n, p in enumerate(chunk_paths):
         part = pd.read_parquet(p)
+        if list(part.columns) != columns:  # files (or JSONL chunks) with other input columns: one layout
+            part = part.reindex(columns=columns)
         for col in LIST_COLUMNS:
             if col in part:
                 part[col] = part[col].map(lambda v: list(v) if v is not None else [])
-        extra = extra_by_id.reindex(part["id"]).reset_index(drop=True)
+        extra = extra_all.iloc[offset:offset + len(part)].reset_index(drop=True)
+        offset += len(part)
         for col in extra.columns:
             part[col] = extra[col].astype(object).where(extra[col].notna(), None)
         if writer is None:
@@ -436,6 +442,19 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "created_at": _TS, "ticket_created_at": _TS, "call_overlaps": _F, "pii_masked": pa.int64(),
     "sla_breached": _B, "repeat_contact": _B, "fcr": _B,
 }
+
+
+def _union_columns(chunk_paths: list[Path]) -> list[str]:
+    """Every part's columns in one layout: the input columns of all parts in order of appearance, then voc's
+    own (a part's own columns start at ``id``), so no input column of a later file is dropped."""
+    inputs: dict[str, None] = {}
+    ours: list[str] = []
+    for p in chunk_paths:
+        names = pq.read_schema(p).names
+        cut = names.index("id") if "id" in names else 0
+        inputs.update(dict.fromkeys(names[:cut]))
+        ours = ours or names[cut:]
+    return [*inputs, *ours]
 
 
 def _arrow_schema(frame: pd.DataFrame) -> pa.Schema:

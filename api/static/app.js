@@ -165,6 +165,10 @@ async function upload(event) {
   form.append("file", file, file.name);
   const textCol = $("text-col").value.trim();
   if (textCol) form.append("text_col", textCol);
+  // PII columns kept raw by explicit choice (else dropped): names separated by ";" (a name may hold a comma)
+  for (const name of $("keep-pii-columns").value.split(";").map(n => n.trim()).filter(Boolean)) {
+    form.append("keep_pii_columns", name);
+  }
   const tickets = $("tickets").files[0];
   if (tickets) form.append("tickets", tickets, tickets.name);
   const journey = $("journey").files[0];

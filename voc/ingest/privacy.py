@@ -55,6 +55,8 @@ _CYRILLIC = re.compile(r"[а-яё]{2}", re.IGNORECASE)
 _LETTERS = re.compile(r"[а-яёa-z]{2}", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _MIN_DIGITS = 6
+#: the row number ingest appends to a file stem when a row has no id (``<file-stem>-<row>``)
+_ROW_SUFFIX = re.compile(r"-\d+$")
 
 
 @lru_cache(maxsize=1024)
@@ -170,7 +172,9 @@ class PrivacyGate:
                     report: Counter) -> str | None:
         if not value or is_pseudonym(value):
             return value
-        if pii_column or self._personal(value, cache, report):
+        generated = _ROW_SUFFIX.sub("", value) if field == "id" else value  # «<file stem>-<row>»: the stem
+        if pii_column or self._personal(value, cache, report) or (
+                generated != value and self._personal(generated, cache, report)):
             report[f"pseudonymised:{field}"] += 1
             return self.pseudonymize(value)
         return value
@@ -193,27 +197,64 @@ class PrivacyGate:
         customer_pii = "customer_id" not in kept_fields and any(
             actions[c][1] is not None for c, f in chunk.mapped_columns.items() if f == "customer_id")
 
-        self._mask_all((v for r in chunk.records for k, v in r.metadata.items() if actions[k][0] == "mask"),
-                       cache, report)
-        self._mask_all((v for r in chunk.records for v in (r.id, r.ticket_id, r.customer_id, r.journey_stage,
-                                                           r.touchpoint) if v), cache, report)
-        records: list[Feedback] = []
-        counts: list[dict[str, int]] = []
-        for record in chunk.records:
-            protected, c = self._record(record, actions, customer_pii, kept_fields, cache, report)
-            records.append(protected)
-            counts.append(c)
-        input_rows = self._input_rows(chunk.input_rows, actions, cache, report)
+        names = self._column_names(actions, columns, cache, report)
+        records, counts = self._records(chunk.records, actions, names, customer_pii, kept_fields, cache, report)
+        input_rows = self._input_rows(chunk.input_rows, actions, names, cache, report)
         rejected = self.protect_rejected(chunk.rejected, cache, report)
         privacy = {
-            "dropped_pii_columns": {c: k for c, (a, k) in actions.items() if a == "drop" and k is not None},
-            "kept_pii_columns": {c: k or chunk.mapped_columns.get(c, "") for c, (a, k) in actions.items()
+            "dropped_pii_columns": {names[c]: k for c, (a, k) in actions.items() if a == "drop" and k is not None},
+            "kept_pii_columns": {names[c]: k or chunk.mapped_columns.get(c, "") for c, (a, k) in actions.items()
                                  if a == "keep"},
             "pseudonymised": {k.split(":", 1)[1]: n for k, n in report.items() if k.startswith("pseudonymised:")},
             "cells_masked": report["cells_masked"],
         }
-        return IngestChunk(records, rejected, input_rows, chunk.rows_in, chunk.rows_out, dict(chunk.mapped_columns),
+        mapped = {names.get(c, c): f for c, f in chunk.mapped_columns.items()}
+        return IngestChunk(records, rejected, input_rows, chunk.rows_in, chunk.rows_out, mapped,
                            pii_counts=counts, privacy=privacy)
+
+    def protect_records(self, records: Sequence[Feedback], *, texts: bool = True,
+                        ) -> tuple[list[Feedback], list[dict[str, int]]]:
+        """Records made in memory (``/v1/classify``, ``voc classify``): identifiers, ``metadata`` (PII-named keys
+        dropped, other values and keys masked), journey stage and touchpoint protected as in :meth:`protect`;
+        the text and turns too unless ``texts`` is False (the pipeline's redactor masks them then).
+        Returns the records and the masked text spans per record (empty dicts when ``texts`` is False)."""
+        cache: dict[str, str] = {}
+        report: Counter = Counter()
+        actions = {k: self.column_action(k) for k in dict.fromkeys(k for r in records for k in r.metadata)}
+        names = self._column_names(actions, [], cache, report)
+        return self._records(records, actions, names, False, set(), cache, report, texts=texts)
+
+    def _column_names(self, actions: dict[str, tuple[ColumnAction, str | None]], frame_columns: Sequence[Any],
+                      cache: dict[str, str], report: Counter) -> dict[str, str]:
+        """Column name → the name outputs show: masked like a value (a header may hold a phone or a name),
+        except a column kept raw by name; two names that mask alike get ``(2)``, ``(3)``, …"""
+        self._mask_all((c for c, (a, _) in actions.items() if a != "keep"), cache, report)
+        taken = {str(c) for c in frame_columns} | set(actions)
+        names: dict[str, str] = {}
+        for column, (action, _) in actions.items():
+            shown = column if action == "keep" else self._mask(column, cache, report) or column
+            if shown != column:
+                base, n = shown, 1
+                while shown in taken:
+                    n += 1
+                    shown = f"{base} ({n})"
+                taken.add(shown)
+            names[column] = shown
+        return names
+
+    def _records(self, records: Sequence[Feedback], actions: dict[str, tuple[ColumnAction, str | None]],
+                 names: dict[str, str], customer_pii: bool, kept_fields: set[str], cache: dict[str, str],
+                 report: Counter, texts: bool = True) -> tuple[list[Feedback], list[dict[str, int]]]:
+        self._mask_all((v for r in records for k, v in r.metadata.items() if actions[k][0] == "mask"), cache, report)
+        self._mask_all((v for r in records for v in (r.id, r.ticket_id, r.customer_id, r.journey_stage,
+                                                     r.touchpoint) if v), cache, report)
+        out: list[Feedback] = []
+        counts: list[dict[str, int]] = []
+        for record in records:
+            protected, c = self._record(record, actions, names, customer_pii, kept_fields, cache, report, texts)
+            out.append(protected)
+            counts.append(c)
+        return out, counts
 
     def mask_texts(self, record: Feedback) -> tuple[Feedback, dict[str, int]]:
         """The record with its text and turns masked, and the masked spans per kind."""
@@ -221,16 +262,17 @@ class PrivacyGate:
             return record, {}
         return self.redactor.redact_record(record)
 
-    def _record(self, record: Feedback, actions: dict[str, tuple[ColumnAction, str | None]], customer_pii: bool,
-                kept_fields: set[str], cache: dict[str, str], report: Counter) -> tuple[Feedback, dict[str, int]]:
-        masked, counts = self.mask_texts(record)
+    def _record(self, record: Feedback, actions: dict[str, tuple[ColumnAction, str | None]], names: dict[str, str],
+                customer_pii: bool, kept_fields: set[str], cache: dict[str, str], report: Counter,
+                texts: bool = True) -> tuple[Feedback, dict[str, int]]:
+        masked, counts = self.mask_texts(record) if texts else (record, {})
         metadata = {}
         for key, value in record.metadata.items():
             action = actions.get(key, ("mask", None))[0]
             if action == "keep":
                 metadata[key] = value
             elif action == "mask":
-                metadata[key] = self._mask(value, cache, report) if isinstance(value, str) else value
+                metadata[names.get(key, key)] = self._mask(value, cache, report) if isinstance(value, str) else value
 
         def identifier(field: str, value: str | None, pii_column: bool = False) -> str | None:
             return value if field in kept_fields else self._identifier(value, field, pii_column, cache, report)
@@ -247,7 +289,7 @@ class PrivacyGate:
         return masked.model_copy(update=update), counts
 
     def _input_rows(self, frame: pd.DataFrame, actions: dict[str, tuple[ColumnAction, str | None]],
-                    cache: dict[str, str], report: Counter) -> pd.DataFrame:
+                    names: dict[str, str], cache: dict[str, str], report: Counter) -> pd.DataFrame:
         if not len(frame.columns):
             return frame
         kept = [c for c in frame.columns if actions.get(str(c), ("mask", None))[0] != "drop"]
@@ -259,6 +301,7 @@ class PrivacyGate:
             values = series.dropna().unique().tolist()
             self._mask_all(values, cache, report)
             out[col] = series.map(lambda v: cache.get(v, v) if isinstance(v, str) else v)
+        out.columns = [names.get(str(c), c) for c in out.columns]
         return out
 
     # -------------------------------------------------------------------------------- rejected, tickets

@@ -166,6 +166,7 @@ def read_csv(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, encoding
     except (OSError, LookupError) as exc:
         raise IngestError(f"{path}: cannot open: {exc}") from None
     with handle:
+        row_no = 0  # named by the errors below, also when the first read fails
         try:
             sample = handle.read(_SNIFF_CHARS)
             handle.seek(0)
@@ -283,6 +284,8 @@ def iter_json_lines(path: str | Path, encoding: str | None = None) -> Iterator[t
                     yield line_no, json.loads(line), None
                 except json.JSONDecodeError as exc:
                     yield line_no, None, f"{exc.msg} at column {exc.colno}"
+                except RecursionError:
+                    yield line_no, None, "nested too deeply"
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: cannot decode as {encoding}: {exc.reason}") from None
     except OSError as exc:
@@ -319,6 +322,8 @@ def load_json(path: str | Path, encoding: str | None = None) -> Any:
         return json.loads(path.read_text(encoding=encoding))
     except json.JSONDecodeError as exc:
         raise IngestError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise IngestError(f"{path}: the JSON is nested too deeply to read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise IngestError(f"{path}: cannot read: {exc}") from None
 

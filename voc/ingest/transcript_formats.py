@@ -261,6 +261,8 @@ def load_json_or_jsonl(path: Path) -> Any:
         raise IngestError(f"{path}: cannot read: {exc}") from None
     try:
         return json.loads(content)
+    except RecursionError:
+        raise IngestError(f"{path}: the JSON is nested too deeply to read") from None
     except json.JSONDecodeError as whole_error:
         items = []
         for line_no, line in enumerate(content.splitlines(), start=1):
@@ -268,6 +270,8 @@ def load_json_or_jsonl(path: Path) -> Any:
                 continue
             try:
                 items.append(json.loads(line))
+            except RecursionError:
+                raise IngestError(f"{path}: line {line_no}: the JSON is nested too deeply to read") from None
             except json.JSONDecodeError as exc:
                 error = whole_error if line_no == 1 else exc
                 raise IngestError(f"{path}: invalid JSON at line {line_no}: {error.msg}") from None
