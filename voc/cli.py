@@ -61,6 +61,8 @@ def analyze(
         help="file holding the key for customer-key pseudonyms (else $VOC_PSEUDONYM_KEY, else "
              "~/.config/voc/pseudonym.key, created on first use)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
+    sink: Annotated[str | None, typer.Option(
+        help="also export the finished run to clickhouse://HOST:PORT/DB (docs/scale.md)")] = None,
 ) -> None:
     """Analyse a feedback batch: enriched table, heatmaps, priority list, trends, report.html, summary.json."""
     from voc.batch import run_batch
@@ -70,6 +72,13 @@ def analyze(
     for path in feedback:
         if not path.exists():
             _fail(f"input not found: {path}")
+    if sink is not None:
+        from voc.sinks import SinkError, check_sink
+
+        try:
+            check_sink(sink)
+        except SinkError as exc:
+            _fail(f"--sink: {exc}")
     for label, path in (("tickets", tickets), ("journey", journey), ("taxonomy", taxonomy), ("causes", causes),
                         ("columns", columns), ("topic-model", topic_model), ("pipeline", pipeline)):
         if path is not None and not path.exists():
@@ -107,6 +116,22 @@ def analyze(
         typer.echo(f"report: {(out / 'report.html').resolve()}")
     if s.records == 0:
         _fail(_no_rows_reason(s, out / "errors.csv"), EXIT_NO_ROWS)
+    if sink is not None:
+        _export(sink, out, quiet)
+
+
+def _export(sink: str, out: Path, quiet: bool) -> None:
+    """voc analyze --sink: export the finished run; a failure keeps the run and says how to retry."""
+    from voc.sinks import SinkError, export
+    from voc.sinks.cli import report_line
+
+    try:
+        report = export(sink, out)
+    except SinkError as exc:
+        _fail(f"the analysis is done ({out}), the export failed: {exc}; "
+              f"retry with: voc export clickhouse --url URL {out}")
+    if not quiet:
+        typer.echo(report_line(report))
 
 
 def _no_rows_reason(summary, errors_csv: Path) -> str:
@@ -143,11 +168,13 @@ def _mount() -> None:
     """Attach the sub-command groups owned by the other packages."""
     from api.cli import app as api_app
     from training.cli import app as training_app
+    from voc.sinks.cli import app as export_app
     from voc.topics.cli import app as topics_app
 
     app.add_typer(training_app)  # train, evaluate, models …
     app.add_typer(topics_app, name="topics", help="topic discovery: fit, show, assign, merge, rename, promote")
     app.add_typer(api_app)  # serve, keys …
+    app.add_typer(export_app, name="export")  # clickhouse, clickhouse-views
 
 
 def main() -> None:
