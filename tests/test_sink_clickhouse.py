@@ -265,7 +265,7 @@ def test_sql_runs_on_current_clickhouse(run_dir, tmp_path):
         for _ in range(2):  # re-export: drop the run's partition, insert again
             s.query(f"ALTER TABLE voc.voc_{t.name} DROP PARTITION 'r1'")
             s.query(f"INSERT INTO voc.voc_{t.name} ({cols}) SELECT {cols} FROM file('{tmp_path / t.name}.parquet', Parquet)")
-    for name, sql in view_statements("voc", "voc_"):
+    for _name, sql in view_statements("voc", "voc_"):
         s.query(sql)
     got = str(s.query("SELECT count() FROM voc.voc_v_feedback", "CSV")).strip()
     assert got == str(_expected(run_dir)["feedback"])
