@@ -63,6 +63,12 @@ def analyze(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
     sink: Annotated[str | None, typer.Option(
         help="also export the finished run to clickhouse://HOST:PORT/DB (docs/scale.md)")] = None,
+    engine: Annotated[str, typer.Option(
+        help="where chunks are analysed: local (this machine) or ray (a Ray Data actor pool of --workers actors; "
+             "pip install 'voc[ray]', docs/scale.md)")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        help="with --engine ray: address of a running Ray cluster (ray://HOST:10001 or HOST:6379; "
+             "default: $RAY_ADDRESS, else a local Ray)")] = None,
 ) -> None:
     """Analyse a feedback batch: enriched table, heatmaps, priority list, trends, report.html, summary.json."""
     from voc.batch import run_batch
@@ -72,6 +78,8 @@ def analyze(
     for path in feedback:
         if not path.exists():
             _fail(f"input not found: {path}")
+    if engine not in ("local", "ray"):
+        _fail(f"--engine: expected local or ray, got {engine!r}")
     if sink is not None:
         from voc.sinks import SinkError, check_sink
 
@@ -99,7 +107,8 @@ def analyze(
         pipe.preset = choice  # type: ignore[attr-defined]  # read by the batch summary (docs/presets.md)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
                            topic_model=topic_model, quiet=quiet, workers=workers,
-                           keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file)
+                           keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file,
+                           engine=engine, ray_address=ray_address or os.environ.get("RAY_ADDRESS"))
     except KeyboardInterrupt:
         typer.secho("voc: interrupted; committed chunks are kept, re-run the same command to resume", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
