@@ -69,6 +69,9 @@ def main() -> None:
         view_t0 = time.perf_counter()
         cells = client.execute(f"SELECT count() FROM {db}.voc_v_stage_emotion WHERE latest = 1")[0][0]
         view_s = time.perf_counter() - view_t0
+        storage = {t: {"rows": int(r), "mb_on_disk": round(b / 1e6, 2)} for t, r, b in client.execute(
+            "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = %(db)s AND active "
+            "GROUP BY table ORDER BY table", {"db": db})}
         client.disconnect()
     load_after = os.getloadavg()
     records = first.rows["feedback"]
@@ -91,6 +94,7 @@ def main() -> None:
         "rows_in_clickhouse_after_reexport": stored,
         "stage_emotion_view_rows_latest": cells,
         "stage_emotion_view_seconds": round(view_s, 3),
+        "storage_after_reexport": storage,
         "target": f"export of a 100k-row run < {TARGET_SECONDS:.0f} s",
         "target_met": first.seconds < TARGET_SECONDS and again.seconds < TARGET_SECONDS,
     }

@@ -84,6 +84,27 @@ def test_a_stopped_ray_run_resumes_without_loss_or_duplicates(ray_local, data, p
     assert result.summary.rows_in == 300 and result.summary.records == len(_frame(local_run))
 
 
+def test_nothing_raw_and_not_the_key_reaches_the_actors(ray_local, pipeline, tmp_path):
+    """Chunks are masked on the driver; the actors' state has no privacy gate (no pseudonym key)."""
+    from voc.engines.ray_engine import RayChunkRunner
+    from voc.ingest import read_feedback
+    from voc.ingest.privacy import PrivacyGate
+    from voc.ingest.pseudonym import Pseudonymizer
+
+    path = tmp_path / "pii.csv"
+    pd.DataFrame({"id": ["1"], "text": ["Перезвоните мне 8 (916) 765-43-21, курьер опоздал"],
+                  "client": ["ivan.petrov@example.ru"]}).to_csv(path, index=False)
+    gate = PrivacyGate(pipeline.redactor, Pseudonymizer(KEY.encode()), [], "test")
+    runner = RayChunkRunner((pipeline, gate, None, 3.0), tmp_path, 1)
+    assert ray_local.get(runner.state_ref)[1] is None
+    chunk = next(iter(read_feedback(path, None, chunk_size=10)))
+    runner.submit(0, chunk)
+    shipped = ray_local.get(runner.blocks[0]).column("chunk")[0].as_py()
+    for raw in (b"765-43-21", b"ivan.petrov", KEY.encode()):
+        assert raw not in shipped
+    runner.close()
+
+
 def test_without_ray_the_engine_is_a_clear_error(data, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     monkeypatch.setenv("VOC_PSEUDONYM_KEY", KEY)

@@ -79,6 +79,23 @@ def test_type_mapping():
         ch_type(pa.field("x", pa.binary()))
 
 
+def test_column_values_for_the_driver():
+    from datetime import UTC, datetime
+
+    from voc.sinks.clickhouse import column_values
+
+    ts = pa.array([datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), None, datetime(1960, 1, 1, tzinfo=UTC),
+                   datetime(2200, 1, 1, tzinfo=UTC)], pa.timestamp("us", tz="UTC"))
+    values, nulled = column_values(ts, pa.field("t", ts.type))
+    assert values == [int(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()), None, None, None]
+    assert nulled == 2  # outside ClickHouse DateTime's range: NULL, and counted in the export report
+    lists = pa.array([["a", None], None], pa.list_(pa.string()))
+    assert column_values(lists, pa.field("l", lists.type))[0] == [["a", ""], []]
+    flags = pa.array([True, None, False])
+    assert column_values(flags, pa.field("b", pa.bool_()))[0] == [1, None, 0]
+    assert column_values(pa.array([None, "x"]), pa.field("id", pa.string()), key=True)[0] == ["", "x"]
+
+
 def test_datalens_views_file_is_generated():
     assert (ROOT / "datalens/views.sql").read_text(encoding="utf-8") == views_sql("voc", "voc_"), \
         "datalens/views.sql is stale: voc export clickhouse-views > datalens/views.sql"

@@ -125,13 +125,29 @@ class ChunkOutput:
     stats: dict
 
 
+@dataclass
+class ProtectedChunk:
+    """A chunk that passed the privacy gate, the gate's seconds and the pseudonym key's id (not the key)."""
+
+    chunk: object
+    seconds: float
+    key_id: str
+
+
+def protect_chunk(gate: PrivacyGate, chunk) -> ProtectedChunk:
+    """Run the privacy gate over a chunk: texts and kept strings masked, PII columns dropped, keys pseudonymised."""
+    t0 = time.perf_counter()
+    protected = gate.protect(chunk)
+    return ProtectedChunk(protected, time.perf_counter() - t0, gate.pseudonymize.key_id)
+
+
 def analyse_chunk(state: tuple, chunk) -> ChunkOutput:
     """Protect (privacy gate), link and analyse one chunk. ``state`` = (pipeline, gate, ticket index, link window);
-    pure: the local and the Ray engine both call it and commit the result with :func:`commit_chunk`."""
+    a :class:`ProtectedChunk` was gated by the caller (the Ray engine gates on the driver; its actors get no gate).
+    Pure: the local and the Ray engine both call it and commit the result with :func:`commit_chunk`."""
     pipeline, gate, index, link_window_days = state
-    t0 = time.perf_counter()
-    chunk = gate.protect(chunk)  # first: nothing below sees a raw value
-    gate_seconds = time.perf_counter() - t0
+    protected = chunk if isinstance(chunk, ProtectedChunk) else protect_chunk(gate, chunk)
+    chunk, gate_seconds = protected.chunk, protected.seconds  # first: nothing below sees a raw value
     records, ticket_rows = chunk.records, None
     if index is not None:
         records, ticket_rows = link_records(records, index, link_window_days)
@@ -152,7 +168,7 @@ def analyse_chunk(state: tuple, chunk) -> ChunkOutput:
         "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
         "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
         "timings": timings,
-        "privacy": {**(chunk.privacy or {}), "key_id": gate.pseudonymize.key_id},
+        "privacy": {**(chunk.privacy or {}), "key_id": protected.key_id},
     }
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)

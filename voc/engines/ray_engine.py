@@ -1,9 +1,10 @@
 """The Ray engine: a batch's chunks analysed by ``Dataset.map_batches`` on a Ray Data actor pool.
 
 The driver reads the inputs with voc's own readers (the same chunks, numbering and rejected rows as the
-local engine), skips committed chunks, and puts each remaining chunk into the object store as a one-row
-Arrow block. Each actor receives the pipeline, privacy gate and ticket index once (models are loaded once
-per actor, not per chunk) and runs ``voc.batch.analyse_chunk`` on one chunk per call; the driver commits
+local engine), skips committed chunks, passes each remaining chunk through the privacy gate — nothing raw and
+not the pseudonym key leaves the driver — and puts it into the object store as a one-row Arrow block. Each
+actor receives the pipeline and ticket index once (models are loaded once per actor, not per chunk) and runs
+``voc.batch.analyse_chunk`` on one chunk per call; the driver commits
 every result by chunk id with ``voc.batch.commit_chunk`` as it arrives. A killed run therefore leaves only
 whole committed chunks, and re-running it (with either engine) resumes without loss or duplicates.
 Results carry the part files as bytes, so a remote cluster needs no shared file system.
@@ -77,8 +78,9 @@ class RayChunkRunner:
         logging.getLogger("ray.data").setLevel(logging.ERROR)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
-        try:
-            self.state_ref = ray.put(state)
+        pipeline, self.gate, index, link_window_days = state
+        try:  # the actors get no privacy gate: chunks are masked here, the pseudonym key stays on the driver
+            self.state_ref = ray.put((pipeline, None, index, link_window_days))
         except (TypeError, pickle.PicklingError, AttributeError) as exc:
             self.close()
             raise ValueError(f"--engine ray: the pipeline cannot be sent to Ray workers ({exc}); "
@@ -86,9 +88,12 @@ class RayChunkRunner:
         self.blocks: list = []
 
     def submit(self, i: int, chunk) -> None:
-        """Queue chunk ``i`` (kept in the object store, not in the driver's memory)."""
+        """Mask chunk ``i`` (privacy gate) and queue it in the object store (not in the driver's memory)."""
+        from voc.batch import protect_chunk
+
+        protected = protect_chunk(self.gate, chunk)  # nothing raw leaves the driver
         block = pa.table({"i": pa.array([i], pa.int64()),
-                          "chunk": pa.array([pickle.dumps(chunk, protocol=5)], pa.large_binary())})
+                          "chunk": pa.array([pickle.dumps(protected, protocol=5)], pa.large_binary())})
         self.blocks.append(self.ray.put(block))
 
     def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, dict]]:
