@@ -286,3 +286,16 @@ def test_sql_runs_on_current_clickhouse(run_dir, tmp_path):
         s.query(sql)
     got = str(s.query("SELECT count() FROM voc.voc_v_feedback", "CSV")).strip()
     assert got == str(_expected(run_dir)["feedback"])
+
+
+def test_an_input_column_named_run_id_is_kept_under_another_name(tmp_path):
+    src = pd.read_csv(SAMPLE / "feedback.csv", dtype=str, keep_default_na=False).head(20)
+    src["run_id"] = "from-the-input"
+    path = tmp_path / "feedback.csv"
+    src.to_csv(path, index=False)
+    voc.analyze(path, outdir=tmp_path / "out", profile="fast", pseudonym_key=KEY)
+    run = FinishedRun.open(tmp_path / "out")
+    feedback = next(t for t in run.tables() if t.name == "feedback")
+    assert "input:run_id" in feedback.schema.names and "run_id" not in feedback.schema.names
+    batch = next(feedback.batches())
+    assert set(batch.column("input:run_id").to_pylist()) == {"from-the-input"}

@@ -171,8 +171,7 @@ class FinishedRun:
 
     def tables(self) -> list[SinkTable]:
         """Every table of this run; ``runs`` comes last (written last, it marks the run complete)."""
-        enriched_schema = pq.read_schema(self.enriched)
-        enriched_schema = pa.schema([f for f in enriched_schema if f.name != RUN_KEY])
+        enriched_schema = _renamed(pq.read_schema(self.enriched))
         return [
             SinkTable("feedback", enriched_schema, ("id",), self._feedback),
             SinkTable("evidence", model_schema(EvidenceSpan), ("id", "n"), self._evidence),
@@ -191,7 +190,8 @@ class FinishedRun:
             yield pa.Table.from_batches([batch])
 
     def _feedback(self) -> Iterator[pa.Table]:
-        yield from self._enriched_batches()
+        for table in self._enriched_batches():
+            yield table.rename_columns(_renamed(table.schema).names)
 
     def _evidence(self) -> Iterator[pa.Table]:
         """One row per evidence phrase; offsets are those of its first occurrence in the (masked) text."""
@@ -254,6 +254,11 @@ class FinishedRun:
                      model_versions=json.dumps(s.model_versions, ensure_ascii=False, sort_keys=True),
                      summary_json=s.model_dump_json())
         yield pa.Table.from_pylist([row.model_dump()], schema=model_schema(RunRow))
+
+
+def _renamed(schema: pa.Schema) -> pa.Schema:
+    """An input column called ``run_id`` becomes ``input:run_id`` (the sinks' own run_id comes first)."""
+    return pa.schema([f.with_name(f"input:{f.name}") if f.name == RUN_KEY else f for f in schema])
 
 
 def content_run_id(path: Path) -> str:
