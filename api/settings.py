@@ -34,6 +34,10 @@ class Settings(BaseModel):
     redact_names: str = Field("morph", description="online name masker: morph | natasha | off")
     pipeline_config: Path | None = Field(None, description="pipeline.yaml (components and their models)")
     chunk_size: int = Field(20_000, ge=1)
+    batch_engine: Literal["local", "ray"] = Field(
+        "local", description="where batch jobs analyse their chunks: local (the worker) or ray (voc[ray], docs/scale.md)")
+    ray_address: str | None = Field(None, description="batch_engine ray: a running Ray cluster; else a local Ray per job")
+    ray_workers: int = Field(2, ge=1, le=1024, description="batch_engine ray: Ray Data actors per job")
     worker_nice: int = Field(10, ge=0, le=19, description="CPU niceness of batch workers: online requests win")
     poll_interval_s: float = Field(1.0, gt=0, description="how often an idle worker looks for queued jobs")
     heartbeat_s: float = Field(5.0, gt=0)

@@ -100,6 +100,12 @@ class JobRunner:
         self.run_job(job, token)
         return True
 
+    def engine_options(self) -> dict:
+        """run_batch's engine arguments from the settings (batch_engine, ray_address, ray_workers)."""
+        if self.settings.batch_engine != "ray":
+            return {}
+        return {"engine": "ray", "ray_address": self.settings.ray_address, "workers": self.settings.ray_workers}
+
     def run_job(self, job: Job, token: str) -> None:
         from voc.batch import BatchCancelled, BatchProgress, run_batch
         from voc.ingest import ColumnMapping
@@ -145,6 +151,7 @@ class JobRunner:
                 keep_pii_columns=list(inputs.get("keep_pii_columns") or ()),
                 pseudonym_key_file=self.settings.pseudonym_key_file,
                 progress=progress, should_stop=should_stop, quiet=True,
+                **self.engine_options(),
             )
         except BatchCancelled:
             beat_stop.set()

@@ -13,6 +13,7 @@ Every CSV is written by ``voc.safe_csv.write_csv`` (formula prefixes neutralised
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -47,6 +48,7 @@ AGGREGATE_COLUMNS = (
     "evidence", *SEGMENT_COLUMNS,
 )
 QUOTE_CHARS = 300
+ENGINES = ("local", "ray")
 
 
 class BatchCancelled(RuntimeError):
@@ -116,13 +118,38 @@ def _worker_init() -> None:
         pass
 
 
-def _process_chunk(i: int, chunk) -> dict:
-    """Protect (privacy gate), link and analyse one chunk; commit its part file, rejected rows and counts
-    atomically."""
-    pipeline, gate, index, link_window_days, parts = _WORKER_STATE
+@dataclass
+class ChunkOutput:
+    """One analysed chunk, serialised: its enriched rows (Parquet), rejected rows (CSV) and counts."""
+
+    part: bytes
+    rejected: bytes
+    stats: dict
+
+
+@dataclass
+class ProtectedChunk:
+    """A chunk that passed the privacy gate, the gate's seconds and the pseudonym key's id (not the key)."""
+
+    chunk: object
+    seconds: float
+    key_id: str
+
+
+def protect_chunk(gate: PrivacyGate, chunk) -> ProtectedChunk:
+    """Run the privacy gate over a chunk: texts and kept strings masked, PII columns dropped, keys pseudonymised."""
     t0 = time.perf_counter()
-    chunk = gate.protect(chunk)  # first: nothing below sees a raw value
-    gate_seconds = time.perf_counter() - t0
+    protected = gate.protect(chunk)
+    return ProtectedChunk(protected, time.perf_counter() - t0, gate.pseudonymize.key_id)
+
+
+def analyse_chunk(state: tuple, chunk) -> ChunkOutput:
+    """Protect (privacy gate), link and analyse one chunk. ``state`` = (pipeline, gate, ticket index, link window);
+    a :class:`ProtectedChunk` was gated by the caller (the Ray engine gates on the driver; its actors get no gate).
+    Pure: the local and the Ray engine both call it and commit the result with :func:`commit_chunk`."""
+    pipeline, gate, index, link_window_days = state
+    protected = chunk if isinstance(chunk, ProtectedChunk) else protect_chunk(gate, chunk)
+    chunk, gate_seconds = protected.chunk, protected.seconds  # first: nothing below sees a raw value
     records, ticket_rows = chunk.records, None
     if index is not None:
         records, ticket_rows = link_records(records, index, link_window_days)
@@ -143,17 +170,28 @@ def _process_chunk(i: int, chunk) -> dict:
         "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
         "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
         "timings": timings,
-        "privacy": {**(chunk.privacy or {}), "key_id": gate.pseudonymize.key_id},
+        "privacy": {**(chunk.privacy or {}), "key_id": protected.key_id},
     }
-    part = parts / f"chunk-{i:05d}.parquet"
-    tmp = part.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, part)
-    rej_tmp = parts / f"rejected-{i:05d}.csv.tmp"
-    safe_csv.write_csv(_rejected_frame(chunk.rejected), rej_tmp)
-    os.replace(rej_tmp, parts / f"rejected-{i:05d}.csv")
-    _atomic_write_text(parts / f"chunk-{i:05d}.json", json.dumps(stats, ensure_ascii=False))  # the commit point
-    return stats
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    rejected = safe_csv.write_csv(_rejected_frame(chunk.rejected)).encode("utf-8")
+    return ChunkOutput(buf.getvalue(), rejected, stats)
+
+
+def commit_chunk(parts: Path, i: int, out: ChunkOutput) -> dict:
+    """Write chunk ``i``'s part file and rejected rows atomically, then its counts: the commit point."""
+    for name, data in ((f"chunk-{i:05d}.parquet", out.part), (f"rejected-{i:05d}.csv", out.rejected)):
+        tmp = parts / f"{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, parts / name)
+    _atomic_write_text(parts / f"chunk-{i:05d}.json", json.dumps(out.stats, ensure_ascii=False))
+    return out.stats
+
+
+def _process_chunk(i: int, chunk) -> dict:
+    """Analyse one chunk and commit it (the local engine; workers inherit the state by fork)."""
+    pipeline, gate, index, link_window_days, parts = _WORKER_STATE
+    return commit_chunk(parts, i, analyse_chunk((pipeline, gate, index, link_window_days), chunk))
 
 
 def _chunks(inputs: list[Path], mapping: ColumnMapping | None, chunk_size: int):
@@ -185,13 +223,19 @@ def run_batch(
     pseudonym_key: str | bytes | None = None,
     pseudonym_key_file: str | Path | None = None,
     privacy: PrivacyGate | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
     """Analyse ``feedback`` into ``outdir``; see the module docstring. Raises ``BatchCancelled`` on request.
 
     ``keep_pii_columns`` (added to ``mapping.keep_pii_columns``) names PII columns to keep raw; the pseudonym
     key comes from ``pseudonym_key``, ``pseudonym_key_file`` or the environment / user key file (see
     voc.ingest.pseudonym). ``privacy`` replaces the gate built from these and the pipeline's redactor.
+    ``engine="ray"`` analyses the chunks on a Ray Data actor pool of ``workers`` actors (``ray_address``: a
+    running cluster, else a local one); commits, resume and the final outputs are the same (voc.engines).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     inputs = [Path(p) for p in feedback] if isinstance(feedback, list | tuple) else [Path(feedback)]
@@ -240,8 +284,12 @@ def run_batch(
 
     global _WORKER_STATE
     _WORKER_STATE = (pipeline, gate, index, link_window_days, parts)
-    pool = None
-    if workers > 1:
+    pool = remote = None
+    if engine == "ray":
+        from voc.engines.ray_engine import RayChunkRunner
+
+        remote = RayChunkRunner((pipeline, gate, index, link_window_days), parts, workers, ray_address)
+    elif workers > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
@@ -257,6 +305,9 @@ def run_batch(
                 continue
             if should_stop is not None and should_stop():
                 raise BatchCancelled(f"stopped before chunk {i}")
+            if remote is not None:
+                remote.submit(i, chunk)
+                continue
             if pool is None:
                 account(i, _process_chunk(i, chunk))
                 continue
@@ -266,9 +317,14 @@ def run_batch(
                 account(j, fut.result())
         for j, fut in pending:
             account(j, fut.result())
+        if remote is not None:
+            for j, stats in remote.run(should_stop):  # committed by chunk id as they finish
+                account(j, stats)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if remote is not None:
+            remote.close()
         _WORKER_STATE = None
     if bar is not None:
         bar.close()

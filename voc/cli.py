@@ -61,6 +61,14 @@ def analyze(
         help="file holding the key for customer-key pseudonyms (else $VOC_PSEUDONYM_KEY, else "
              "~/.config/voc/pseudonym.key, created on first use)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
+    sink: Annotated[str | None, typer.Option(
+        help="also export the finished run to clickhouse://HOST:PORT/DB (docs/scale.md)")] = None,
+    engine: Annotated[str, typer.Option(
+        help="where chunks are analysed: local (this machine) or ray (a Ray Data actor pool of --workers actors; "
+             "pip install 'voc[ray]', docs/scale.md)")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        help="with --engine ray: address of a running Ray cluster (ray://HOST:10001 or HOST:6379; "
+             "default: $RAY_ADDRESS, else a local Ray)")] = None,
 ) -> None:
     """Analyse a feedback batch: enriched table, heatmaps, priority list, trends, report.html, summary.json."""
     from voc.batch import run_batch
@@ -70,6 +78,15 @@ def analyze(
     for path in feedback:
         if not path.exists():
             _fail(f"input not found: {path}")
+    if engine not in ("local", "ray"):
+        _fail(f"--engine: expected local or ray, got {engine!r}")
+    if sink is not None:
+        from voc.sinks import SinkError, check_sink
+
+        try:
+            check_sink(sink)
+        except SinkError as exc:
+            _fail(f"--sink: {exc}")
     for label, path in (("tickets", tickets), ("journey", journey), ("taxonomy", taxonomy), ("causes", causes),
                         ("columns", columns), ("topic-model", topic_model), ("pipeline", pipeline)):
         if path is not None and not path.exists():
@@ -90,7 +107,8 @@ def analyze(
         pipe.preset = choice  # type: ignore[attr-defined]  # read by the batch summary (docs/presets.md)
         result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
                            topic_model=topic_model, quiet=quiet, workers=workers,
-                           keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file)
+                           keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file,
+                           engine=engine, ray_address=ray_address or os.environ.get("RAY_ADDRESS"))
     except KeyboardInterrupt:
         typer.secho("voc: interrupted; committed chunks are kept, re-run the same command to resume", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -107,6 +125,22 @@ def analyze(
         typer.echo(f"report: {(out / 'report.html').resolve()}")
     if s.records == 0:
         _fail(_no_rows_reason(s, out / "errors.csv"), EXIT_NO_ROWS)
+    if sink is not None:
+        _export(sink, out, quiet)
+
+
+def _export(sink: str, out: Path, quiet: bool) -> None:
+    """voc analyze --sink: export the finished run; a failure keeps the run and says how to retry."""
+    from voc.sinks import SinkError, export
+    from voc.sinks.cli import report_line
+
+    try:
+        report = export(sink, out)
+    except SinkError as exc:
+        _fail(f"the analysis is done ({out}), the export failed: {exc}; "
+              f"retry with: voc export clickhouse --url URL {out}")
+    if not quiet:
+        typer.echo(report_line(report))
 
 
 def _no_rows_reason(summary, errors_csv: Path) -> str:
@@ -143,11 +177,13 @@ def _mount() -> None:
     """Attach the sub-command groups owned by the other packages."""
     from api.cli import app as api_app
     from training.cli import app as training_app
+    from voc.sinks.cli import app as export_app
     from voc.topics.cli import app as topics_app
 
     app.add_typer(training_app)  # train, evaluate, models …
     app.add_typer(topics_app, name="topics", help="topic discovery: fit, show, assign, merge, rename, promote")
     app.add_typer(api_app)  # serve, keys …
+    app.add_typer(export_app, name="export")  # clickhouse, clickhouse-views
 
 
 def main() -> None:
