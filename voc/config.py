@@ -109,6 +109,8 @@ def read_yaml_file(path: str | Path, what: str = "YAML file") -> Any:
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{file}: {what} of {size} bytes is over the {MAX_CONFIG_BYTES}-byte limit")
         return safe_load_yaml(file.read_text(encoding="utf-8"))
+    except ConfigError:
+        raise
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:

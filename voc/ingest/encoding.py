@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import zlib
 from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -186,21 +187,34 @@ def _guess(sample: bytes) -> tuple[str, float, str]:
     return codec, round(max(0.0, 1.0 - best.chaos), 3), "charset-normalizer"
 
 
-_CACHE: OrderedDict[tuple[str, int, int, str | None], EncodingDecision] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], EncodingDecision] = OrderedDict()
 _CACHE_SIZE = 128
 
 
-def decide_encoding(path: str | Path, encoding: str | None = None) -> EncodingDecision:
-    """The encoding of a text file (see the module docstring), cached per file path, size and mtime.
+def _fingerprint(path: Path, size: int) -> int:
+    """CRC of the first and last 64 KiB: with size and times, tells a rewritten file from a cached one."""
+    with open(path, "rb") as handle:
+        crc = zlib.crc32(handle.read(64 * 1024))
+        if size > 64 * 1024:
+            handle.seek(max(64 * 1024, size - 64 * 1024))
+            crc = zlib.crc32(handle.read(), crc)
+    return crc
 
-    With ``encoding`` given, that codec is used (``method="given"``) and only the bad bytes are counted.
+
+def decide_encoding(path: str | Path, encoding: str | None = None) -> EncodingDecision:
+    """The encoding of a text file (see the module docstring).
+
+    Cached per file (path, inode, size, times and a CRC of its ends), so readers and the batch calling it
+    again for summary.json do not re-scan. With ``encoding`` given, that codec is used
+    (``method="given"``) and only the bad bytes are counted.
     """
     path = Path(path)
     try:
         stat = path.stat()
+        key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+               _fingerprint(path, stat.st_size), encoding)
     except OSError as exc:
         raise IngestError(f"{path}: cannot read: {exc}") from None
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, encoding)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]

@@ -67,6 +67,8 @@ TABLE_SUFFIXES: dict[str, str] = {
     ".pq": "parquet",
 }
 _SNIFF_CHARS = 64 * 1024
+#: more columns than this (Excel's own limit) is refused
+MAX_COLUMNS = 16_384
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -154,9 +156,14 @@ def _unique_headers(raw: Iterable[Any]) -> list[str]:
 
 
 def _frame(headers: list[str], rows: list[list[str]]) -> pd.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
-    return pd.DataFrame({h: pd.Series(list(c), dtype=object) for h, c in zip(headers, columns, strict=True)},
-                        columns=headers)
+    """An object-dtype frame (one block: fast even for wide tables)."""
+    return pd.DataFrame(rows, columns=headers, dtype=object)
+
+
+def _check_width(headers: list[str], path: Path | str) -> list[str]:
+    if len(headers) > MAX_COLUMNS:
+        raise IngestError(f"{path}: {len(headers)} columns (limit {MAX_COLUMNS}); is the delimiter right?")
+    return headers
 
 
 def _bad_field(record: list[str]) -> int:
@@ -197,7 +204,8 @@ def read_csv(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, encoding
                 bad = len(ESCAPED.findall("\x00".join(record))) if check_bytes else 0
                 if headers is None:
                     if record and any(c.strip() for c in record):
-                        headers = _unique_headers([unescape(c) for c in record] if bad else record)
+                        headers = _check_width(_unique_headers([unescape(c) for c in record] if bad else record),
+                                               path)
                     escapes += bad
                     continue
                 row_no += 1
@@ -236,26 +244,43 @@ def read_csv(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, encoding
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
+#: unnamed columns after the last header are kept (as column_N) up to this sheet width
+KEEP_UNNAMED_UP_TO = 256
+#: header width × rows read is capped (a 40-byte row can declare 16,384 columns)
+MAX_XLSX_CELLS = 100_000_000
 
 
-def _sheet_bounds(worksheet: Any, path: Path) -> tuple[int | None, bool]:
-    """(max column to read, whether the sheet declares its size). A declared size past Excel's limits is
-    an IngestError; the common "A1" placeholder counts as undeclared."""
+def _declared_width(worksheet: Any, path: Path) -> int | None:
+    """The column count the sheet declares (None when absent or the common "A1" placeholder); a size past
+    Excel's limits is an IngestError."""
     max_row, max_col = worksheet.max_row, worksheet.max_column
     if max_row is None or max_col is None or (max_row, max_col) == (1, 1):
-        return None, False
+        return None
     if max_row > EXCEL_MAX_ROWS or max_col > EXCEL_MAX_COLUMNS:
         raise IngestError(f"{path}: the sheet declares {max_row} rows × {max_col} columns; Excel allows "
                           f"{EXCEL_MAX_ROWS} × {EXCEL_MAX_COLUMNS}")
-    return max_col, True
+    return max_col
+
+
+def _header_width(cells: list[str], declared: int | None) -> int:
+    """Columns of the table: through the last named header, plus unnamed ones a narrow sheet declares."""
+    last = max(k for k, c in enumerate(cells) if c.strip()) + 1
+    return max(last, min(declared or 0, len(cells), KEEP_UNNAMED_UP_TO))
+
+
+def _has_values(values: tuple[Any, ...]) -> bool:
+    """Whether any cell is non-blank (the C-level None count first: sheets pad rows with None)."""
+    if values.count(None) == len(values):
+        return False
+    return any(cell_to_str(v).strip() for v in values if v is not None)
 
 
 def read_xlsx(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, sheet: str | None = None,
               ) -> Iterator[TableChunk]:
     """Stream the first (or the named) sheet with openpyxl in read-only mode; dates become ISO strings.
 
-    The ZIP directory is checked first (:func:`voc.ingest.safety.check_xlsx`). When the sheet does not
-    declare its size, the header's last non-empty cell sets the width and longer rows are rejected.
+    The ZIP directory is checked first (:func:`voc.ingest.safety.check_xlsx`). The first non-empty row is
+    the header; a row with values past the table's columns is rejected like a CSV row with extra fields.
     """
     from openpyxl import load_workbook
 
@@ -273,42 +298,48 @@ def read_xlsx(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, sheet: str
         if not book.worksheets:
             raise IngestError(f"{path}: the workbook has no sheets")
         worksheet = book[sheet] if sheet is not None else book.worksheets[0]
-        max_col, declared = _sheet_bounds(worksheet, path)
-        values_iter = worksheet.iter_rows(values_only=True, max_col=max_col, max_row=EXCEL_MAX_ROWS)
-        headers: list[str] | None = None
-        header_index = 0
+        declared = _declared_width(worksheet, path)
+        if declared is None:
+            worksheet.reset_dimensions()
+        values_iter = worksheet.iter_rows(values_only=True, max_col=declared, max_row=EXCEL_MAX_ROWS)
+        headers: list[str] = []
+        header_index = width = cells_read = 0
         yielded = False
+        blank: Any = None  # openpyxl yields one shared tuple for every missing row
         rows: list[list[str]] = []
         numbers: list[int] = []
         rejected: list[RejectedRow] = []
         for index, values in enumerate(values_iter, start=1):
             if index > EXCEL_MAX_ROWS:
                 raise IngestError(f"{path}: more than {EXCEL_MAX_ROWS} sheet rows")
-            cells = [cell_to_str(v) for v in values]
-            if headers is None:
-                if any(c.strip() for c in cells):
-                    if not declared:
-                        cells = cells[:max(k for k, c in enumerate(cells) if c.strip()) + 1]
-                    headers, header_index = _unique_headers(unescape_surrogates(c) for c in cells), index
+            if values is blank or not _has_values(values):
+                blank = values
                 continue
-            if not any(c.strip() for c in cells):
+            if not headers:
+                cells = [cell_to_str(v) for v in values]
+                width = _header_width(cells, declared)
+                headers = _check_width(_unique_headers(unescape_surrogates(c) for c in cells[:width]), path)
+                header_index = index
                 continue
-            width = len(headers)
+            cells_read += width
+            if cells_read > MAX_XLSX_CELLS:
+                raise IngestError(f"{path}: more than {MAX_XLSX_CELLS} cells ({width} columns); save it as CSV")
             row_no = index - header_index
+            cells = [cell_to_str(v) for v in values[:width]]
             bad = next((k for k, c in enumerate(cells) if has_lone_surrogate(c)), None)
             if bad is not None:
-                field = headers[bad] if bad < width else f"column_{bad + 1}"
-                rejected.append(reject(name, row_no, field, BAD_UNICODE, unescape_surrogates(cells[bad])))
-            elif len(cells) > width and any(c.strip() for c in cells[width:]):
+                rejected.append(reject(name, row_no, headers[bad], BAD_UNICODE, unescape_surrogates(cells[bad])))
+            elif len(values) > width and _has_values(values[width:]):
+                extra = [cell_to_str(v) for v in values[width:] if v is not None]
                 rejected.append(reject(name, row_no, None, WRONG_COLUMN_COUNT,
-                                       f"{len(cells)} cells, header has {width}: " + " | ".join(cells)))
+                                       f"values past the {width} header columns: " + " | ".join(extra)))
             else:
-                rows.append((cells + [""] * width)[:width])
+                rows.append(cells + [""] * (width - len(cells)))
                 numbers.append(row_no)
             if len(rows) + len(rejected) >= chunk_size:
                 yield TableChunk(_frame(headers, rows), numbers, rejected)
                 rows, numbers, rejected, yielded = [], [], [], True
-        if headers is None:
+        if not headers:
             raise IngestError(f"{path}: the sheet is empty (no header row)")
         if rows or rejected or not yielded:
             yield TableChunk(_frame(headers, rows), numbers, rejected)
@@ -341,11 +372,12 @@ class LineError(str):
 
 
 def _objects_to_chunk(objects: list[tuple[int, dict[str, Any]]], columns: dict[str, None],
-                      rejected: list[RejectedRow], decision: EncodingDecision | None = None) -> TableChunk:
+                      rejected: list[RejectedRow], decision: EncodingDecision | None, path: str | Path,
+                      ) -> TableChunk:
     for _, obj in objects:
         for key in obj:
             columns.setdefault(str(key), None)
-    headers = list(columns)
+    headers = _check_width(list(columns), path)
     rows = [[cell_to_str(obj.get(h)) for h in headers] for _, obj in objects]
     return TableChunk(_frame(headers, rows), [n for n, _ in objects], rejected, decision)
 
@@ -420,10 +452,10 @@ def read_jsonl(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, encodi
         else:
             objects.append((line_no, value))
         if len(objects) + len(rejected) >= chunk_size:
-            yield _objects_to_chunk(objects, columns, rejected, decision)
+            yield _objects_to_chunk(objects, columns, rejected, decision, path)
             objects, rejected, yielded = [], [], True
     if objects or rejected or not yielded:
-        yield _objects_to_chunk(objects, columns, rejected, decision)
+        yield _objects_to_chunk(objects, columns, rejected, decision, path)
 
 
 def read_text_document(path: str | Path, what: str, encoding: str | None = None,
@@ -520,10 +552,10 @@ def read_json_array(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, e
         else:
             rejected.append(reject(name, index, None, NOT_AN_OBJECT, json.dumps(value, ensure_ascii=False)))
         if len(objects) + len(rejected) >= chunk_size:
-            yield _objects_to_chunk(objects, columns, rejected, decision)
+            yield _objects_to_chunk(objects, columns, rejected, decision, path)
             objects, rejected, yielded = [], [], True
     if objects or rejected or not yielded:
-        yield _objects_to_chunk(objects, columns, rejected, decision)
+        yield _objects_to_chunk(objects, columns, rejected, decision, path)
 
 
 # ------------------------------------------------------------------------------------------ Parquet
@@ -538,7 +570,7 @@ def read_parquet(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iter
     try:
         parquet = pq.ParquetFile(path)
         check_parquet(parquet.metadata, path)
-        headers = _unique_headers(parquet.schema_arrow.names)
+        headers = _check_width(_unique_headers(parquet.schema_arrow.names), path)
     except IngestError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowException, OSError, ValueError, …
@@ -548,8 +580,7 @@ def read_parquet(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iter
     try:
         for batch in parquet.iter_batches(batch_size=chunk_size):
             columns = [[cell_to_str(v) for v in column.to_pylist()] for column in batch.columns]
-            frame = pd.DataFrame({h: pd.Series(c, dtype=object) for h, c in zip(headers, columns, strict=True)},
-                                 columns=headers)
+            frame = _frame(headers, [list(row) for row in zip(*columns, strict=True)] if columns else [])
             numbers = list(range(row_no + 1, row_no + batch.num_rows + 1))
             row_no += batch.num_rows
             yielded = True
