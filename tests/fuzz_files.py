@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 import yaml
 from hypothesis import strategies as st
 
+from voc.ingest.tables import MAX_FIELD_LINES
+
 CHARS = list("абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВЁЯ abcXYZ019 .,;:|\t\"'\n\r\\{}[]«»№\x00\x0b\u2028\ufeff\u00a0é😀")
 HEADERS = ["id", "text", "Отзыв", "Текст", "комментарий", "Дата", "created_at", "rating", "Оценка", "nps", "csat",
            "ces", "channel", "Канал", "chat_id", "диалог", "speaker", "Роль", "time", "customer_id", "ticket_id",
@@ -110,7 +112,9 @@ def csv_files(draw: st.DrawFn) -> FuzzFile:
     data = buffer.getvalue().encode(encoding, errors="replace")
     data, changed = draw(mutate(data))
     # the csv module is the oracle of what the written text holds (a lone "\r" is a line break to it)
-    exact = not changed and encoding in ("utf-8", "utf-8-sig", "utf-16")
+    # (a field over MAX_FIELD_LINES lines is refused as an unclosed quote, by design)
+    runaway = any(c.count("\n") + c.count("\r") >= MAX_FIELD_LINES for r in records for c in r)
+    exact = not changed and not runaway and encoding in ("utf-8", "utf-8-sig", "utf-16")
     written = list(csv.reader(io.StringIO(buffer.getvalue(), newline=""), delimiter=delimiter)) if exact else []
     name = "table" + draw(st.sampled_from([".csv", ".tsv"]))
     fuzz = FuzzFile("csv", {name: data}, _expected_csv_rows(written) if exact else None)

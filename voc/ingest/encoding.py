@@ -265,13 +265,13 @@ def detect_encoding(path: str | Path) -> str:
     return decide_encoding(path).encoding
 
 
-def describe_bad_bytes(text: str, decision: EncodingDecision, first_index: int) -> str:
-    """"byte 0x98 at offset 1234 (+2 more)" for the escapes in ``text``; ``first_index`` is the file-order
-    index of the first of them."""
+def describe_bad_bytes(text: str, decision: EncodingDecision, first_index: int | None) -> str:
+    """"undecodable byte 0x98 at byte offset 1234 (+2 more) for utf-8" for the escapes in ``text``;
+    ``first_index`` is the file-order index of the first of them (None: offset unknown)."""
     found = ESCAPED.findall(text)
     if not found:
         return ""
-    offset = decision.offset_of(first_index)
+    offset = decision.offset_of(first_index) if first_index is not None else None
     where = f" at byte offset {offset}" if offset is not None else ""
     more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
     return f"undecodable byte 0x{ord(found[0]) - 0xDC00:02x}{where}{more} for {decision.encoding}"

@@ -69,6 +69,8 @@ TABLE_SUFFIXES: dict[str, str] = {
 _SNIFF_CHARS = 64 * 1024
 #: more columns than this (Excel's own limit) is refused
 MAX_COLUMNS = 16_384
+#: a CSV field with more line breaks than this is taken for an unclosed quote that swallowed the file
+MAX_FIELD_LINES = 1_000
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -200,7 +202,12 @@ def read_csv(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, encoding
             rows: list[list[str]] = []
             numbers: list[int] = []
             rejected: list[RejectedRow] = []
+            lines_read = 0
             for record in reader:
+                if reader.line_num - lines_read > MAX_FIELD_LINES:
+                    raise IngestError(f"{path}: data row {row_no + 1} runs over {reader.line_num - lines_read} "
+                                      "lines: an unclosed quote? Fix the quote or save the file again")
+                lines_read = reader.line_num
                 bad = len(ESCAPED.findall("\x00".join(record))) if check_bytes else 0
                 if headers is None:
                     if record and any(c.strip() for c in record):
@@ -545,8 +552,13 @@ def read_json_array(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, e
     for index, value in enumerate(items, start=1):
         at = find_lone_surrogate(value) if check_unicode else None
         if at is not None:
-            reason = UNDECODABLE if decision.bad_bytes else BAD_UNICODE
-            rejected.append(reject(name, index, at, reason, "lone surrogate / undecodable byte in the value"))
+            raw = json.dumps(value, ensure_ascii=False)
+            shown = unescape_surrogates(raw)
+            if decision.bad_bytes and ESCAPED.search(raw):
+                described = describe_bad_bytes(raw, decision, None)
+                rejected.append(reject(name, index, at, UNDECODABLE, f"{described}: {shown}"))
+            else:
+                rejected.append(reject(name, index, at, BAD_UNICODE, shown))
         elif isinstance(value, dict):
             objects.append((index, value))
         else:
