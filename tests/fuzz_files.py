@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -220,6 +221,28 @@ _XLSX_PARTS = {
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
+_FIXED_TIME = (2024, 1, 1, 0, 0, 0)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A ZIP entry with a fixed timestamp (hypothesis needs the same bytes for the same draws)."""
+    info = zipfile.ZipInfo(name, _FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def deterministic_zip(data: bytes) -> bytes:
+    """Re-pack a workbook with fixed entry times and document-property dates."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2024-01-01T00:00:00Z", content)
+            target.writestr(_member(info.filename), content)
+    return out.getvalue()
+
+
 def xlsx_package(sheet_xml: str, shared: list[str] | str, *, deflate: bool = True) -> bytes:
     """A minimal workbook around the given sheet XML and shared strings (list, or raw sst XML)."""
     if isinstance(shared, list):
@@ -228,9 +251,9 @@ def xlsx_package(sheet_xml: str, shared: list[str] | str, *, deflate: bool = Tru
     method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
     with zipfile.ZipFile(buffer, "w", method) as archive:
         for name, content in _XLSX_PARTS.items():
-            archive.writestr(name, content)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
-        archive.writestr("xl/sharedStrings.xml", shared)
+            archive.writestr(zipfile.ZipInfo(name, _FIXED_TIME), content, compress_type=method)
+        archive.writestr(zipfile.ZipInfo("xl/worksheets/sheet1.xml", _FIXED_TIME), sheet_xml, compress_type=method)
+        archive.writestr(zipfile.ZipInfo("xl/sharedStrings.xml", _FIXED_TIME), shared, compress_type=method)
     return buffer.getvalue()
 
 
@@ -286,7 +309,7 @@ def xlsx_files(draw: st.DrawFn) -> FuzzFile:
             sheet.append(row)
         buffer = io.BytesIO()
         book.save(buffer)
-        data = buffer.getvalue()
+        data = deterministic_zip(buffer.getvalue())
         strings = [[cell_to_str(v).strip() for v in row] for row in grid]
         nonblank = [i for i, row in enumerate(strings) if any(row)]
         expected = len(nonblank) - 1 if nonblank else None
@@ -298,7 +321,7 @@ def xlsx_files(draw: st.DrawFn) -> FuzzFile:
         with zipfile.ZipFile(buffer, "w") as archive:
             for name in draw(st.lists(st.sampled_from(["xl/workbook.xml", "[Content_Types].xml", "a.txt",
                                                         "xl/worksheets/sheet1.xml", "_rels/.rels"]), max_size=4)):
-                archive.writestr(name, draw(st.binary(max_size=200)))
+                archive.writestr(_member(name), draw(st.binary(max_size=200)))
         data = buffer.getvalue()
     elif shape == "bomb":
         size = draw(st.integers(11, 24)) * 1024 * 1024

@@ -269,31 +269,37 @@ def _check_unicode(document: Any, text: str, path: Path) -> Any:
     return document
 
 
-def load_json_or_jsonl(path: Path) -> Any:
-    """A JSON document, or the list of values of a JSONL file (SpeechKit v3 is often saved that way).
-
-    Nesting deeper than the limit, invalid JSON and bad bytes are IngestErrors naming the line.
-    """
-    content = read_transcript_text(path)
+def parse_json_or_jsonl(content: str, path: Path, *, check_unicode: bool = True) -> Any:
+    """A JSON document, or the list of values of JSON Lines text; IngestError naming the line otherwise
+    (and, with ``check_unicode``, naming the JSON path of a lone-surrogate escape)."""
+    check_depth(content, where=str(path))
     try:
-        return _check_unicode(parse_json_document(content, path), content, path)
+        document = parse_json_document(content, path)
     except IngestError as whole_error:
-        lines = content.splitlines()
-        if len(lines) < 2 or "nested deeper" in str(whole_error):
+        lines = content.split("\n")
+        if len([line for line in lines if line.strip()]) < 2:
             raise
-        items = []
+        document = []
         for line_no, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            where = f"{path}: line {line_no}"
-            check_depth(line, where=where)
             try:
-                items.append(json.loads(line))
+                document.append(json.loads(line))
             except ValueError as exc:
-                if line_no == 1:
+                if not document:
                     raise whole_error from None
-                raise IngestError(f"{where}: invalid JSON: {getattr(exc, 'msg', exc)}") from None
-        return _check_unicode(items, content, path)
+                raise IngestError(f"{path}: invalid JSON at line {line_no}: {getattr(exc, 'msg', exc)}") from None
+    return _check_unicode(document, content, path) if check_unicode else document
+
+
+def load_json_or_jsonl(path: Path) -> Any:
+    """A JSON document, or the list of values of a JSONL file (SpeechKit v3 is often saved that way).
+
+    For telling file kinds apart: undecodable bytes and lone surrogates are left in (the readers reject
+    them); nesting deeper than the limit and invalid JSON are IngestErrors naming the line.
+    """
+    content, _ = read_text_document(path, "JSON document")
+    return parse_json_or_jsonl(content.removeprefix("\ufeff"), path, check_unicode=False)
 
 
 def transcript_format(doc: Any) -> str | None:
@@ -334,7 +340,7 @@ def parse_transcript_file(path: str | Path) -> list[Utterance]:
             raise IngestError(f"{path}: a WebVTT file must start with 'WEBVTT'")
         utterances = parse_cues(content, str(path))
     else:
-        utterances = parse_transcript_document(load_json_or_jsonl(path), str(path))
+        utterances = parse_transcript_document(parse_json_or_jsonl(read_transcript_text(path), path), str(path))
     if not utterances:
         raise IngestError(f"{path}: the transcript has no recognised speech")
     return utterances
