@@ -242,3 +242,17 @@ def test_zip_directory_is_read_without_inflating(tmp_path: Path) -> None:
     path.write_bytes(buffer.getvalue())
     with pytest.raises(IngestError, match="big.txt"):
         check_xlsx(path)
+
+
+def test_chat_whose_only_message_does_not_fit_is_rejected_not_a_crash(tmp_path: Path) -> None:
+    long_text = "а" * 19_995  # within the text limit, but "Клиент: " + text is not
+    table = tmp_path / "chats.csv"
+    table.write_text(f"chat_id,speaker,text\nc1,клиент,{long_text}\nc2,клиент,коротко\n", encoding="utf-8")
+    [chunk] = list(read_feedback(table))
+    assert [r.id for r in chunk.records] == ["c2"]
+    assert [(r.row, r.reason) for r in chunk.rejected] == [(1, "conversation longer than 20000 characters")]
+    export = tmp_path / "chats.json"
+    export.write_text(json.dumps([{"id": "c1", "messages": [{"author": "клиент", "text": long_text}]}],
+                                 ensure_ascii=False), encoding="utf-8")
+    [chunk] = list(read_feedback(export))
+    assert not chunk.records and [r.reason for r in chunk.rejected] == ["conversation longer than 20000 characters"]
