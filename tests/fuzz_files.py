@@ -310,7 +310,9 @@ def xlsx_files(draw: st.DrawFn) -> FuzzFile:
         buffer = io.BytesIO()
         book.save(buffer)
         data = deterministic_zip(buffer.getvalue())
-        strings = [[cell_to_str(v).strip() for v in row] for row in grid]
+        # openpyxl stores "=..." strings as formulas, which read back (data_only) as empty cells
+        strings = [["" if isinstance(v, str) and v.startswith("=") else cell_to_str(v).strip() for v in row]
+                   for row in grid]
         nonblank = [i for i, row in enumerate(strings) if any(row)]
         expected = len(nonblank) - 1 if nonblank else None
     elif shape == "handmade":
