@@ -54,9 +54,11 @@ class FuzzFile:
 
 @st.composite
 def mutate(draw: st.DrawFn, data: bytes) -> tuple[bytes, bool]:
-    """Apply 0–3 byte-level corruptions; returns the bytes and whether anything changed."""
+    """Apply 1–3 byte-level corruptions to half of the files; returns the bytes and whether anything changed."""
+    if draw(st.booleans()):
+        return data, False
     steps = draw(st.lists(st.sampled_from(["insert", "truncate", "flip", "delete", "duplicate", "bom"]),
-                          max_size=3))
+                          min_size=1, max_size=3))
     for step in steps:
         at = draw(st.integers(0, len(data)))
         if step == "insert":
@@ -101,6 +103,8 @@ def csv_files(draw: st.DrawFn) -> FuzzFile:
     """CSV/TSV with odd headers (missing, duplicate, blank), ragged rows, huge fields, any encoding,
     then byte corruptions. ``expected_rows`` is set when the bytes are intact and decodable exactly."""
     headers = draw(st.lists(st.one_of(st.sampled_from(HEADERS), texts), max_size=6))
+    if draw(st.booleans()):  # a recognisable table (reviews or chat messages) half of the time
+        headers = draw(st.sampled_from([["id", "Отзыв"], ["text"], ["chat_id", "speaker", "text"]])) + headers
     rows = draw(st.lists(st.lists(cells, max_size=8), max_size=12))
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
@@ -305,6 +309,8 @@ def xlsx_files(draw: st.DrawFn) -> FuzzFile:
         book = Workbook()
         sheet = book.active
         grid = draw(st.lists(st.lists(xlsx_cells, max_size=6), max_size=10))
+        if draw(st.booleans()):
+            grid.insert(0, draw(st.sampled_from([["id", "Отзыв"], ["text"], ["Комментарий", "Дата", "Оценка"]])))
         for row in grid:
             sheet.append(row)
         buffer = io.BytesIO()
@@ -378,62 +384,64 @@ def parquet_files(draw: st.DrawFn) -> FuzzFile:
 
 # ------------------------------------------------------------------------------------- transcripts
 
-times = st.one_of(st.none(), st.floats(-5, 1e6), st.integers(-5, 10**6), st.sampled_from(
-    ["1.5s", "0.5", "-1s", "abc", "", "1e400s", "NaNs", "infs"]), json_values)
-speakers = st.one_of(st.none(), st.sampled_from(["1", "2", "0", "Клиент", "Оператор", "agent", "кот", ""]),
-                     st.integers(0, 3), json_values)
-
-
-def _maybe(draw: st.DrawFn, good: st.SearchStrategy, bad: st.SearchStrategy = json_values) -> object:
-    return draw(st.one_of(good, good, good, bad))
+good_times = st.one_of(st.none(), st.floats(0, 1e5), st.integers(0, 10**5), st.sampled_from(["1.5s", "0.5"]))
+bad_times = st.one_of(st.floats(-5, 1e6), st.integers(-5, 10**6), st.sampled_from(
+    ["-1s", "abc", "", "1e400s", "NaNs", "infs"]), json_values)
+good_speakers = st.one_of(st.none(), st.sampled_from(["1", "2", "0", "Клиент", "Оператор", "agent", "кот", ""]),
+                          st.integers(0, 3))
+good_texts = st.one_of(st.sampled_from(VALUES[-1:] * 3 + ["Здравствуйте", "Слушаю вас"]), cells)
 
 
 @st.composite
 def transcript_documents(draw: st.DrawFn) -> str:
-    """SpeechKit v2/v3 or Whisper JSON with fields of the right or the wrong type."""
-    shape = draw(st.sampled_from(["v2", "v2op", "v3", "v3jsonl", "whisper", "trick"]))
+    """SpeechKit v2/v3 or Whisper JSON; in half of them some fields have the wrong type or value."""
+    broken = draw(st.booleans())
+
+    def pick(good: st.SearchStrategy, bad: st.SearchStrategy = json_values) -> st.SearchStrategy:
+        return st.one_of(good, good, good, bad) if broken else good
+
+    times, speakers, text = pick(good_times, bad_times), pick(good_speakers), pick(good_texts)
+    shape = draw(st.sampled_from(["v2", "v2op", "v3", "v3jsonl", "whisper", "whisper", "trick"]))
     if shape == "trick":
         return draw(tricks)
     if shape.startswith("v2"):
-        chunks = [{"channelTag": _maybe(draw, speakers), "alternatives": _maybe(draw, st.lists(
-            st.fixed_dictionaries({"text": _maybe_st(cells), "words": _maybe_st(st.lists(st.fixed_dictionaries(
-                {"startTime": times, "endTime": times}), max_size=3))}), max_size=2))} for _ in range(
-            draw(st.integers(0, 4)))]
+        chunks = [{"channelTag": draw(speakers), "alternatives": draw(pick(st.lists(
+            st.fixed_dictionaries({"text": text, "words": pick(st.lists(st.fixed_dictionaries(
+                {"startTime": times, "endTime": times}), max_size=3))}), max_size=2)))}
+            for _ in range(draw(st.integers(0, 4)))]
         doc: object = {"chunks": chunks}
         if shape == "v2op":
             doc = {"done": True, "response": doc}
         return json.dumps(doc, ensure_ascii=False)
     if shape.startswith("v3"):
-        items = [{"result": _maybe(draw, st.fixed_dictionaries({
-            draw(st.sampled_from(["final", "finalRefinement", "partial"])): st.fixed_dictionaries({
-                "alternatives": _maybe_st(st.lists(st.fixed_dictionaries(
-                    {"text": _maybe_st(cells), "startTimeMs": times, "endTimeMs": times}), max_size=2))}),
-            "channelTag": speakers}))} for _ in range(draw(st.integers(0, 4)))]
+        items = [{"result": draw(pick(st.fixed_dictionaries({
+            draw(st.sampled_from(["final", "finalRefinement", "final", "partial"])): st.fixed_dictionaries({
+                "alternatives": pick(st.lists(st.fixed_dictionaries(
+                    {"text": text, "startTimeMs": times, "endTimeMs": times}), max_size=2))}),
+            "channelTag": speakers})))} for _ in range(draw(st.integers(0, 4)))]
         if shape == "v3jsonl":
             return "\n".join(json.dumps(i, ensure_ascii=False) for i in items)
         return json.dumps(items, ensure_ascii=False)
-    segments = draw(st.lists(st.fixed_dictionaries({"text": _maybe_st(cells), "start": times, "end": times},
+    segments = draw(st.lists(st.fixed_dictionaries({"text": text, "start": times, "end": times},
                                                    optional={"speaker": speakers}), max_size=5))
-    return json.dumps({"segments": _maybe(draw, st.just(segments))}, ensure_ascii=False)
+    return json.dumps({"segments": draw(pick(st.just(segments)))}, ensure_ascii=False)
 
 
-def _maybe_st(good: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(good, good, good, json_values)
-
-
-stamps = st.one_of(st.sampled_from(["00:00:01,000", "00:00:02.500", "01:02.5", "99999999:00:00,000",
-                                    "00:61:00,000", "garbage", "", "-00:00:01,000", "00:00:01,0000"]))
+good_stamps = st.sampled_from(["00:00:01,000", "00:00:02.500", "01:02.5", "00:01:00,000", "1:00:00.000"])
+bad_stamps = st.sampled_from(["99999999:00:00,000", "00:61:00,000", "garbage", "", "-00:00:01,000",
+                              "00:00:01,0000"])
 
 
 @st.composite
 def cue_texts(draw: st.DrawFn) -> tuple[str, str]:
-    """(suffix, text) of an SRT or WebVTT file with odd cues, speakers and tags."""
+    """(suffix, text) of an SRT or WebVTT file with odd cues, speakers and tags (bad times in half of them)."""
     suffix = draw(st.sampled_from([".srt", ".vtt"]))
-    blocks = ["WEBVTT"] if suffix == ".vtt" and draw(st.booleans()) else []
+    stamps = st.one_of(good_stamps, good_stamps, bad_stamps) if draw(st.booleans()) else good_stamps
+    blocks = ["WEBVTT"] if suffix == ".vtt" and draw(st.integers(0, 5)) else []
     for n in range(draw(st.integers(0, 6))):
         line = draw(st.sampled_from(["", "<v Оператор>", "Клиент: ", "Speaker 1: ", "[кот]: ", "<b>", "NOTE "]))
-        arrow = draw(st.sampled_from([" --> ", " -> ", "-->", " --> "]))
-        blocks.append(f"{n + 1}\n{draw(stamps)}{arrow}{draw(stamps)}\n{line}{draw(cells)}")
+        arrow = draw(st.sampled_from([" --> ", " -> ", "-->", " --> ", " --> "]))
+        blocks.append(f"{n + 1}\n{draw(stamps)}{arrow}{draw(stamps)}\n{line}{draw(good_texts)}")
     return suffix, "\n\n".join(blocks) + draw(st.sampled_from(["", "\n", "\r\n\r\n"]))
 
 

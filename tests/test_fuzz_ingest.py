@@ -128,7 +128,7 @@ def test_csv(fuzz: FuzzFile) -> None:
     folder, path = _write(fuzz)
     try:
         read_all(path, "csv")
-        read_all(path, "csv mapped", mapping=ColumnMapping(text="text", conversation_id="chat_id", speaker="speaker"))
+        read_all(path, "csv as table", kind="table", mapping=ColumnMapping(text="text"))
         try:
             read_tickets(path)
         except IngestError as exc:
