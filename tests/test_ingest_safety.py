@@ -256,3 +256,13 @@ def test_chat_whose_only_message_does_not_fit_is_rejected_not_a_crash(tmp_path: 
                                  ensure_ascii=False), encoding="utf-8")
     [chunk] = list(read_feedback(export))
     assert not chunk.records and [r.reason for r in chunk.rejected] == ["conversation longer than 20000 characters"]
+
+
+def test_call_with_one_huge_utterance_is_cut_not_a_crash(tmp_path: Path) -> None:
+    for name, content in (("plain.srt", "1\n00:00:01,000 --> 00:00:02,000\n" + "а" * 25_000 + "\n"),
+                          ("roles.srt", "1\n00:00:01,000 --> 00:00:02,000\nКлиент: " + "а" * 25_000 + "\n")):
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        [chunk] = list(read_feedback(path))
+        [record] = chunk.records
+        assert 19_000 < len(record.text) <= 20_000 and record.metadata["utterances_truncated"] == "1"
