@@ -23,6 +23,8 @@ from api.microbatch import QueueFull
 from api.problems import ProblemError, errors_from_validation
 from api.schemas import ClassifyItem, ClassifyRequest, ClassifyResponse, ItemResult
 from api.state import ServiceState
+from voc.ingest.errors import IngestError
+from voc.ingest.safety import check_depth
 from voc.schema import Feedback, Findings
 
 router = APIRouter(tags=["classify"])
@@ -49,6 +51,10 @@ _OPENAPI_EXTRA: dict[str, Any] = {
 
 def parse_body(raw: bytes, max_items: int) -> tuple[list[ClassifyItem], bool, str]:
     """Validate a classify body; returns the items, whether it was a single object, and a body hash."""
+    try:
+        check_depth(raw, where="body")
+    except IngestError as exc:
+        raise ProblemError(422, str(exc), [(["body"], "JSON nested too deeply (metadata included)")]) from None
     try:
         data = json.loads(raw)
     except UnicodeDecodeError:

@@ -4,15 +4,20 @@ Each is a small YAML file validated by pydantic; ``load_taxonomy/load_journey/lo
 defaults shipped in ``voc/resources/``. Any problem (missing file, bad YAML, wrong field) raises
 :class:`ConfigError` whose message names the file and the field path, e.g.
 ``taxonomy.yaml: topics[3].keywords: expected a list of strings``.
+
+YAML is read by :func:`safe_load_yaml`: yaml's safe loader with a nesting cap (64), a cap on the nodes
+that aliases expand to (a "billion laughs" file) and no recursive aliases.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yaml.composer import ComposerError
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 RESOURCES_DIR = Path(__file__).parent / "resources"
 DEFAULT_TAXONOMY = RESOURCES_DIR / "taxonomy.yaml"
@@ -20,8 +25,102 @@ DEFAULT_JOURNEY = RESOURCES_DIR / "journey.yaml"
 DEFAULT_CAUSES = RESOURCES_DIR / "causes.yaml"
 
 
+#: YAML nesting deeper than this is refused (the composer is recursive).
+MAX_YAML_DEPTH = 64
+#: nodes a YAML document may expand to once aliases are followed
+MAX_YAML_NODES = 1_000_000
+#: config files past this size are refused
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
+
+
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the field path."""
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses nesting deeper than ``max_depth`` while composing (before recursing)."""
+
+    max_depth = MAX_YAML_DEPTH
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self._depth >= self.max_depth:
+            raise ComposerError(None, None, f"nested deeper than {self.max_depth} levels",
+                                self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size(root: Node, limit: int) -> int:
+    """Nodes of the document with every alias expanded; ComposerError past ``limit`` or on a cycle."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ComposerError(None, None, "an alias refers to a node that contains it", node.start_mark)
+        active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        if total > limit:
+            raise ComposerError(None, None, f"aliases expand the document past {limit} nodes", node.start_mark)
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
+def safe_load_yaml(text: str, *, max_depth: int = MAX_YAML_DEPTH, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """``yaml.safe_load`` with limits. Raises yaml.YAMLError (with ``problem_mark``) for bad or hostile
+    YAML and ValueError for values yaml cannot build (a timestamp like 2024-13-45, a 5,000-digit int)."""
+    loader = _LimitedLoader(text)
+    loader.max_depth = max_depth
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, max_nodes)
+        try:
+            return loader.construct_document(node)
+        except (TypeError, OverflowError, RecursionError) as exc:
+            raise ValueError(str(exc)) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml_file(path: str | Path, what: str = "YAML file") -> Any:
+    """Parse a YAML config file with :func:`safe_load_yaml`; ConfigError naming the file and the line."""
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{file}: {what} of {size} bytes is over the {MAX_CONFIG_BYTES}-byte limit")
+        return safe_load_yaml(file.read_text(encoding="utf-8"))
+    except ConfigError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{file}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{file}: invalid YAML value: {exc}") from None
 
 
 def normalize_name(value: str) -> str:
@@ -167,6 +266,7 @@ def _unique_names(names: list[str], field: str) -> set[str]:
 
 
 _M = TypeVar("_M", bound=BaseModel)
+_MAX_REPORTED_ERRORS = 20
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -180,24 +280,20 @@ def _load(path: str | Path | None, default: Path, model: type[_M]) -> _M:
     file = Path(path) if path is not None else default
     if not file.is_file():
         raise ConfigError(f"{file}: file not found (expected a {model.__name__} YAML file)")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"{file}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml_file(file, f"{model.__name__} YAML file")
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, got {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         lines = []
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors[:_MAX_REPORTED_ERRORS]:
             msg = err["msg"].removeprefix("Value error, ")
             value = "" if err["type"] == "missing" else f" (got {str(err.get('input'))[:80]!r})"
             lines.append(f"{file}: {_loc(err['loc'])}: {msg}{value}")
+        if len(errors) > _MAX_REPORTED_ERRORS:
+            lines.append(f"{file}: … and {len(errors) - _MAX_REPORTED_ERRORS} more errors")
         raise ConfigError("\n".join(lines)) from None
 
 

@@ -27,11 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from voc.analyzers.base import Analyzer
 from voc.analyzers.registry import create
+from voc.config import read_yaml_file
 from voc.schema import Feedback, Findings
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
@@ -56,7 +56,9 @@ class PipelineConfig(BaseModel):
 
     @classmethod
     def read(cls, path: str | Path) -> PipelineConfig:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = read_yaml_file(path, "pipeline config") or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: expected a mapping with 'components' and 'redact', got {type(raw).__name__}")
         comps = raw.get("components")
         if isinstance(comps, list):
             raw["components"] = [{"name": c} if isinstance(c, str) else c for c in comps]

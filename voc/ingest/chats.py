@@ -68,8 +68,9 @@ class Message:
 
 
 def build_conversation(messages: list[Message], *, file: str, channel: Channel = Channel.chat,
-                       ) -> tuple[Feedback, list[RejectedRow]]:
-    """One Feedback from a conversation's messages (file order); messages past the text limit are rejected."""
+                       ) -> tuple[Feedback | None, list[RejectedRow]]:
+    """One Feedback from a conversation's messages (file order); messages past the text limit are rejected
+    (None when not even the first fits)."""
     times = [m.time for m in messages if m.time is not None]
     origin = min(times) if times else None
     turns: list[DialogTurn] = []
@@ -85,6 +86,8 @@ def build_conversation(messages: list[Message], *, file: str, channel: Channel =
         turns.append(DialogTurn(speaker=message.speaker, text=message.text, start=start))
         lines.append(line)
         size += len(line) + 1
+    if not lines:
+        return None, rejected
 
     def first(name: str) -> Any:
         return next((m.fields.get(name) for m in messages if m.fields.get(name) is not None), None)
@@ -131,8 +134,9 @@ class _Collector:
 
     def add_conversation(self, messages: list[Message]) -> None:
         record, rejected = build_conversation(messages, file=self.file)
-        self.records.append(record)
-        self.input_rows.append(messages[0].input_row)
+        if record is not None:
+            self.records.append(record)
+            self.input_rows.append(messages[0].input_row)
         self.rejected.extend(rejected)
         self.rows_in += len(messages)
         self.rows_out += len(messages) - len(rejected)
@@ -341,7 +345,7 @@ def conversation_record(obj: Any, *, file: str, row: int, default_id: str) -> Fe
     if not messages:
         raise RowError("messages", EMPTY_TEXT, "")
     record, too_long = build_conversation(messages, file=file, channel=channel)
-    if too_long:
+    if record is None or too_long:
         raise RowError("messages", CONVERSATION_TOO_LONG, f"{len(too_long)} of {len(messages)} messages do not fit")
     if all(m.time is None for m in messages) and any(o is not None for o in offsets):
         record.turns = [t.model_copy(update={"start": o}) for t, o in zip(record.turns, offsets, strict=True)]

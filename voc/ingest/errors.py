@@ -11,7 +11,8 @@ from voc.schema import RejectedRow
 
 
 class IngestError(ValueError):
-    """A whole file cannot be read: unsupported format, unreadable bytes, no text column, …"""
+    """A whole file cannot be read: unsupported format, unreadable bytes, no text column, a size or
+    nesting limit, … The message starts with the file and names the row (line) and field when known."""
 
 
 # Row-level rejection reasons (RejectedRow.reason).
@@ -31,6 +32,9 @@ UNKNOWN_SPEAKER = "unknown speaker"
 MISSING_TICKET_ID = "missing ticket id"
 BAD_BOOLEAN = "not a yes/no value"
 BAD_TRANSCRIPT = "unreadable transcript"
+UNDECODABLE = "undecodable bytes"
+BAD_UNICODE = "invalid Unicode escape"
+TOO_DEEP = "JSON nested too deep"
 
 #: Length of a rejected value once masked (what errors.csv and the API show).
 MAX_VALUE_CHARS = 200

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from voc.config import safe_load_yaml
 from voc.ingest.errors import IngestError
 from voc.ingest.values import normalize_key
 
@@ -96,8 +97,8 @@ class ColumnMapping(BaseModel):
         """Load ``columns: {text: "Отзыв", ...}`` (plus optional top-level ``extra_columns_to_metadata``,
         ``default_channel``, ``keep_pii_columns: [...]``) from a YAML file."""
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            data = safe_load_yaml(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError, ValueError) as exc:
             raise IngestError(f"cannot read column mapping {path}: {exc}") from None
         if not isinstance(data, dict):
             raise IngestError(f"{path}: expected a mapping with a 'columns' key")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from voc.ingest.errors import IngestError
-from voc.ingest.tables import detect_encoding
+from voc.ingest.safety import SURROGATE_ESCAPE, check_depth, find_lone_surrogate
+from voc.ingest.tables import parse_json_document, read_text_document, require_decodable
 from voc.ingest.values import SPEAKER_LOOKUP, normalize_key
 
 TRANSCRIPT_SUFFIXES: tuple[str, ...] = (".json", ".jsonl", ".srt", ".vtt")
@@ -253,29 +254,52 @@ def parse_cues(content: str, where: str) -> list[Utterance]:
 # --------------------------------------------------------------------------------------------- files
 
 
-def load_json_or_jsonl(path: Path) -> Any:
-    """A JSON document, or the list of values of a JSONL file (SpeechKit v3 is often saved that way)."""
+def read_transcript_text(path: Path) -> str:
+    """The whole transcript text (size-capped); an undecodable byte is an IngestError naming its offset."""
+    text, decision = read_text_document(path, "transcript")
+    require_decodable(text, decision, path)
+    return text.removeprefix("\ufeff")
+
+
+def _check_unicode(document: Any, text: str, path: Path) -> Any:
+    if SURROGATE_ESCAPE.search(text):
+        at = find_lone_surrogate(document)
+        if at is not None:
+            raise IngestError(f"{path}: {at}: a \\uD800-\\uDFFF escape that is not part of a surrogate pair")
+    return document
+
+
+def parse_json_or_jsonl(content: str, path: Path, *, check_unicode: bool = True) -> Any:
+    """A JSON document, or the list of values of JSON Lines text; IngestError naming the line otherwise
+    (and, with ``check_unicode``, naming the JSON path of a lone-surrogate escape)."""
+    check_depth(content, where=str(path))
     try:
-        content = path.read_text(encoding=detect_encoding(path)).lstrip("\ufeff")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(f"{path}: cannot read: {exc}") from None
-    try:
-        return json.loads(content)
-    except RecursionError:
-        raise IngestError(f"{path}: the JSON is nested too deeply to read") from None
-    except json.JSONDecodeError as whole_error:
-        items = []
-        for line_no, line in enumerate(content.splitlines(), start=1):
+        document = parse_json_document(content, path)
+    except IngestError as whole_error:
+        lines = content.split("\n")
+        if len([line for line in lines if line.strip()]) < 2:
+            raise
+        document = []
+        for line_no, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
-            except RecursionError:
-                raise IngestError(f"{path}: line {line_no}: the JSON is nested too deeply to read") from None
-            except json.JSONDecodeError as exc:
-                error = whole_error if line_no == 1 else exc
-                raise IngestError(f"{path}: invalid JSON at line {line_no}: {error.msg}") from None
-        return items
+                document.append(json.loads(line))
+            except ValueError as exc:
+                if not document:
+                    raise whole_error from None
+                raise IngestError(f"{path}: invalid JSON at line {line_no}: {getattr(exc, 'msg', exc)}") from None
+    return _check_unicode(document, content, path) if check_unicode else document
+
+
+def load_json_or_jsonl(path: Path) -> Any:
+    """A JSON document, or the list of values of a JSONL file (SpeechKit v3 is often saved that way).
+
+    For telling file kinds apart: undecodable bytes and lone surrogates are left in (the readers reject
+    them); nesting deeper than the limit and invalid JSON are IngestErrors naming the line.
+    """
+    content, _ = read_text_document(path, "JSON document")
+    return parse_json_or_jsonl(content.removeprefix("\ufeff"), path, check_unicode=False)
 
 
 def transcript_format(doc: Any) -> str | None:
@@ -311,15 +335,12 @@ def parse_transcript_file(path: str | Path) -> list[Utterance]:
     if suffix not in TRANSCRIPT_SUFFIXES:
         raise IngestError(f"{path}: unsupported transcript type {suffix!r}; supported: {TRANSCRIPT_SUFFIXES}")
     if suffix in (".srt", ".vtt"):
-        try:
-            content = path.read_text(encoding=detect_encoding(path))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise IngestError(f"{path}: cannot read: {exc}") from None
-        if suffix == ".vtt" and not content.lstrip("\ufeff").startswith("WEBVTT"):
+        content = read_transcript_text(path)
+        if suffix == ".vtt" and not content.startswith("WEBVTT"):
             raise IngestError(f"{path}: a WebVTT file must start with 'WEBVTT'")
         utterances = parse_cues(content, str(path))
     else:
-        utterances = parse_transcript_document(load_json_or_jsonl(path), str(path))
+        utterances = parse_transcript_document(parse_json_or_jsonl(read_transcript_text(path), path), str(path))
     if not utterances:
         raise IngestError(f"{path}: the transcript has no recognised speech")
     return utterances

@@ -30,6 +30,8 @@ from voc.ingest.values import ROLE_PREFIX, SPEAKER_LOOKUP, normalize_key, parse_
 from voc.schema import MAX_TEXT_CHARS, Channel, DialogTurn, Feedback, RejectedRow, SpeakerRole
 
 MANIFEST_FILE_NAMES: tuple[str, ...] = ("calls.csv", "manifest.csv")
+#: an utterance longer than this is cut (room left for the "Оператор: " prefix within MAX_TEXT_CHARS)
+_MAX_UTTERANCE_CHARS = MAX_TEXT_CHARS - 16
 MANIFEST_SYNONYMS: dict[str, tuple[str, ...]] = {
     "file": ("file", "файл", "filename", "file_name", "имя файла", "path", "путь", "запись", "recording"),
     "call_id": ("call_id", "id звонка", "звонок", "номер звонка", "call", "id"),
@@ -94,6 +96,10 @@ def build_call(utterances: list[Utterance], *, record_id: str, file: str,
     utterances = _ordered(utterances)
     roles = assign_roles([u.label for u in utterances], speaker_roles)
     metadata = dict(fields.pop("metadata", {}) or {})
+    too_long = sum(len(u.text) > _MAX_UTTERANCE_CHARS for u in utterances)
+    if too_long:  # one utterance could never fit the text limit: keep its start, say so
+        metadata["utterances_truncated"] = str(too_long)
+        utterances = [Utterance(u.text[:_MAX_UTTERANCE_CHARS], u.start, u.end, u.label) for u in utterances]
     if roles is None:
         metrics = compute_span_metrics([(u.start, u.end, None) for u in utterances])
         text, turns = "", []
