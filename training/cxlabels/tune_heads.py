@@ -344,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ctx = production_context([frame["text"].iloc[i] for i in cx])
     res = tune(frame, oof, ctx, args.C)
     res["folds"] = args.folds
+    res["command"] = "python -m training.cxlabels.tune_heads " + " ".join(sys.argv[1:] if argv is None else argv)
     res["chosen"] = choose(res)
     print(json.dumps(res["chosen"], ensure_ascii=False, indent=1))
     if args.verify:
