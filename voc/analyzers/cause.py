@@ -91,7 +91,8 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 @register("cause")
 class CauseAnalyzer(Analyzer):
-    """Complaint cause (``findings.cause``) for records whose ``findings.sentiment`` is negative."""
+    """Complaint cause (``findings.cause``): every negative record; with a head, also confident complaints in
+    other records (module docstring)."""
 
     requires = ("sentiment",)
 
