@@ -9,7 +9,9 @@ maps a task to the promoted model directory.
 Profiles pick the models of a pipeline (:func:`task_model_path`): ``default`` — the promoted model, else the
 shipped encoder (one multi-task directory for every task, ``SHIPPED_DEFAULTS``), else, until that directory
 is shipped, the fast profile (a note is logged); ``fast`` — a promoted TF-IDF model, else the shipped TF-IDF
-models (``FAST_DEFAULTS``); tasks without a model there (topics, cause, journey stage) use their lexicons.
+models (``FAST_DEFAULTS``: sentiment, emotions, and the cause, journey-stage and topic heads trained on the
+real-text cxreal labels, which the analyzers combine with their lexicons); a task left out of ``FAST_DEFAULTS``
+runs on its analyzer's lexicon.
 """
 
 from __future__ import annotations
@@ -35,8 +37,13 @@ TASKS = ("sentiment", "emotions", "topics", "cause", "journey_stage")
 SHIPPED_ENCODER = "voc-multitask-student"
 #: profile "default": task → shipped model name used when nothing is promoted
 SHIPPED_DEFAULTS: dict[str, str] = dict.fromkeys(TASKS, SHIPPED_ENCODER)
-#: profile "fast": task → shipped TF-IDF model; tasks left out run on their lexicons
-FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf"}
+#: profile "fast" (and "default" while no encoder is shipped): task → shipped TF-IDF model; tasks left out run on
+#: their lexicons. cause / journey_stage / topics: ``python -m training.train_cx_defaults`` (docs/cause_and_stage.md)
+FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf",
+                                 "topics": "topics-tfidf", "cause": "cause-tfidf",
+                                 "journey_stage": "journey-stage-tfidf"}
+#: the tasks whose shipped TF-IDF heads ``training.train_cx_defaults`` writes
+CX_HEAD_TASKS = ("topics", "cause", "journey_stage")
 #: model kinds a promotion may have and still count for the fast profile
 FAST_KINDS = ("tfidf",)
 
@@ -294,8 +301,9 @@ def task_model_path(task: str, profile: str = "default") -> Path | None:
         return None
     found = _versions(SHIPPED_DIR / fast)
     if not found:
+        trainer = "training.train_cx_defaults" if task in CX_HEAD_TASKS else "training.train_defaults"
         raise ModelNotFoundError(f"shipped {task!r} model missing: {SHIPPED_DIR / fast} has no {MODEL_INFO_FILE} "
-                                 "(run `python -m training.train_defaults`)")
+                                 f"(run `python -m {trainer}`)")
     return found[-1]
 
 

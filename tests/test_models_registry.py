@@ -53,8 +53,9 @@ def test_promote_changes_default_model_path(user_root, tiny, tmp_path):
 def test_default_without_promotion_is_shipped(user_root):
     path = registry.default_model_path("sentiment")
     assert path.parent == registry.SHIPPED_DIR and ModelInfo.read(path).task == "sentiment"
-    with pytest.raises(registry.ModelNotFoundError, match="no model promoted for task 'cause'"):
-        registry.default_model_path("cause")
+    assert registry.default_model_path("cause").name == "cause-tfidf"  # shipped TF-IDF head (issue #11)
+    with pytest.raises(registry.ModelNotFoundError, match="no model promoted for task 'aspects'"):
+        registry.default_model_path("aspects")
 
 
 def test_promoted_dir_deleted_is_a_clear_error(user_root, tiny, tmp_path):

@@ -113,7 +113,7 @@ def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_root):
 def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, caplog):
     with caplog.at_level(logging.INFO, logger="voc.models"):
         registry._NOTED.clear()
-        assert registry.task_model_path("cause") is None  # lexicon
+        assert registry.task_model_path("cause").name == "cause-tfidf"  # the shipped TF-IDF head
         assert registry.task_model_path("sentiment").name == "sentiment-tfidf"
     assert "not shipped yet" in caplog.text
     assert set(registry.SHIPPED_DEFAULTS.values()) == {registry.SHIPPED_ENCODER}
@@ -148,7 +148,7 @@ def test_shipped_encoder_serves_every_task(user_root, tiny_mt, tmp_path, monkeyp
     _, [f] = pipe.analyze([Feedback(id="1", text="Курьер опоздал на три часа")])
     assert f.sentiment == "negative" and f.cause.name == "технический сбой" and f.journey_stage == "оплата"
     fast = Pipeline.load(redact=False, profile="fast")
-    assert fast.versions["cause"] == "weak-lexicon-tfidf-1" and fast.versions["sentiment"].startswith("sentiment-tfidf")
+    assert fast.versions["cause"].startswith("cause-tfidf@") and fast.versions["sentiment"].startswith("sentiment-tfidf")
 
 
 def _run(pipe_components, records, sentiment="negative"):
@@ -169,8 +169,12 @@ def test_cause_head_decides_and_lexicon_falls_back(user_root, tiny_mt, tmp_path)
     found = _run([head], records)
     assert [f.cause.name for f in found] == ["человеческий фактор"] * 2 and found[0].cause.confidence > 0.9
     assert head.version.startswith("voc-multitask@") and head.version.endswith("+weak-lexicon-tfidf-1")
-    assert _run([head], records, sentiment="positive")[0].cause is None  # complaints only
-    none_head = CauseAnalyzer(model=str(_forced(tiny_mt, tmp_path / "c2", cause="—")))
+    assert _run([head], records, sentiment="positive")[0].cause.name == "человеческий фактор"  # head sure: a cause
+    assert _run([CauseAnalyzer(model=str(tmp_path / "c1"), others_min=None)], records,
+                sentiment="positive")[0].cause is None  # complaints in negative records only
+    none_path = str(_forced(tiny_mt, tmp_path / "c2", cause="—"))
+    assert _run([CauseAnalyzer(model=none_path)], records, sentiment="positive")[0].cause is None
+    none_head = CauseAnalyzer(model=none_path, head_none="lexicon")
     assert [f.cause.name for f in _run([none_head], records)] == [f.cause.name for f in lexicon]
     evidence = [e for e in _run([none_head], records)[1].evidence if e.label.startswith("cause:")]
     assert evidence and all(records[1].text[e.start : e.end] == e.text for e in evidence)
@@ -185,8 +189,10 @@ def test_stage_head_after_record_and_ticket(user_root, tiny_mt, tmp_path):
     assert (found[0].journey_stage, found[0].journey_stage_source) == ("оплата", "predicted")
     assert found[0].journey_stage_confidence > 0.9
     assert (found[1].journey_stage, found[1].journey_stage_source) == ("доставка", "record")
-    none = JourneyStageAnalyzer(model=str(_forced(tiny_mt, tmp_path / "s2", journey_stage="—")))
-    f = _run([none], recs[:1])[0]
+    none_path = str(_forced(tiny_mt, tmp_path / "s2", journey_stage="—"))
+    f = _run([JourneyStageAnalyzer(model=none_path)], recs[:1])[0]
+    assert f.journey_stage is None and f.journey_stage_source is None  # the head says no stage
+    f = _run([JourneyStageAnalyzer(model=none_path, head_none="lexicon")], recs[:1])[0]
     assert f.journey_stage == "доставка" and any(e.label == "journey_stage:доставка" for e in f.evidence)
 
 

@@ -20,6 +20,9 @@ from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
 
 LABELS_FILE = Path(__file__).resolve().parents[2] / "datasets" / "cxreal" / "labels.csv"
 SPLITS = ("train", "eval")
+#: the columns a labels file must have
+LABEL_COLUMNS = ("source", "row", "text_sha1", "split", "sentiment", "cause", "journey_stage", "topics", "emotions",
+                 "confidence", "evidence_start", "evidence_end")
 CONFIDENCES = ("high", "medium", "low")
 #: the topic vocabulary of the labelling brief (taxonomy + banking topics)
 TOPICS: tuple[str, ...] = (
@@ -34,19 +37,19 @@ def _split(value: str) -> list[str]:
     return [v for v in str(value).split("|") if v]
 
 
-def validate_labels(rows: Iterable[dict]) -> None:
-    """Every label name must come from the configured vocabularies (DataError naming the row and field)."""
+def validate_labels(rows: Iterable[dict], file_name: str = LABELS_FILE.name) -> None:
+    """Every label name must come from the configured vocabularies (DataError naming the file, line and field)."""
     allowed = {"sentiment": set(SENTIMENTS), "cause": {"", *COMPLAINT_CAUSES},
                "journey_stage": {"", *JOURNEY_STAGES}, "confidence": set(CONFIDENCES), "split": set(SPLITS)}
     for n, row in enumerate(rows, start=2):
         for fld, ok in allowed.items():
             if str(row[fld]) not in ok:
-                raise DataError(f"{LABELS_FILE.name} line {n}: field '{fld}' has {row[fld]!r}; expected one of "
+                raise DataError(f"{file_name} line {n}: field '{fld}' has {row[fld]!r}; expected one of "
                                 f"{sorted(ok)}")
         for fld, vocab in (("topics", TOPICS), ("emotions", EMOTIONS)):
             bad = [v for v in _split(row[fld]) if v not in vocab]
             if bad:
-                raise DataError(f"{LABELS_FILE.name} line {n}: field '{fld}' has unknown {bad}")
+                raise DataError(f"{file_name} line {n}: field '{fld}' has unknown {bad}")
 
 
 @lru_cache(maxsize=32)
@@ -64,7 +67,10 @@ def load_cxreal(split: str | None = None, root: Path | None = None, labels_file:
     if not labels_file.is_file():
         raise DataError(f"{labels_file}: not found")
     frame = pd.read_csv(labels_file, dtype=str, keep_default_na=False)
-    validate_labels(frame.to_dict("records"))
+    missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{labels_file}: missing columns {missing}")
+    validate_labels(frame.to_dict("records"), str(labels_file))
     if split:
         frame = frame[frame["split"] == split].reset_index(drop=True)
     root_s = str(root or datasets_root())

@@ -1,7 +1,8 @@
 """The methods scored on the real-text CX set, each turning texts into :class:`Predictions`.
 
 * ``production`` — voc's default pipeline as ``voc analyze`` runs it (PII redaction, then the shipped sentiment
-  and emotion TF-IDF models, the taxonomy keyword topics, the weakly supervised cause and journey stage);
+  and emotion TF-IDF models, the shipped topic / cause / journey-stage heads combined with the analyzers'
+  lexicons — or the lexicons alone where no head is shipped);
 * ``tfidf`` — one TF-IDF + logistic-regression head per field (``models.tfidf.TfidfClassifier``, as
   ``training/train_defaults.py`` uses it) trained on the cxreal train split + the in-house train set;
 * ``tfidf+lexicon`` — the same TF-IDF features plus the production analyzers' lexicon scores (cause cue and
@@ -60,18 +61,38 @@ def production(frame: pd.DataFrame) -> Predictions:
         "sentiment": [f.sentiment for f in findings],
         "cause": [f.cause.name if f.cause else "" for f in findings],
         "journey_stage": [f.journey_stage or "" for f in findings],
-        "topics": [[t.name for t in f.topics if t.source == "taxonomy" and t.name in TOPICS] for f in findings],
+        "topics": [[t.name for t in f.topics if t.source in ("taxonomy", "model") and t.name in TOPICS]
+                   for f in findings],
         "emotions": [[e.name for e in f.emotions if e.name in EMOTIONS] for f in findings],
     }
     notes = {"versions": pipe.versions, "topic_vocabulary": shared,
              "rows_from_model_training_sources": _seen_sources(pipe, frame),
              "labels_not_in_taxonomy": [t for t in TOPICS if t not in taxonomy],
              "taxonomy_not_in_labels": [t for t in taxonomy if t not in TOPICS],
-             "cause_rule": "a cause only for records the sentiment model calls negative (fallback другое)",
-             "stage_rule": "never empty: no cue → default_stage обслуживание/поддержка"}
+             "cause_rule": _rule(pipe, "cause"), "stage_rule": _rule(pipe, "journey_stage")}
     pipe.close()
-    return Predictions("production", fields, "voc analyze defaults: redaction, shipped TF-IDF sentiment/emotions, "
-                       "taxonomy keyword topics, weakly supervised cause and journey stage", notes)
+    heads = [a.name for a in pipe.analyzers if a.name in ("topics", "cause", "journey_stage")
+             and (getattr(a, "head", None) or getattr(a, "model", None)) is not None]
+    description = ("voc analyze defaults: redaction, shipped TF-IDF sentiment/emotions, "
+                   + (f"shipped TF-IDF heads for {', '.join(heads)} combined with the lexicons" if heads else
+                      "taxonomy keyword topics, weakly supervised cause and journey stage"))
+    return Predictions("production", fields, description, notes)
+
+
+def _rule(pipe: Any, name: str) -> str:
+    """How the pipeline's cause / stage analyzer decides, in a line (for the results notes)."""
+    analyzer = next((a for a in pipe.analyzers if a.name == name), None)
+    head = getattr(analyzer, "head", None)
+    if analyzer is None:
+        return "not in the pipeline"
+    if name == "cause":
+        if head is None:
+            return "lexicon: a cause only for records the sentiment model calls negative (fallback другое)"
+        return (f"head {head.version}: negative records always get a cause (head «—» → {analyzer.head_none}); "
+                f"other records when 1 − P(«—») ≥ {analyzer.others_min}")
+    if head is None:
+        return "lexicon: never empty (no cue → default_stage)"
+    return f"head {head.version}: head «—» → {analyzer.head_none}"
 
 
 def _seen_sources(pipe: Any, frame: pd.DataFrame) -> dict[str, dict[str, int]]:

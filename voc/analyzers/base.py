@@ -92,6 +92,8 @@ class TaskHead:
             raise ValueError(f"{task} model {model.version}: none of its labels {model.labels} is a configured "
                              f"{task} ({list(allowed)}); use model: lexicon or a matching config")
         self._cols = np.array([j for j, lab in enumerate(model.labels) if lab in self.known or lab == NONE_LABEL])
+        nones = [k for k, j in enumerate(self._cols) if model.labels[j] == NONE_LABEL]
+        self._none: int | None = nones[0] if nones else None
 
     @classmethod
     def load(cls, model: str | None, task: str, profile: str, allowed: Sequence[str]) -> TaskHead | None:
@@ -110,16 +112,27 @@ class TaskHead:
     def version(self) -> str:
         return self.model.version
 
-    def choose(self, records: Sequence[Feedback]) -> list[HeadChoice | None]:
-        """The head's label per record (over the client's words); None where it answers "—"."""
+    def proba(self, records: Sequence[Feedback]) -> np.ndarray:
+        """The head's probabilities over the client's words, renormalised over ``columns`` (the known labels + «—»)."""
         if not records:
-            return []
+            return np.zeros((0, len(self._cols)))
         proba = self.model.predict_proba([r.client_text() for r in records])[:, self._cols]
-        proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
-        out: list[HeadChoice | None] = []
-        for row in proba:
-            k = int(row.argmax())
-            col = int(self._cols[k])
-            label = self.model.labels[col]
-            out.append(None if label == NONE_LABEL else HeadChoice(label, col, round(float(row[k]), 4)))
-        return out
+        return proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+
+    def none_proba(self, row: np.ndarray) -> float:
+        """P(«—») of one row of :meth:`proba` (0 when the model has no «—» class)."""
+        return float(row[self._none]) if self._none is not None else 0.0
+
+    def pick(self, row: np.ndarray, force: bool = False) -> HeadChoice | None:
+        """The top label of one row of :meth:`proba`; None where it is «—», unless ``force`` (then the best label)."""
+        if force and self._none is not None:
+            row = row.copy()
+            row[self._none] = -1.0
+        k = int(row.argmax())
+        col = int(self._cols[k])
+        label = self.model.labels[col]
+        return None if label == NONE_LABEL else HeadChoice(label, col, round(float(row[k]), 4))
+
+    def choose(self, records: Sequence[Feedback], force: bool = False) -> list[HeadChoice | None]:
+        """The head's label per record (over the client's words); None where it answers "—" (unless ``force``)."""
+        return [self.pick(row, force) for row in self.proba(records)]

@@ -13,12 +13,22 @@ For each cause (except the fallback) two scores are computed from the customer's
 ``min_score``, else the record gets the fallback cause («другое») with low confidence. Confidence is the
 softmax of the scores. Evidence = the cue words with character offsets (label ``cause:<name>``).
 
-With a cause model (``model``: a path/name, or the profile's model — the multi-task encoder's ``cause`` head;
-``model="lexicon"`` turns it off) the head decides among the configured causes it knows, its probability being
-the confidence; the lexicon still decides when the head answers "—" (none) or the fallback, and for configured
-causes the head does not know. Evidence for a head's cause: its lexicon cue words when the text has any, else
-the occluded phrases/sentences that lowered the head's probability most (``TextClassifier.explain_spans``).
-Only records whose ``findings.sentiment`` is negative get a cause, with or without a model.
+With a cause model (``model``: a path/name, or the profile's model — the shipped ``cause-tfidf`` head or the
+multi-task encoder's ``cause`` head; ``model="lexicon"`` turns it off) the head decides among the configured causes
+it knows, its probability being the confidence:
+
+* a record whose ``findings.sentiment`` is negative always gets a cause: the head's top cause; when the head's top
+  label is "—" (none), its best cause (``head_none="forced"``, the default) or the lexicon's (``"lexicon"``);
+* a record that is not negative gets the head's best cause when the head's probability of *some* cause
+  (1 − P("—")) reaches ``others_min`` (default 0.5; None: only negative records get a cause) — the labelling
+  rule "a cause for every complaint, including a complaint inside a positive text";
+* the lexicon still decides when the head's cause is the fallback («другое») and the lexicon has a specific
+  cause, and for configured causes the head does not know.
+
+The defaults were chosen by cross-validation on the cxreal train split (``training.cxlabels.tune_heads``,
+docs/cause_and_stage.md). Evidence for a head's cause: its lexicon cue words when the text has any, else the
+occluded phrases/sentences that lowered the head's probability most (``TextClassifier.explain_spans``).
+Without a model only negative records get a cause.
 """
 
 from __future__ import annotations
@@ -38,6 +48,8 @@ from voc.schema import Evidence, Feedback, Findings, Label, SpeakerRole
 from voc.text import NEGATIONS, STOP_WORDS
 
 FALLBACK_CONFIDENCE = 0.3
+#: what a negative record gets when the cause head's top label is "—": its best cause, or the lexicon's
+HEAD_NONE = ("forced", "lexicon")
 
 
 def client_segments(rec: Feedback) -> list[tuple[int, str]]:
@@ -79,7 +91,8 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 @register("cause")
 class CauseAnalyzer(Analyzer):
-    """Complaint cause (``findings.cause``) for records whose ``findings.sentiment`` is negative."""
+    """Complaint cause (``findings.cause``): every negative record; with a head, also confident complaints in
+    other records (module docstring)."""
 
     requires = ("sentiment",)
 
@@ -93,7 +106,15 @@ class CauseAnalyzer(Analyzer):
         temperature: float = 4.0,
         profile: str = "default",
         evidence_top_k: int = 2,
+        head_none: str = "forced",
+        others_min: float | None = 0.5,
     ) -> None:
+        if head_none not in HEAD_NONE:
+            raise ValueError(f"cause: head_none must be one of {', '.join(HEAD_NONE)}, got {head_none!r}")
+        if others_min is not None and not 0.0 < others_min <= 1.0:
+            raise ValueError(f"cause: others_min must be in (0, 1] or None, got {others_min!r}")
+        self.head_none = head_none
+        self.others_min = others_min
         self.config = causes if isinstance(causes, CauseConfig) else load_causes(causes)
         self.head = TaskHead.load(model, "cause", profile, [c.name for c in self.config.causes])
         self.evidence_top_k = evidence_top_k
@@ -155,10 +176,16 @@ class CauseAnalyzer(Analyzer):
         return Label(name=self.labels_[best], confidence=round(max(conf, FALLBACK_CONFIDENCE + 0.01), 3))
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        rows = [i for i, f in enumerate(findings) if f.sentiment == "negative"]
-        for f in findings:
-            if f.sentiment != "negative":
+        proba = self.head.proba(records) if self.head else None
+        others: set[int] = set()
+        if self.head is not None and proba is not None and self.others_min is not None:
+            others = {i for i, f in enumerate(findings)
+                      if f.sentiment != "negative" and 1.0 - self.head.none_proba(proba[i]) >= self.others_min}
+        rows = [i for i, f in enumerate(findings) if f.sentiment == "negative" or i in others]
+        for i, f in enumerate(findings):
+            if f.sentiment != "negative" and i not in others:
                 f.cause = None
+                f.evidence = [e for e in f.evidence if not e.label.startswith("cause:")]
         if not rows:
             return
         pieces: list[tuple[int, int, str]] = []  # (row, offset, text)
@@ -170,7 +197,7 @@ class CauseAnalyzer(Analyzer):
         for k, (i, off, _) in enumerate(pieces):
             per_row[i] = np.maximum(per_row[i], scores[k]) if i in per_row else scores[k]
             per_row_cues.setdefault(i, []).extend((m, off) for m, _ in cues[k])
-        choices = self._head_choices(records, rows, per_row)
+        choices = self._head_choices(rows, per_row, proba, others)
         explain: list[tuple[int, HeadChoice]] = []
         for i in rows:
             f = findings[i]
@@ -198,14 +225,15 @@ class CauseAnalyzer(Analyzer):
             add_span_evidence(self.head.model, records, findings,
                               [(i, c.column, f"cause:{c.label}") for i, c in explain], self.evidence_top_k)
 
-    def _head_choices(self, records: Sequence[Feedback], rows: list[int],
-                      lexicon: dict[int, np.ndarray]) -> dict[int, HeadChoice]:
+    def _head_choices(self, rows: list[int], lexicon: dict[int, np.ndarray], proba: np.ndarray | None,
+                      others: set[int]) -> dict[int, HeadChoice]:
         """Rows whose cause the head decides (see the module docstring); the others stay with the lexicon."""
-        if not self.head:
+        if self.head is None or proba is None:
             return {}
         fallback = self.config.fallback
         out: dict[int, HeadChoice] = {}
-        for i, choice in zip(rows, self.head.choose([records[i] for i in rows]), strict=True):
+        for i in rows:
+            choice = self.head.pick(proba[i], force=i in others or self.head_none == "forced")
             lex = self._label(lexicon[i]).name
             if lex != fallback and (lex not in self.head.known or choice is None or choice.label == fallback):
                 continue  # a lexicon cue for a cause the head does not know, or the head has no specific cause

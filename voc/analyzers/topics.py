@@ -6,10 +6,11 @@ wins (so «карта лояльности» counts for bonuses, not for bank ca
 number and length of its matches. The sentiment of a mention is the sentiment of the sentence (or dialog
 turn) that contains it, read from ``findings.sentences``; without sentences the document sentiment is used.
 
-With a topic model (``model``: a path/name, or the profile's model — the multi-task encoder's ``topics`` head;
-``model="lexicon"`` turns it off) the head decides the taxonomy topics it knows (probability over its
-threshold; confidence = the probability; ``source="model"``) and the lexicon keeps the taxonomy topics the head
-does not know. Head topics outside the taxonomy are left out unless ``outside_taxonomy`` is set. Evidence for a
+With a topic model (``model``: a path/name, or the profile's model — the shipped ``topics-tfidf`` head or the
+multi-task encoder's ``topics`` head; ``model="lexicon"`` turns it off) the head decides the taxonomy topics it
+knows (probability over its threshold; a topic whose keywords match the text needs only ``lexicon_factor`` × the
+threshold, default 0.5, chosen by cross-validation on the cxreal train split; confidence = the probability;
+``source="model"``) and the lexicon keeps the taxonomy topics the head does not know. Head topics outside the taxonomy are left out unless ``outside_taxonomy`` is set. Evidence for a
 head topic: its keyword matches when the text has any, else the occluded phrases/sentences
 (``TextClassifier.explain_spans``); the mention's sentiment is read from the sentences holding the evidence.
 """
@@ -129,7 +130,10 @@ class TopicAnalyzer(Analyzer):
 
     def __init__(self, taxonomy: str | Path | Taxonomy | None = None, min_strength: float = 1.0,
                  model: str | None = None, profile: str = "default", outside_taxonomy: bool = False,
-                 evidence_top_k: int = 2) -> None:
+                 evidence_top_k: int = 2, lexicon_factor: float = 0.5) -> None:
+        if not 0.0 < lexicon_factor <= 1.0:
+            raise ValueError(f"topics: lexicon_factor must be in (0, 1], got {lexicon_factor!r}")
+        self.lexicon_factor = lexicon_factor
         self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         self.min_strength = min_strength
         self.index_ = PhraseIndex({t.name: t.keywords for t in self.taxonomy.topics})
@@ -169,15 +173,13 @@ class TopicAnalyzer(Analyzer):
         return total
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        head = self._head_topics(records)
+        found_by_lexicon = [self._detect_client(rec) for rec in records]
+        head = self._head_topics(records, found_by_lexicon)
         explain: list[tuple[int, int, str]] = []
         pending: list[tuple[int, str, float]] = []  # head topics whose evidence comes from the model
         for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
-            detected = self.detect(rec.text)
+            detected = found_by_lexicon[i]
             windows = rec.client_spans()
-            if windows is not None:  # dialogs: topics are what the customer talks about, not the operator's script
-                detected = {k: kept for k, v in detected.items()
-                            if (kept := [m for m in v if any(a <= m.start < b for a, b in windows)])}
             doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             found: list[tuple[str, float, list[PhraseMatch], str]] = [
                 (name, match_confidence(self._strength(ms)), ms, "taxonomy")
@@ -214,12 +216,25 @@ class TopicAnalyzer(Analyzer):
             findings[i].topics.sort(key=lambda t: (t.source in ("taxonomy", "model"),
                                                    -t.confidence if t.source in ("taxonomy", "model") else 0.0))
 
-    def _head_topics(self, records: Sequence[Feedback]) -> list[list[tuple[str, float]]]:
-        """Per record, the head's topics over their thresholds (only topics this analyzer lets it decide)."""
+    def _detect_client(self, rec: Feedback) -> dict[str, list[PhraseMatch]]:
+        """``detect`` over the record's text; in dialogs only matches inside the customer's turns count (topics
+        are what the customer talks about, not the operator's script)."""
+        detected = self.detect(rec.text)
+        windows = rec.client_spans()
+        if windows is not None:
+            detected = {k: kept for k, v in detected.items()
+                        if (kept := [m for m in v if any(a <= m.start < b for a, b in windows)])}
+        return detected
+
+    def _head_topics(self, records: Sequence[Feedback],
+                     detected: Sequence[dict[str, list[PhraseMatch]]]) -> list[list[tuple[str, float]]]:
+        """Per record, the head's topics over their thresholds (× ``lexicon_factor`` for a topic whose keywords
+        matched; only topics this analyzer lets it decide)."""
         if self.model is None or not records or not self.head_topics_:
             return [[] for _ in records]
         proba = self.model.predict_proba([r.client_text() for r in records])
-        fired = proba >= self._thresholds
+        matched = np.array([[lab in d for lab in self.model.labels] for d in detected], dtype=bool)
+        fired = proba >= self._thresholds * np.where(matched, self.lexicon_factor, 1.0)
         return [[(self.model.labels[j], round(float(proba[i, j]), 4)) for j in np.flatnonzero(fired[i])
                  if self.model.labels[j] in self.head_topics_] for i in range(len(records))]
 

@@ -1,0 +1,270 @@
+"""Train the shipped CX heads — complaint cause, journey stage, topics — on real hand-labelled texts.
+
+    python -m training.train_cx_defaults [--only cause|journey_stage|topics] [--labels FILE] [--out-dir DIR]
+
+Training rows: the ``datasets/cxreal`` **train** split (texts joined from ``$VOC_DATASETS_DIR``) + the in-house
+``train.csv``; any row whose normalised text equals an eval text (cxreal eval, in-house eval) is dropped. The eval
+splits are never trained or tuned on. Each head is a ``TfidfClassifier`` (word 1–2 + char 2–5 TF-IDF, logistic
+regression): cause and stage single-label over the default causes / stages + «—» (none), topics multi-label
+over the labelling vocabulary (the default taxonomy + «вклады и накопления», «безопасность/мошенничество»; the
+in-house rows do not annotate those two, so they are not their negatives). Every head is scored by
+``FOLDS``-fold cross-validation on the training rows (reported in its card); the topic thresholds are tuned on
+the out-of-fold probabilities of the cxreal rows. The final heads are fitted on all training rows and written to
+``models/shipped/{cause,journey-stage,topics}-tfidf`` (each must stay under 8 MB).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from sklearn.model_selection import StratifiedKFold
+
+from models.base import NONE_LABEL, ModelInfo
+from models.registry import SHIPPED_DIR
+from models.tfidf import TfidfClassifier, _tune_thresholds
+from training.cxlabels.loader import LABELS_FILE, TOPICS
+from training.data import DataError
+from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_FILE = REPO_ROOT / "bench" / "results" / "cx_heads_train.json"
+MAX_MODEL_BYTES = 8 * 1024 * 1024
+TASKS = ("cause", "journey_stage", "topics")
+MODEL_NAMES = {"cause": "cause-tfidf", "journey_stage": "journey-stage-tfidf", "topics": "topics-tfidf"}
+#: regularisation per head (grid 2, 4, 8), chosen with the analyzers' combination rules by cross-validation on the
+#: cxreal train rows (``python -m training.cxlabels.tune_heads``, bench/results/cx_heads_cv.json)
+HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
+#: sample weight of the in-house rows (texts written in the project) next to the real cxreal rows (1.0)
+INHOUSE_WEIGHT = 1.0
+#: topics the in-house set does not annotate (its vocabulary is the default taxonomy)
+INHOUSE_UNANNOTATED_TOPICS = ("вклады и накопления", "безопасность/мошенничество")
+FOLDS = 5
+SEED = 0
+RETRAIN = "python -m training.train_cx_defaults --only {task}"
+LICENCE = ("Labels: the project's own (datasets/cxreal, datasets/inhouse; Apache-2.0). Texts: the cxreal rows are "
+           "real feedback from train-side files of ../shared/datasets (sravni, otzovik, banki.ru, Gazprombank "
+           "reviews, Wildberries, marketplace and app reviews, SentiRuEval-2015, RuSentiTweet); several of those "
+           "sources are research-only / non-commercial or have no stated licence (see each source's CARD.md), so "
+           "treat these weights as research / non-commercial until retrained on texts you may use. The in-house "
+           "texts were written in the project. The vocabulary files hold word uni/bigrams and char n-grams seen at "
+           "least twice in the training texts.")
+
+
+@dataclass
+class HeadData:
+    """Training rows of one head: texts, targets, label set, per-row known labels (multi-label), weights."""
+
+    texts: list[str]
+    labels: list
+    label_set: list[str]
+    multilabel: bool
+    known: list[list[str]] | None
+    weights: np.ndarray
+    sources: list[str]
+
+
+def load_training_frame(labels_file: Path = LABELS_FILE, root: Path | None = None) -> tuple[pd.DataFrame, int]:
+    """cxreal train + in-house train (column ``source``: cxreal | inhouse, ``group``: the cxreal source file),
+    minus rows equal to an eval text; and the number dropped. A bad labels file is a DataError naming its line."""
+    from datasets.inhouse import load_inhouse
+    from training.cxlabels.loader import load_cxreal
+    from training.cxlabels.methods import training_frame
+
+    cx_train = load_cxreal("train", root=root, labels_file=labels_file)
+    cx_eval = load_cxreal("eval", root=root, labels_file=labels_file)
+    inhouse_train, inhouse_eval = load_inhouse("train"), load_inhouse("eval")
+    frame, dropped = training_frame(cx_train, inhouse_train, [*cx_eval["text"], *inhouse_eval["text"]])
+    groups = [*cx_train["source"], *["inhouse"] * len(inhouse_train)]
+    frame["group"] = _kept(groups, cx_train, inhouse_train, frame)
+    return frame, dropped
+
+
+def _kept(groups: list[str], cx_train: pd.DataFrame, inhouse_train: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+    """``groups`` (one per concatenated row) restricted to the rows ``training_frame`` kept, by text key."""
+    from training.cxlabels.select import text_key
+
+    by_key: dict[str, str] = {}
+    for text, group in zip([*cx_train["text"], *inhouse_train["text"]], groups, strict=True):
+        by_key.setdefault(text_key(text), group)
+    return [by_key[text_key(t)] for t in frame["text"]]
+
+
+def head_data(frame: pd.DataFrame, task: str, inhouse_weight: float = INHOUSE_WEIGHT) -> HeadData:
+    """The targets of ``task`` for the frame's rows (cause / stage: "" → «—»)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    sources = list(frame["source"])
+    weights = np.array([inhouse_weight if s == "inhouse" else 1.0 for s in sources])
+    texts = list(frame["text"])
+    if task == "topics":
+        full = list(TOPICS)
+        reduced = [t for t in TOPICS if t not in INHOUSE_UNANNOTATED_TOPICS]
+        known = [reduced if s == "inhouse" else full for s in sources]
+        return HeadData(texts, [list(v) for v in frame["topics"]], full, True, known, weights, sources)
+    vocab = COMPLAINT_CAUSES if task == "cause" else JOURNEY_STAGES
+    labels = [v or NONE_LABEL for v in frame[task]]
+    bad = sorted({v for v in labels if v not in vocab and v != NONE_LABEL})
+    if bad:
+        raise DataError(f"training rows: field '{task}' has labels outside the vocabulary: {bad}")
+    return HeadData(texts, labels, [*vocab, NONE_LABEL], False, None, weights, sources)
+
+
+def new_model(task: str, C: float, training: dict[str, Any] | None = None) -> TfidfClassifier:
+    info = ModelInfo(name=MODEL_NAMES[task], version=datetime.now(UTC).strftime("%Y.%m.%d") + "-1", task=task,
+                     kind="tfidf", labels=[], training=training or {})
+    return TfidfClassifier(info, C=C)
+
+
+def fit_head(data: HeadData, task: str, C: float, rows: Sequence[int] | None = None,
+             training: dict[str, Any] | None = None) -> TfidfClassifier:
+    """A head fitted on ``rows`` of ``data`` (all rows by default), no validation hold-out."""
+    idx = list(range(len(data.texts))) if rows is None else [int(i) for i in rows]
+    return new_model(task, C, training).fit(
+        [data.texts[i] for i in idx], [data.labels[i] for i in idx], label_set=data.label_set,
+        multilabel=data.multilabel, known=[data.known[i] for i in idx] if data.known is not None else None,
+        sample_weight=data.weights[idx], val_fraction=0.0, seed=SEED)
+
+
+def folds(frame: pd.DataFrame, n: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified (by source file) folds over all training rows, fixed seed."""
+    return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=SEED).split(frame, frame["group"]))
+
+
+def oof_proba(data: HeadData, task: str, C: float, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Out-of-fold probabilities (n_rows, n_labels): each row scored by the head fitted without its fold."""
+    out = np.zeros((len(data.texts), len(data.label_set)), dtype=np.float32)
+    for k, (fit_rows, held) in enumerate(splits, start=1):
+        t0 = time.perf_counter()
+        model = fit_head(data, task, C, fit_rows)
+        out[held] = model.predict_proba([data.texts[i] for i in held])
+        typer.echo(f"  {task} fold {k}/{len(splits)}: {time.perf_counter() - t0:.0f} s", err=True)
+    return out
+
+
+def cv_scores(data: HeadData, proba: np.ndarray, rows: np.ndarray, thresholds: np.ndarray | None = None) -> dict:
+    """Cross-validated scores of the head alone on ``rows``: accuracy / macro-F1 (single-label, all rows and
+    rows with a label) or micro/macro-F1 (multi-label, over the labels each row's source annotates)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    if not data.multilabel:
+        gold = [data.labels[i] for i in rows]
+        pred = [data.label_set[j] for j in proba[rows].argmax(axis=1)]
+        labelled = [k for k, g in enumerate(gold) if g != NONE_LABEL]
+        named = [lab for lab in data.label_set if lab != NONE_LABEL]
+        return {"rows": len(rows), "accuracy_all_rows": round(float(accuracy_score(gold, pred)), 4),
+                "labelled_rows": len(labelled),
+                "accuracy": round(float(accuracy_score([gold[k] for k in labelled], [pred[k] for k in labelled])), 4),
+                "macro_f1": round(float(f1_score([gold[k] for k in labelled], [pred[k] for k in labelled],
+                                                  labels=named, average="macro", zero_division=0)), 4)}
+    assert thresholds is not None
+    y = np.array([[lab in data.labels[i] for lab in data.label_set] for i in rows], dtype=int)
+    p = (proba[rows] >= thresholds).astype(int)
+    return {"rows": len(rows), "micro_f1": round(float(f1_score(y, p, average="micro", zero_division=0)), 4),
+            "macro_f1": round(float(f1_score(y, p, average="macro", zero_division=0)), 4)}
+
+
+def topic_thresholds(data: HeadData, proba: np.ndarray, rows: np.ndarray) -> dict[str, float]:
+    """Per-topic thresholds maximising F1 on the out-of-fold probabilities of ``rows``."""
+    y = np.array([[lab in data.labels[i] for lab in data.label_set] for i in rows], dtype=int)
+    mask = np.array([[lab in data.known[i] for lab in data.label_set] for i in rows], dtype=bool) \
+        if data.known is not None else np.ones_like(y, dtype=bool)
+    tuned = _tune_thresholds(proba[rows], y, mask)
+    return {data.label_set[j]: float(t) for j, t in tuned.items()}
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def card_notes(info: ModelInfo) -> str:
+    """Extra card sections appended to the generated README.md."""
+    return "\n".join([
+        "## How it is used", "",
+        f"`FAST_DEFAULTS['{info.task}']` in `models/registry.py`: `voc analyze` runs the {info.task} analyzer on "
+        "this head (profile `fast`, and `default` until an encoder is shipped), combined with the analyzer's "
+        "lexicon as docs/cause_and_stage.md describes; the lexicon also supplies evidence.", "",
+        "## Data", "",
+        "- `cxreal` = `datasets/cxreal` train split (real texts, hand-labelled; the texts are joined at run time "
+        "from `../shared/datasets`, never stored with the labels); `inhouse` = `datasets/inhouse/train.csv`.",
+        "- Rows equal to a cxreal or in-house eval text are dropped; the eval splits are never trained or tuned on.",
+        f"- In-house sample weight: {info.training.get('inhouse_weight')}.",
+        *([f"- The in-house rows do not annotate {', '.join(info.training['inhouse_not_annotating'])}: they are "
+           "not used as negatives of those topics."] if info.training.get("inhouse_not_annotating") else []), "",
+        f"`cv:cxreal_train` = the head alone, {info.training.get('folds')}-fold cross-validation on the training "
+        "rows, scored on the cxreal rows" + (" (topic thresholds tuned on the same out-of-fold probabilities)"
+                                             if info.multilabel else "") + ". The real-text eval scores of the "
+        "analyzers are in docs/cx_quality.md.", ""])
+
+
+def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: int = FOLDS) -> dict[str, Any]:
+    """Cross-validate, then fit the head on every training row and write its model directory."""
+    t0 = time.perf_counter()
+    data = head_data(frame, task)
+    cx_rows = np.array([i for i, s in enumerate(data.sources) if s == "cxreal"])
+    proba = oof_proba(data, task, HEAD_C[task], folds(frame, n_folds))
+    thresholds = topic_thresholds(data, proba, cx_rows) if data.multilabel else {}
+    thr = np.array([thresholds[lab] for lab in data.label_set]) if thresholds else None
+    cv = cv_scores(data, proba, cx_rows, thr)
+    counts = pd.Series(data.sources).value_counts()
+    training = {"data": {**{k: int(v) for k, v in counts.items()}, "total": len(data.texts),
+                         "dropped_equal_to_eval": dropped},
+                "retrain": RETRAIN.format(task=task), "licence": LICENCE, "inhouse_weight": INHOUSE_WEIGHT,
+                "folds": n_folds, "hardware": platform.processor() or platform.machine(),
+                **({"inhouse_not_annotating": list(INHOUSE_UNANNOTATED_TOPICS)} if data.multilabel else {})}
+    model = fit_head(data, task, HEAD_C[task], training=training)
+    update: dict[str, Any] = {"metrics": {**model.info.metrics, "cv:cxreal_train": cv}}
+    if thresholds:
+        update["thresholds"] = thresholds
+    model.info = model.info.model_copy(update=update)
+    model.save(out_dir)
+    card = out_dir / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + card_notes(model.info), encoding="utf-8")
+    size = _dir_bytes(out_dir)
+    if size > MAX_MODEL_BYTES:
+        raise DataError(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
+    typer.echo(f"wrote {out_dir} ({size / 1e6:.2f} MB); cv {cv}")
+    return {"model": model.version, "bytes": size, "cv": cv, "thresholds": thresholds,
+            "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
+
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(only: str | None = typer.Option(None, help="train only this head: cause, journey_stage or topics"),
+         labels: Path = typer.Option(LABELS_FILE, help="the cxreal labels file"),
+         out_dir: Path = typer.Option(SHIPPED_DIR, help="where the model directories go"),
+         n_folds: int = typer.Option(FOLDS, "--folds", min=2, help="cross-validation folds")) -> None:
+    """Train the shipped cause, journey-stage and topic heads and record their cross-validated scores."""
+    if only not in (None, *TASKS):
+        raise typer.BadParameter(f"expected one of {', '.join(TASKS)}", param_hint="--only")
+    try:
+        frame, dropped = load_training_frame(labels)
+        results: dict[str, Any] = {}
+        for task in TASKS:
+            if only in (None, task):
+                results[task] = train(task, frame, dropped, out_dir / MODEL_NAMES[task], n_folds)
+    except DataError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if out_dir.resolve() == SHIPPED_DIR.resolve():
+        old = json.loads(RESULTS_FILE.read_text(encoding="utf-8")) if RESULTS_FILE.is_file() else {}
+        RESULTS_FILE.write_text(json.dumps({**old, **results, "command": " ".join(["python -m training.train_cx_defaults",
+                                                                                    *sys.argv[1:]])},
+                                           ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {RESULTS_FILE}")
+
+
+if __name__ == "__main__":
+    app()
