@@ -160,3 +160,23 @@ def test_train_with_corrections(tmp_path, monkeypatch) -> None:
                                        str(tmp_path / "m2"), "--with-corrections", str(tmp_path / "s.csv")])
     assert bad.exit_code != 0 and "no column 'task'" in bad.output
     registry.clear_cache()
+
+
+def test_a_correction_changes_the_next_models_prediction(tmp_path, monkeypatch) -> None:
+    """The issue's target: a correction made by an analyst flips the retrained model on that text."""
+    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "reg"))
+    registry.clear_cache()
+    texts, labels = sentiment_rows()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "s.csv", index=False)
+    res = runner.invoke(training_cli, ["train", "sentiment", "--data", str(tmp_path / "s.csv"), "-o", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    target = texts[0]
+    before = registry.load_model(tmp_path / "a").predict([target])[0]
+    wanted = next(lab for lab in ("negative", "neutral", "positive") if lab != before)
+    pd.DataFrame({"task": ["sentiment"], "text": [target], "label": [wanted]}).to_csv(tmp_path / "c.csv", index=False)
+    res = runner.invoke(training_cli, ["train", "sentiment", "--data", str(tmp_path / "s.csv"), "-o", str(tmp_path / "b"),
+                                       "--with-corrections", str(tmp_path / "c.csv")])
+    assert res.exit_code == 0, res.output
+    registry.clear_cache()
+    assert registry.load_model(tmp_path / "b").predict([target])[0] == wanted
+    registry.clear_cache()

@@ -71,8 +71,14 @@ def load_corrections(path: str | Path, task: str, multilabel: bool) -> LabelledT
     return LabelledTexts(texts, labels, multilabel, names, None, [str(p)] * len(texts))
 
 
-def merge_corrections(rows: LabelledTexts, fixes: LabelledTexts) -> Merged:
-    """Training rows with corrected labels applied (same text) and the remaining corrections appended."""
+#: An analyst's correction is gold and targeted: each corrected or added text enters training this many times,
+#: so one correction moves the next model on that text (tests/test_corrections.py checks it flips).
+CORRECTION_WEIGHT = 20
+
+
+def merge_corrections(rows: LabelledTexts, fixes: LabelledTexts, weight: int = CORRECTION_WEIGHT) -> Merged:
+    """Training rows with corrected labels applied (same text) and the remaining corrections appended; every
+    corrected text is repeated ``weight`` times in all."""
     fixed = dict(zip(fixes.texts, fixes.labels, strict=True))
     texts, labels, sources = list(rows.texts), list(rows.labels), list(rows.sources or [""] * len(rows.texts))
     replaced = 0
@@ -86,5 +92,9 @@ def merge_corrections(rows: LabelledTexts, fixes: LabelledTexts) -> Merged:
     texts += [t for t, _ in extra]
     labels += [lab for _, lab in extra]
     sources += [fixes.sources[0] if fixes.sources else "corrections"] * len(extra)
+    boost = [(t, lab) for t, lab in fixed.items()] * max(0, weight - 1)
+    texts += [t for t, _ in boost]
+    labels += [lab for _, lab in boost]
+    sources += [fixes.sources[0] if fixes.sources else "corrections"] * len(boost)
     names = (sorted({lab for ls in labels for lab in ls}) if rows.multilabel else sorted(set(labels)))
     return Merged(LabelledTexts(texts, labels, rows.multilabel, names, None, sources), replaced, len(extra))
