@@ -26,7 +26,7 @@ WHERE kind = 'topic_week';
 
 DROP TABLE IF EXISTS `voc`.`voc_v_priority`;
 CREATE VIEW `voc`.`voc_v_priority` AS
-SELECT run_id, run_label, exported_at, run_id = (SELECT argMax(run_id, exported_at) FROM `voc`.`voc_runs`) AS latest, `kind`, `name`, `rank`, `n`, `frequency`, `frequency_norm`, `negative_share`, `pain_emotion_share`, `mean_sentiment`, `pain`, `sla_breach_share`, `detractor_share`, `repeat_contact_share`, `impact`, `score`, arrayStringConcat(`flags`, ', ') AS `flags`, arrayStringConcat(`example_ids`, ', ') AS `example_ids`, arrayStringConcat(example_quotes, ' || ') AS example_quotes
+SELECT run_id, run_label, exported_at, run_id = (SELECT argMax(run_id, exported_at) FROM `voc`.`voc_runs`) AS latest, `kind`, `name`, `rank`, `n`, `frequency`, `frequency_norm`, `negative_share`, `pain_emotion_share`, `mean_sentiment`, `pain`, `sla_breach_share`, `detractor_share`, `repeat_contact_share`, `impact`, `score`, arrayStringConcat(`flags`, ', ') AS `flags`, `effect_share`, `effect`, arrayStringConcat(`example_ids`, ', ') AS `example_ids`, arrayStringConcat(example_quotes, ' || ') AS example_quotes
 FROM `voc`.`voc_priority`
 ALL INNER JOIN (SELECT run_id, run_label, exported_at FROM `voc`.`voc_runs`) AS r USING run_id;
 

@@ -34,6 +34,9 @@ REJECTION_REASONS: dict[str, str] = {
     ingest_errors.MISSING_TICKET_ID: "нет номера обращения",
     ingest_errors.BAD_BOOLEAN: "не «да/нет»",
     ingest_errors.BAD_TRANSCRIPT: "не удалось прочитать расшифровку",
+    ingest_errors.UNDECODABLE: "байты, которые не читаются в выбранной кодировке",
+    ingest_errors.BAD_UNICODE: "некорректная escape-последовательность Unicode",
+    ingest_errors.TOO_DEEP: "JSON слишком глубокой вложенности",
 }
 LINK_METHODS: dict[str, str] = {"ticket_id": "по номеру обращения",
                                 "customer_window": "по клиенту и времени (окно в днях)"}
