@@ -61,8 +61,15 @@ def test_legacy_cyrillic_is_decided_from_the_sample(tmp_path: Path, encoding: st
     path.write_bytes(ROWS.encode(encoding))
     decision = decide_encoding(path)
     assert decision.encoding.replace("-", "_") == encoding.replace("-", "_")
-    assert decision.method == "charset-normalizer" and decision.bad_bytes == 0
+    assert decision.method == "cyrillic letters" and decision.bad_bytes == 0
     assert [r.text for c in read_feedback(path) for r in c.records][0] == "Курьер опоздал на три часа"
+
+
+def test_western_text_goes_to_charset_normalizer(tmp_path: Path) -> None:
+    path = tmp_path / "fr.csv"
+    path.write_bytes("id;text\n1;Café crème brûlée, très déçu de la livraison\n".encode("cp1252"))
+    decision = decide_encoding(path)
+    assert (decision.encoding, decision.method) == ("cp1252", "charset-normalizer")
 
 
 def test_utf16_without_bom_and_utf16_with_bom(tmp_path: Path) -> None:
