@@ -146,11 +146,19 @@ def _scan(path: Path, encoding: str, start: int = 0) -> _Scan:
     return _Scan(bad, offsets, high)
 
 
+def _is_utf32(head: bytes) -> bool:
+    try:
+        head[:len(head) - len(head) % 4].decode("utf-32")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _bom(head: bytes) -> tuple[str, int] | None:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", 3
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32", 0
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and _is_utf32(head):
+        return "utf-32", 0  # (FF FE 00 00 is also a UTF-16 BOM followed by a NUL character)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", 0
     return None
