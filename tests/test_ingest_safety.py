@@ -61,8 +61,15 @@ def test_legacy_cyrillic_is_decided_from_the_sample(tmp_path: Path, encoding: st
     path.write_bytes(ROWS.encode(encoding))
     decision = decide_encoding(path)
     assert decision.encoding.replace("-", "_") == encoding.replace("-", "_")
-    assert decision.method == "charset-normalizer" and decision.bad_bytes == 0
+    assert decision.method == "cyrillic letters" and decision.bad_bytes == 0
     assert [r.text for c in read_feedback(path) for r in c.records][0] == "Курьер опоздал на три часа"
+
+
+def test_western_text_goes_to_charset_normalizer(tmp_path: Path) -> None:
+    path = tmp_path / "fr.csv"
+    path.write_bytes("id;text\n1;Café crème brûlée, très déçu de la livraison\n".encode("cp1252"))
+    decision = decide_encoding(path)
+    assert (decision.encoding, decision.method) == ("cp1252", "charset-normalizer")
 
 
 def test_utf16_without_bom_and_utf16_with_bom(tmp_path: Path) -> None:
@@ -71,6 +78,12 @@ def test_utf16_without_bom_and_utf16_with_bom(tmp_path: Path) -> None:
         path.write_bytes(data)
         assert [r.text for c in read_feedback(path) for r in c.records][2] == "Оператор не ответил"
     assert decide_encoding(tmp_path / "le.csv").method == "utf-16 without bom"
+    nul = tmp_path / "nul.csv"  # FF FE 00 00: a UTF-16 BOM + NUL, not UTF-32 (found by the fuzz suite)
+    nul.write_bytes("\x00\n\"\"\n".encode("utf-16"))
+    assert decide_encoding(nul).encoding == "utf-16"
+    wide = tmp_path / "u32.csv"
+    wide.write_bytes(ROWS.encode("utf-32"))
+    assert decide_encoding(wide).encoding == "utf-32"
 
 
 # ---------------------------------------------------------------------------------------------- JSON

@@ -8,8 +8,9 @@ The order of evidence:
 2. NUL bytes on every other position: UTF-16 without a BOM;
 3. valid UTF-8 throughout, or UTF-8 with a few undecodable bytes (at least 8 valid non-ASCII bytes per
    bad one): UTF-8 is kept and the bad bytes are reported, never a silent switch to another codec;
-4. otherwise charset-normalizer over a large sample (the first 4 MiB) among Russian-relevant single-byte
-   codecs, with a preference for cp1251 when it reads the sample as well as the best guess.
+4. otherwise a large sample (the first 4 MiB): the Cyrillic codec (cp1251, koi8-r, cp866, mac-cyrillic) that
+   reads it as the most Russian letters, then the most lower case, cp1251 on a tie; when no Cyrillic reading
+   looks Russian, charset-normalizer chooses (e.g. cp1252), and cp1251 is the fallback.
 
 Readers decode with the ``voc.escape`` error handler: each undecodable byte ``b`` becomes the lone
 surrogate ``U+DC00 + b``, so a reader can find it in the row and field it lands in (:data:`ESCAPED`) and
@@ -39,10 +40,20 @@ SAMPLE_BYTES = 4 * 1024 * 1024
 MAX_RECORDED_OFFSETS = 1000
 #: UTF-8 is kept when the valid non-ASCII bytes outnumber the undecodable ones this many times.
 UTF8_GOOD_PER_BAD = 8
-#: Single-byte codecs offered to charset-normalizer (Russian exports, plus Western Windows text).
-CANDIDATES: tuple[str, ...] = ("cp1251", "koi8_r", "cp866", "mac_cyrillic", "cp1252")
-#: cp1251 wins unless the best guess reads the sample clearly better (charset-normalizer chaos).
-CP1251_MARGIN = 0.1
+#: Cyrillic single-byte codecs, in order of preference on a tie.
+CYRILLIC: tuple[str, ...] = ("cp1251", "koi8_r", "cp866", "mac_cyrillic")
+#: Codecs offered to charset-normalizer when the sample is not Russian in any Cyrillic codec.
+CANDIDATES: tuple[str, ...] = (*CYRILLIC, "cp1252", "iso8859_15")
+#: a Cyrillic reading needs this share of Russian letters among non-ASCII characters to count
+MIN_RUSSIAN_SHARE = 0.6
+#: more Latin–Cyrillic letter contacts per Russian letter than this: not Russian (Western accents)
+MAX_MIXED_SHARE = 0.5
+#: Russian-letter shares closer than this are a tie
+FIT_MARGIN = 0.05
+#: lower-case shares closer than this are a tie (real Russian text differs by 0.5+ between koi8-r and cp1251
+#: readings; random letters by ~0.1)
+LOWER_MARGIN = 0.3
+_SCORE_BYTES = 1024 * 1024
 _BLOCK = 1 << 20
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 _recording: ContextVar[list[tuple[int, int]] | None] = ContextVar("voc_encoding_recording", default=None)
@@ -72,11 +83,11 @@ class EncodingDecision:
 
     #: Python codec used to read the file ("utf-8", "utf-8-sig", "utf-16", "cp1251", …)
     encoding: str
-    #: 0..1: 1.0 for a BOM or clean UTF-8; share of valid non-ASCII bytes for UTF-8 with bad bytes;
-    #: 1 - chaos for charset-normalizer; 0.0 for a fallback
+    #: 0..1: 1.0 for a BOM or clean UTF-8; share of valid non-ASCII bytes for UTF-8 with bad bytes; share
+    #: of Russian letters for "cyrillic letters"; 1 - chaos for charset-normalizer; 0.0 for a fallback
     confidence: float
     #: "bom" | "valid utf-8" | "utf-8 with undecodable bytes" | "utf-16 without bom" |
-    #: "charset-normalizer" | "fallback" | "given"
+    #: "cyrillic letters" | "charset-normalizer" | "fallback" | "given"
     method: str
     #: bytes that the chosen codec cannot decode (each is reported in the row it lands in)
     bad_bytes: int = 0
@@ -135,11 +146,19 @@ def _scan(path: Path, encoding: str, start: int = 0) -> _Scan:
     return _Scan(bad, offsets, high)
 
 
+def _is_utf32(head: bytes) -> bool:
+    try:
+        head[:len(head) - len(head) % 4].decode("utf-32")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _bom(head: bytes) -> tuple[str, int] | None:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", 3
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32", 0
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and _is_utf32(head):
+        return "utf-32", 0  # (FF FE 00 00 is also a UTF-16 BOM followed by a NUL character)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", 0
     return None
@@ -167,24 +186,45 @@ def _sample(path: Path, size: int, first_bad: int | None) -> bytes:
     return sample
 
 
-def _mess(sample: bytes, encoding: str) -> float:
-    from charset_normalizer.md import mess_ratio
+_RUSSIAN = re.compile("[А-Яа-яЁё]")
+_RUSSIAN_LOWER = re.compile("[а-яё]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+_MIXED = re.compile("[A-Za-z][А-Яа-яЁё]|[А-Яа-яЁё][A-Za-z]")
 
-    return float(mess_ratio(sample[:32 * 1024].decode(encoding, errors="replace"), maximum_threshold=1.0))
+
+def _cyrillic_fit(sample: bytes, codec: str) -> tuple[float, float]:
+    """(share of non-ASCII characters that are Russian letters, share of those in lower case) when the sample
+    is read as ``codec``. Russian text is nearly all Russian letters, mostly lower case, in words of their
+    own; a wrong Cyrillic codec turns them into symbols (cp866, mac-cyrillic) or swaps the case (koi8-r vs
+    cp1251), and Western accents read as Cyrillic letters inside Latin words (0 then)."""
+    text = sample[:_SCORE_BYTES].decode(codec, errors="replace")
+    non_ascii = len(_NON_ASCII.findall(text))
+    letters = len(_RUSSIAN.findall(text))
+    if not non_ascii or not letters or len(_MIXED.findall(text)) > MAX_MIXED_SHARE * letters:
+        return 0.0, 0.0
+    return letters / non_ascii, len(_RUSSIAN_LOWER.findall(text)) / letters
 
 
 def _guess(sample: bytes) -> tuple[str, float, str]:
-    """(codec, confidence, method) for a sample that is not UTF-8."""
+    """(codec, confidence, method) for a sample that is not UTF-8.
+
+    When some Cyrillic codec reads the sample as Russian letters, the codec with the most of them (then clearly
+    the most lower case; else the first of CYRILLIC, cp1251) wins ("cyrillic letters"); otherwise charset-normalizer chooses among
+    CANDIDATES (e.g. cp1252 for Western text), and cp1251 is the fallback.
+    """
+    fits = {codec: _cyrillic_fit(sample, codec) for codec in CYRILLIC}
+    best_share = max(share for share, _ in fits.values())
+    if best_share >= MIN_RUSSIAN_SHARE:
+        close = [c for c in CYRILLIC if fits[c][0] >= best_share - FIT_MARGIN]
+        top_lower = max(fits[c][1] for c in close)
+        codec = next(c for c in close if fits[c][1] >= top_lower - LOWER_MARGIN)
+        return codecs.lookup(codec).name, round(fits[codec][0], 3), "cyrillic letters"
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample, cp_isolation=list(CANDIDATES)).best()
-    cp1251_clean = sample.decode("cp1251", errors="ignore") == sample.decode("cp1251", errors="replace")
     if best is None:
         return "cp1251", 0.0, "fallback"
-    codec = codecs.lookup(best.encoding).name
-    if codec != "cp1251" and cp1251_clean and _mess(sample, "cp1251") <= best.chaos + CP1251_MARGIN:
-        return "cp1251", round(max(0.0, 1.0 - _mess(sample, "cp1251")), 3), "charset-normalizer"
-    return codec, round(max(0.0, 1.0 - best.chaos), 3), "charset-normalizer"
+    return codecs.lookup(best.encoding).name, round(max(0.0, 1.0 - best.chaos), 3), "charset-normalizer"
 
 
 _CACHE: OrderedDict[tuple[Any, ...], EncodingDecision] = OrderedDict()
