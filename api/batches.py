@@ -27,7 +27,7 @@ from api.outputs import REJECTED_COLUMNS, SCRUBBED_MARK, display_names, iter_rej
 from api.pii import mask_rejected
 from api.problems import ProblemError
 from api.retention import job_ended
-from api.schemas import BatchCreated, BatchStatus, ResultsPage
+from api.schemas import BatchCreated, BatchStatus, ResultsPage, RowsPage
 from api.state import ServiceState
 from api.ui import HEATMAP_CSP, output_headers, report_csp
 from api.uploads import (
@@ -255,8 +255,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _page(rows: list[dict[str, Any]], page: int, page_size: int, total: int) -> ResultsPage:
-    return ResultsPage(page=page, page_size=page_size, total=total, items=[_json_safe(r) for r in rows])
+def _page(rows: list[dict[str, Any]], page: int, page_size: int, total: int,
+          model: type[ResultsPage | RowsPage] = ResultsPage) -> ResultsPage | RowsPage:
+    return model(page=page, page_size=page_size, total=total, items=[_json_safe(r) for r in rows])
 
 
 def drill_filter(
@@ -277,7 +278,7 @@ def drill_filter(
 
 
 @router.get("/v1/batches/{batch_id}/results", summary="Enriched rows: CSV, Parquet or paginated JSON, filterable",
-            response_model=ResultsPage,
+            response_model=ResultsPage | RowsPage,
             responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}})
 def get_results(request: Request, batch_id: str = _batch_id(),
                 format: Literal["json", "csv", "parquet"] = Query("json"),
@@ -305,7 +306,7 @@ def get_results(request: Request, batch_id: str = _batch_id(),
                                               "Content-Disposition": f'attachment; filename="{job.id}-filtered.csv"'})
         take = drill.compact_page if view == "compact" else drill.full_page
         total, rows = take(path, filters, sort, (page - 1) * page_size, page_size)
-        return _page(rows, page, page_size, total)
+        return _page(rows, page, page_size, total, RowsPage if view == "compact" else ResultsPage)
     if format == "csv":
         return FileResponse(_file_or_404(outdir / "enriched.csv", "enriched.csv"), media_type="text/csv",
                             filename=f"{job.id}-enriched.csv", headers=output_headers("text/csv"))
@@ -314,7 +315,7 @@ def get_results(request: Request, batch_id: str = _batch_id(),
     if view == "compact" or sort != "row":
         take = drill.compact_page if view == "compact" else drill.full_page
         total, rows = take(path, filters, sort, (page - 1) * page_size, page_size)
-        return _page(rows, page, page_size, total)
+        return _page(rows, page, page_size, total, RowsPage if view == "compact" else ResultsPage)
     total, rows = read_page(path, (page - 1) * page_size, page_size)
     return _page(rows, page, page_size, total)
 
@@ -338,7 +339,7 @@ def read_page(path: Path, start: int, size: int) -> tuple[int, list[dict[str, An
 
 
 @router.get("/v1/batches/{batch_id}/errors", summary="Rejected rows (file, row, field, reason, value)",
-            response_model=ResultsPage, responses={200: {"content": {"text/csv": {}}}})
+            response_model=RowsPage, responses={200: {"content": {"text/csv": {}}}})
 def get_errors(request: Request, batch_id: str = _batch_id(), format: Literal["json", "csv"] = Query("json"),
                page: int = Query(1, ge=1, le=10_000_000), page_size: int = Query(100, ge=1, le=1000),
                principal: Principal = Depends(require("analyst"))) -> Any:
@@ -365,7 +366,7 @@ def get_errors(request: Request, batch_id: str = _batch_id(), format: Literal["j
         if total >= start + page_size and final.is_file() and job.state in jobs.FINAL_STATES:
             total = max(total, job.rows_rejected)  # the final file holds exactly rows_rejected rows
             break
-    return _page(rows, page, page_size, total)
+    return _page(rows, page, page_size, total, RowsPage)
 
 
 def _csv_chunks(paths: list[Path], names: dict[str, str]) -> Iterator[str]:

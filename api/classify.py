@@ -97,13 +97,7 @@ def to_records(items: list[ClassifyItem]) -> list[Feedback]:
 
 
 def result_dict(rec: Feedback, f: Findings, took_ms: float) -> dict[str, Any]:
-    return ItemResult(
-        id=rec.id, ticket_id=rec.ticket_id, customer_id=rec.customer_id, channel=rec.channel.value, text=rec.text,
-        sentiment=f.sentiment, sentiment_score=f.sentiment_score, sentiment_confidence=f.sentiment_confidence,
-        emotions=f.emotions, topics=f.topics, cause=f.cause, journey_stage=f.journey_stage,
-        journey_stage_source=f.journey_stage_source, journey_stage_confidence=f.journey_stage_confidence,
-        evidence=f.evidence, pii_masked=f.pii_masked, model_versions=f.model_versions, took_ms=took_ms,
-    ).model_dump(mode="json")
+    return ItemResult.of(rec, f, took_ms).model_dump(mode="json")
 
 
 def _idempotent_lookup(state: ServiceState, key_id: str, idem_key: str, body_hash: str) -> JSONResponse | None:

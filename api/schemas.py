@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from voc.schema import MAX_TEXT_CHARS, Channel, Evidence, Label, TopicMention
+from voc import enriched
+from voc.schema import MAX_TEXT_CHARS, Channel, Feedback, Findings
 
 EXAMPLE_TEXT = "Курьер опоздал на три часа, а в поддержке никто не отвечает. Очень недоволен."
 
@@ -48,38 +50,50 @@ class ClassifyRequest(BaseModel):
     items: list[ClassifyItem] = Field(min_length=1, max_length=256)
 
 
-class ItemResult(BaseModel):
-    """What the analyzers found in one item."""
+#: Findings fields /v1/classify does not return (the id is the record's; sentences, discovered topics and call
+#: metrics are batch-only)
+_NOT_RETURNED = frozenset({"feedback_id", "sentences", "discovered_topic", "call_metrics"})
+_ITEM_EXAMPLE = {
+    "id": "b1c2", "ticket_id": "T-1042", "customer_id": "C-77", "channel": "review",
+    "sentiment": "negative", "sentiment_score": -0.82, "sentiment_confidence": 0.91,
+    "emotions": [{"name": "раздражение/гнев", "confidence": 0.77}],
+    "topics": [{"name": "доставка", "confidence": 0.9, "sentiment": "negative", "sentiment_score": -0.8,
+                "source": "taxonomy"}],
+    "cause": {"name": "ошибка процесса", "confidence": 0.64},
+    "journey_stage": "доставка", "journey_stage_source": "predicted", "journey_stage_confidence": 0.81,
+    "evidence": [{"label": "sentiment:negative", "text": "Курьер опоздал на три часа", "start": 0, "end": 26}],
+    "pii_masked": {}, "model_versions": {"sentiment": "sentiment-tfidf@2026.01"}, "took_ms": 7.4}
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "b1c2", "ticket_id": "T-1042", "customer_id": "C-77", "channel": "review",
-        "sentiment": "negative", "sentiment_score": -0.82, "sentiment_confidence": 0.91,
-        "emotions": [{"name": "раздражение/гнев", "confidence": 0.77}],
-        "topics": [{"name": "доставка", "confidence": 0.9, "sentiment": "negative", "sentiment_score": -0.8,
-                    "source": "taxonomy"}],
-        "cause": {"name": "ошибка процесса", "confidence": 0.64},
-        "journey_stage": "доставка", "journey_stage_source": "predicted", "journey_stage_confidence": 0.81,
-        "evidence": [{"label": "sentiment:negative", "text": "Курьер опоздал на три часа", "start": 0, "end": 26}],
-        "pii_masked": {}, "model_versions": {"sentiment": "sentiment-tfidf@2026.01"}, "took_ms": 7.4}]})
 
-    id: str
-    ticket_id: str | None = None
-    customer_id: str | None = None
-    channel: str
-    text: str = Field(description="the text after PII masking")
-    sentiment: Literal["negative", "neutral", "positive"] | None = None
-    sentiment_score: float | None = Field(None, description="-1 … 1")
-    sentiment_confidence: float | None = None
-    emotions: list[Label] = Field(default_factory=list)
-    topics: list[TopicMention] = Field(default_factory=list, description="topics with aspect sentiment")
-    cause: Label | None = None
-    journey_stage: str | None = None
-    journey_stage_source: str | None = Field(None, description="record | ticket | predicted")
-    journey_stage_confidence: float | None = None
-    evidence: list[Evidence] = Field(default_factory=list)
-    pii_masked: dict[str, int] = Field(default_factory=dict)
-    model_versions: dict[str, str] = Field(default_factory=dict)
-    took_ms: float = Field(description="server time for the whole request, ms")
+def _item_fields() -> dict[str, Any]:
+    """ItemResult's fields: the record's fields a ClassifyItem carries (typed as voc.schema.Feedback, described
+    as the enriched table declares them in voc.enriched), then voc.schema.Findings' own fields."""
+    fields: dict[str, Any] = {}
+    for col in enriched.COLUMNS:
+        if col.group == "input" and col.name in ClassifyItem.model_fields:
+            typ = Feedback.model_fields[col.name].annotation
+            optional = type(None) in typing.get_args(typ)
+            fields[col.name] = (typ, Field(None if optional else ..., description=col.description))
+    for name, info in Findings.model_fields.items():
+        if name not in _NOT_RETURNED:
+            fields[name] = (info.annotation, info)
+    fields["took_ms"] = (float, Field(description="server time for the whole request, ms"))
+    return fields
+
+
+class _ItemBase(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_EXAMPLE]})
+
+    @classmethod
+    def of(cls, rec: Feedback, findings: Findings, took_ms: float) -> BaseModel:
+        """The result of one classified record."""
+        values = {name: getattr(rec, name) for name in cls.model_fields if name in Feedback.model_fields}
+        values.update({name: getattr(findings, name) for name in cls.model_fields if name in Findings.model_fields})
+        return cls.model_validate({**values, "took_ms": took_ms})
+
+
+ItemResult = create_model("ItemResult", __base__=_ItemBase, __doc__="What the analyzers found in one item.",
+                          **_item_fields())
 
 
 class ClassifyResponse(BaseModel):
@@ -117,7 +131,22 @@ class BatchStatus(BaseModel):
     links: dict[str, str]
 
 
+#: One row of a batch's enriched table as JSON, generated from the declaration in voc.enriched.
+EnrichedRow = enriched.row_model("EnrichedRow")
+
+
 class ResultsPage(BaseModel):
+    """A page of enriched rows (``view=full``)."""
+
+    page: int
+    page_size: int
+    total: int
+    items: list[EnrichedRow]  # type: ignore[valid-type]
+
+
+class RowsPage(BaseModel):
+    """A page of other rows: the drill-down's compact rows, rejected rows."""
+
     page: int
     page_size: int
     total: int

@@ -29,11 +29,9 @@ from api.outputs import display_names, first_errors, safe_reason, scrub_outputs
 from api.retention import job_ended
 from api.settings import Settings
 from api.webhook_sender import enqueue
+from voc.enriched import WEBHOOK_COLUMNS
 
 log = logging.getLogger("voc.worker")
-
-NEGATIVE_COLUMNS = ("id", "ticket_id", "customer_id", "channel", "text", "sentiment", "sentiment_score", "emotions",
-                    "topics", "cause", "journey_stage", "evidence")
 
 
 def _log(event: str, **fields: Any) -> None:
@@ -220,7 +218,7 @@ class JobRunner:
         import pyarrow.parquet as pq
 
         names = set(pq.read_schema(result.frame_path).names)
-        frame = pd.read_parquet(result.frame_path, columns=[c for c in NEGATIVE_COLUMNS if c in names],
+        frame = pd.read_parquet(result.frame_path, columns=[c for c in WEBHOOK_COLUMNS if c in names],
                                 filters=[("sentiment", "==", "negative")])
         neg = frame[frame["sentiment_score"].notna()]
         for row in neg.sort_values("sentiment_score").to_dict("records"):

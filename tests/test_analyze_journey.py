@@ -7,7 +7,11 @@ import pytest
 from voc.analyzers import registry
 from voc.analyzers.journey import JourneyStageAnalyzer
 from voc.config import JourneyConfig, Stage
-from voc.schema import Feedback, Findings, TopicMention
+from voc.schema import Feedback, Findings, TicketLink, TopicMention
+
+
+def _ticket(category: str) -> TicketLink:
+    return TicketLink(method="ticket_id", ticket_id="T-1", category=category)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,7 @@ def test_registered() -> None:
 
 
 def test_record_stage_wins_and_is_normalised(analyzer: JourneyStageAnalyzer) -> None:
-    rec = Feedback(id="1", text=TEXT, journey_stage="  ВОЗВРАТ ", metadata={"ticket_category": "Оплата"})
+    rec = Feedback(id="1", text=TEXT, journey_stage="  ВОЗВРАТ ", ticket=_ticket("Оплата"))
     f = _run(analyzer, rec)
     assert (f.journey_stage, f.journey_stage_source, f.journey_stage_confidence) == ("возврат", "record", 1.0)
     rec = Feedback(id="2", text=TEXT, journey_stage="Обслуживание / Поддержка")
@@ -37,16 +41,16 @@ def test_record_stage_wins_and_is_normalised(analyzer: JourneyStageAnalyzer) -> 
 
 
 def test_ticket_category_beats_prediction(analyzer: JourneyStageAnalyzer) -> None:
-    rec = Feedback(id="1", text=TEXT, metadata={"ticket_category": "возврат ТОВАРА"})
+    rec = Feedback(id="1", text=TEXT, ticket=_ticket("возврат ТОВАРА"))
     f = _run(analyzer, rec)
     assert (f.journey_stage, f.journey_stage_source) == ("возврат", "ticket")
 
 
 def test_unknown_record_stage_falls_through_to_ticket_then_text(analyzer: JourneyStageAnalyzer) -> None:
-    rec = Feedback(id="1", text=TEXT, journey_stage="космос", metadata={"ticket_category": "Консультация"})
+    rec = Feedback(id="1", text=TEXT, journey_stage="космос", ticket=_ticket("Консультация"))
     f = _run(analyzer, rec)
     assert (f.journey_stage, f.journey_stage_source) == ("поиск информации", "ticket")
-    rec = Feedback(id="2", text=TEXT, journey_stage="космос", metadata={"ticket_category": "Непонятное"})
+    rec = Feedback(id="2", text=TEXT, journey_stage="космос", ticket=_ticket("Непонятное"))
     f = _run(analyzer, rec)
     assert (f.journey_stage, f.journey_stage_source) == ("доставка", "predicted")
     assert 0 < f.journey_stage_confidence < 1

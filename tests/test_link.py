@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from voc.enriched import LINK_COLUMNS, link_frame
 from voc.link import LINK_BY_CUSTOMER, LINK_BY_ID, TicketIndex, contact_metrics, link_records
 from voc.schema import Feedback, Ticket
 
@@ -26,12 +27,23 @@ def test_link_by_ticket_id_then_customer_window():
         Feedback(id="3", text="всё хорошо", customer_id="C2", created_at=T0 + timedelta(days=5)),
         Feedback(id="4", text="нет клиента"),
     ]
-    out, rows = link_records(recs, index, window_days=3)
-    assert [r["link_method"] for r in rows] == [LINK_BY_ID, LINK_BY_CUSTOMER, None, None]
-    assert out[0].metadata["ticket_category"] == "Доставка"
-    assert out[1].ticket_id == "T2" and out[1].metadata["ticket_category"] == "Оплата"
-    assert rows[0]["sla_breached"] is True and rows[0]["reopen_count"] == 1
-    assert "ticket_category" not in out[2].metadata
+    out, links = link_records(recs, index, window_days=3)
+    assert [link.method if link else None for link in links] == [LINK_BY_ID, LINK_BY_CUSTOMER, None, None]
+    assert out[0].ticket.category == "Доставка" and out[0].ticket == links[0]
+    assert out[1].ticket_id == "T2" and out[1].ticket.category == "Оплата"
+    assert links[0].sla_breached is True and links[0].reopen_count == 1
+    assert out[2].ticket is None and out[3].ticket is None and not out[0].metadata
+
+
+def test_link_frame_types_the_ticket_columns():
+    index = TicketIndex.build(_tickets())
+    recs = [Feedback(id="1", text="курьер опоздал", ticket_id="T1"), Feedback(id="4", text="нет клиента")]
+    frame = link_frame(link_records(recs, index)[1])
+    assert list(frame.columns) == list(LINK_COLUMNS)
+    assert frame["link_method"][0] == LINK_BY_ID and pd.isna(frame["link_method"][1])
+    assert isinstance(frame["ticket_created_at"].dtype, pd.DatetimeTZDtype) and frame["ticket_created_at"][0] == T0
+    assert str(frame["sla_breached"].dtype) == "boolean" and frame["sla_breached"][0]
+    assert frame["reopen_count"].tolist()[0] == 1 and pd.isna(frame["ticket_csat"]).all()
 
 
 def test_customer_window_picks_nearest_ticket():

@@ -191,10 +191,10 @@ def test_linking_and_repeat_contacts_work_on_pseudonyms(gate: PrivacyGate) -> No
                         created_at=datetime(2026, 1, 1, 12)),
                Feedback(id="b", text="где деньги", customer_id="Anna@Example.ru", created_at=datetime(2026, 1, 5, 10)),
                Feedback(id="c", text="спасибо", customer_id="C-9", created_at=datetime(2026, 1, 5, 10))]
-    linked, rows = link_records(records, index)
+    linked, links = link_records(records, index)
     assert [r.ticket_id for r in linked] == ["T-1", "T-2", None]
-    assert [r["link_method"] for r in rows] == ["customer_window", "customer_window", None]
-    assert linked[0].metadata["ticket_category"] == "Доставка"
+    assert [link.method if link else None for link in links] == ["customer_window", "customer_window", None]
+    assert linked[0].ticket.category == "Доставка"
 
 
 def test_pipeline_does_not_mask_twice() -> None:

@@ -16,9 +16,13 @@ from voc.analyzers import registry
 from voc.analyzers.zeroshot import ZeroShotCauseAnalyzer, ZeroShotJourneyStageAnalyzer, ZeroShotTopicAnalyzer
 from voc.config import Cause, CauseConfig, JourneyConfig, Stage, Taxonomy, Topic, load_taxonomy
 from voc.pipeline import Pipeline, PipelineConfig
-from voc.schema import Feedback, Findings
+from voc.schema import Feedback, Findings, TicketLink
 from voc.text import lemma
 from voc.zeroshot import LabelSpec, ZeroShotClassifier, text_units
+
+
+def _ticket(category: str) -> TicketLink:
+    return TicketLink(method="ticket_id", ticket_id="T-1", category=category)
 
 
 class BagEncoder:
@@ -181,7 +185,7 @@ def test_journey_precedence_then_zeroshot_then_default() -> None:
     a = ZeroShotJourneyStageAnalyzer(journey, encoder=BagEncoder())
     records = [
         Feedback(id="0", text="курьер потерял посылку", journey_stage="Оплата"),
-        Feedback(id="1", text="что-то", metadata={"ticket_category": "логистика"}),
+        Feedback(id="1", text="что-то", ticket=_ticket("логистика")),
         Feedback(id="2", text="Добрый вечер, пишу снова. Курьер опоздал с посылкой на день."),
         Feedback(id="3", text="Погода солнечная"),
     ]

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from voc import __version__, safe_csv
 from voc.aggregate.drill import SEGMENT_COLUMNS
-from voc.enriched import LIST_COLUMNS, TICKET_COLUMNS, to_csv_frame, to_frame
+from voc.enriched import AGGREGATE_COLUMNS, LIST_COLUMNS, arrow_schema, link_frame, to_csv_frame, to_frame
 from voc.ingest import ColumnMapping, read_feedback
 from voc.ingest.privacy import PrivacyGate
 from voc.ingest.pseudonym import Pseudonymizer, load_key
@@ -38,15 +38,6 @@ from voc.link import TicketIndex, contact_metrics, link_records
 from voc.pipeline import Pipeline
 from voc.schema import PrivacySummary, RejectedRow, RunSummary
 
-#: Columns the aggregates need; the text is cut to keep the final in-memory frame small for 1M rows.
-AGGREGATE_COLUMNS = (
-    "id", "channel", "created_at", "customer_id", "rating", "nps", "csat", "ces", "text", "sentiment",
-    "sentiment_score", "sentiment_confidence", "emotions", "topics", "topic_sentiments", "cause",
-    "cause_confidence", "journey_stage", "journey_stage_source", "discovered_topic", "call_duration_s",
-    "call_longest_pause_s", "call_silence_share", "call_overlaps", "call_talk_ratio_client",
-    "call_client_sentiment_start", "call_client_sentiment_end", *TICKET_COLUMNS,
-    "evidence", *SEGMENT_COLUMNS,
-)
 QUOTE_CHARS = 300
 ENGINES = ("local", "ray")
 
@@ -87,15 +78,10 @@ def _input_columns(input_rows: pd.DataFrame, used: set[str]) -> pd.DataFrame:
     return frame.astype("string")
 
 
-def _chunk_frame(records, findings, input_rows, ticket_rows) -> pd.DataFrame:
+def _chunk_frame(records, findings, input_rows, ticket_links) -> pd.DataFrame:
     ours = to_frame(records, findings)
-    if ticket_rows is not None:
-        tickets = pd.DataFrame(ticket_rows, columns=[c for c in TICKET_COLUMNS if c not in ("repeat_contact", "fcr")])
-        tickets["ticket_created_at"] = pd.to_datetime(tickets["ticket_created_at"], utc=True, errors="coerce")
-        tickets["sla_breached"] = tickets["sla_breached"].astype("boolean")
-        tickets["reopen_count"] = pd.to_numeric(tickets["reopen_count"], errors="coerce")
-        tickets["ticket_csat"] = pd.to_numeric(tickets["ticket_csat"], errors="coerce")
-        ours = pd.concat([ours, tickets], axis=1)
+    if ticket_links is not None:
+        ours = pd.concat([ours, link_frame(ticket_links)], axis=1)
     if input_rows is not None and len(input_rows) == len(ours) and len(input_rows.columns):
         inputs = _input_columns(input_rows, set(ours.columns))
         ours = pd.concat([inputs, ours], axis=1)
@@ -167,7 +153,7 @@ def analyse_chunk(state: tuple, chunk) -> ChunkOutput:
         "rows_rejected": len(chunk.rejected),
         "records": len(redacted),
         "pii": dict(pii),
-        "linked": dict(Counter(r["link_method"] for r in ticket_rows if r["link_method"])) if ticket_rows else {},
+        "linked": dict(Counter(link.method for link in ticket_rows if link)) if ticket_rows else {},
         "rejected_by_reason": dict(Counter(r.reason for r in chunk.rejected)),
         "timings": timings,
         "privacy": {**(chunk.privacy or {}), "key_id": protected.key_id},
@@ -391,7 +377,7 @@ def _load_aggregate_frame(chunk_paths: list[Path]) -> pd.DataFrame:
     frames = []
     shared_lists: dict[tuple, list] = {}
     for p in chunk_paths:
-        cols = [c for c in AGGREGATE_COLUMNS if c in pq.read_schema(p).names]
+        cols = [c for c in (*AGGREGATE_COLUMNS, *SEGMENT_COLUMNS) if c in pq.read_schema(p).names]
         f = pd.read_parquet(p, columns=cols)
         f["text"] = f["text"].str.slice(0, QUOTE_CHARS).astype("string[pyarrow]")
         if "evidence" in f:  # for the report's drill-down rows: pipe-joined Arrow strings, not 1M Python lists
@@ -485,21 +471,6 @@ def _finish(outdir, chunk_paths, summary, pipeline, has_tickets, repeat_window_d
     return BatchResult(outdir=outdir, summary=summary, frame_path=pq_path, files=files, aggregates=aggregates)
 
 
-_STR, _F, _B = pa.string(), pa.float64(), pa.bool_()
-_TS = pa.timestamp("us", tz="UTC")
-#: Arrow types of the columns voc adds; input columns are strings.
-ARROW_TYPES: dict[str, pa.DataType] = {
-    **{c: _STR for c in ("id", "channel", "customer_id", "ticket_id", "touchpoint", "text", "sentiment", "cause",
-                         "journey_stage", "journey_stage_source", "discovered_topic", "link_method", "ticket_category")},
-    **{c: _F for c in ("rating", "nps", "csat", "ces", "sentiment_score", "sentiment_confidence", "cause_confidence",
-                       "call_duration_s", "call_longest_pause_s", "call_silence_share", "call_talk_ratio_client",
-                       "call_client_sentiment_start", "call_client_sentiment_end", "reopen_count", "ticket_csat")},
-    **{c: pa.list_(_STR) for c in LIST_COLUMNS},
-    "created_at": _TS, "ticket_created_at": _TS, "call_overlaps": _F, "pii_masked": pa.int64(),
-    "sla_breached": _B, "repeat_contact": _B, "fcr": _B,
-}
-
-
 def _union_columns(chunk_paths: list[Path]) -> list[str]:
     """Every part's columns in one layout: the input columns of all parts in order of appearance, then voc's
     own (a part's own columns start at ``id``), so no input column of a later file is dropped."""
@@ -514,7 +485,7 @@ def _union_columns(chunk_paths: list[Path]) -> list[str]:
 
 
 def _arrow_schema(frame: pd.DataFrame) -> pa.Schema:
-    return pa.schema([pa.field(c, ARROW_TYPES.get(c, _STR)) for c in frame.columns])
+    return arrow_schema(frame.columns)
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

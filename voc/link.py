@@ -1,8 +1,9 @@
 """Linking feedback to tickets, and contact metrics (repeat contacts, first-contact resolution).
 
 A record is joined to a ticket by ``ticket_id``; when it has none, by ``customer_id`` with the nearest ticket
-created within a configurable window around the feedback's ``created_at``. The ticket's category is put into
-``record.metadata["ticket_category"]`` before analysis so the journey-stage analyzer can map it.
+created within a configurable window around the feedback's ``created_at``. The link is a typed
+:class:`voc.schema.TicketLink` on ``record.ticket``, set before analysis so the journey-stage analyzer can map
+the ticket's category; voc.enriched turns it into the ticket-link columns.
 
 Customers are compared by ``customer_key`` (in a batch: the keyed pseudonym of the privacy gate), so a
 feedback customer id and a ticket customer id match when they are the same person's key, whether either was
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from voc.schema import Feedback, Ticket
+from voc.schema import Feedback, Ticket, TicketLink
 
 LINK_BY_ID = "ticket_id"
 LINK_BY_CUSTOMER = "customer_window"
@@ -82,39 +83,30 @@ class TicketIndex:
 
 def link_records(
     records: Sequence[Feedback], index: TicketIndex | None, window_days: float = 3.0
-) -> tuple[list[Feedback], list[dict]]:
+) -> tuple[list[Feedback], list[TicketLink | None]]:
     """Attach tickets to records.
 
-    Returns the records (with ``metadata["ticket_category"]`` set where linked) and, per record, the ticket
-    columns of the enriched table (see ``voc.enriched.TICKET_COLUMNS``; repeat/FCR are filled later).
+    Returns the records (with ``ticket`` set, and ``ticket_id`` filled where it was missing) and, per record, its
+    :class:`TicketLink` or None (voc.enriched.link_frame makes the ticket columns; repeat/FCR come later).
     """
     window = timedelta(days=window_days)
     out_records: list[Feedback] = []
-    rows: list[dict] = []
+    links: list[TicketLink | None] = []
     for rec in records:
         ticket, method = index.find(rec, window) if index is not None else (None, None)
-        if ticket is None:
+        if ticket is None or method is None:
             out_records.append(rec)
-            rows.append({"link_method": None})
+            links.append(None)
             continue
-        meta = dict(rec.metadata)
-        if ticket.category:
-            meta["ticket_category"] = ticket.category
-        update: dict = {"metadata": meta}
+        link = TicketLink(method=method, ticket_id=ticket.ticket_id, category=ticket.category,
+                          created_at=_utc(ticket.created_at), sla_breached=ticket.sla_breached,
+                          reopen_count=ticket.reopen_count, csat=ticket.csat)
+        update: dict = {"ticket": link}
         if not rec.ticket_id:
             update["ticket_id"] = ticket.ticket_id
         out_records.append(rec.model_copy(update=update))
-        rows.append(
-            {
-                "link_method": method,
-                "ticket_category": ticket.category,
-                "ticket_created_at": _utc(ticket.created_at),
-                "sla_breached": ticket.sla_breached,
-                "reopen_count": ticket.reopen_count,
-                "ticket_csat": ticket.csat,
-            }
-        )
-    return out_records, rows
+        links.append(link)
+    return out_records, links
 
 
 def contact_metrics(frame: pd.DataFrame, window_days: float = 7.0) -> pd.DataFrame:

@@ -67,6 +67,22 @@ class CallMetrics(BaseModel):
     client_sentiment_end: float | None = None
 
 
+class TicketLink(BaseModel):
+    """The ticket a feedback record was linked to (voc.link), how it was found and what the enriched table
+    shows of it (the ticket-link columns of voc.enriched)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Literal["ticket_id", "customer_window"] = Field(
+        description="ticket_id: the record names the ticket; customer_window: the same customer's nearest ticket")
+    ticket_id: str
+    category: str | None = None
+    created_at: datetime | None = None
+    sla_breached: bool | None = None
+    reopen_count: int | None = None
+    csat: float | None = None
+
+
 class Feedback(BaseModel):
     """One piece of customer feedback: a review, a survey answer, a chat, a call, an e-mail or a post."""
 
@@ -83,6 +99,7 @@ class Feedback(BaseModel):
     scores: Scores = Field(default_factory=Scores)
     turns: list[DialogTurn] = Field(default_factory=list)
     call_metrics: CallMetrics | None = None
+    ticket: TicketLink | None = Field(None, description="the linked ticket (voc.link), when a ticket export is given")
     metadata: dict[str, Any] = Field(default_factory=dict)
     source_file: str | None = None
     source_row: int | None = Field(None, description="1-based data row in the source file")

@@ -8,18 +8,15 @@ import pandas as pd
 from voc.aggregate.columns import TOTAL, numeric, rounded
 from voc.aggregate.models import CallMetricsSummary, FcrRow
 from voc.aggregate.view import FrameView
-from voc.enriched import TICKET_COLUMNS
-
-CALL_METRIC_COLUMNS = ("call_duration_s", "call_longest_pause_s", "call_silence_share", "call_overlaps",
-                       "call_talk_ratio_client", "call_client_sentiment_start", "call_client_sentiment_end")
+from voc.enriched import CALL_COLUMNS, TICKET_COLUMNS
 
 
 def call_summary(frame: pd.DataFrame) -> CallMetricsSummary | None:
     """Averages over calls that have timing metrics; None when there are no such calls."""
-    present = [c for c in CALL_METRIC_COLUMNS if c in frame.columns]
+    present = [c for c in CALL_COLUMNS if c in frame.columns]
     if not present:
         return None
-    data = pd.DataFrame({c: numeric(frame, c) for c in CALL_METRIC_COLUMNS})
+    data = pd.DataFrame({c: numeric(frame, c) for c in CALL_COLUMNS})
     is_call = data[["call_duration_s", "call_longest_pause_s", "call_silence_share"]].notna().any(axis=1)
     calls = data[is_call]
     if calls.empty:

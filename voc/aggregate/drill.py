@@ -16,12 +16,11 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from voc.aggregate.columns import UNKNOWN_STAGE, as_list, categories, iso_weeks
+from voc.enriched import FILTER_COLUMNS as FILTER_COLUMNS
 
 #: columns a segment filter looks at, first present wins (input columns are kept in the enriched frame)
 SEGMENT_COLUMNS: tuple[str, ...] = ("segment", "сегмент", "product", "продукт")
-#: what a drill-down needs to filter (read these, not the whole frame, to find the rows)
-FILTER_COLUMNS: tuple[str, ...] = ("id", "journey_stage", "channel", "emotions", "topics", "cause", "created_at",
-                                   "sentiment", "sentiment_score")
+# FILTER_COLUMNS (voc.enriched): what a drill-down needs to filter (read these, not the whole frame)
 COMPACT_TEXT_CHARS = 1000
 SORTS = ("row", "negative", "positive")
 

@@ -2,7 +2,7 @@
 
 Precedence: the record's own stage (``record.journey_stage``, matched case/ё/spacing-insensitively to a
 configured stage; an unknown value falls through) → source ``record``; else the linked ticket's category
-(``record.metadata["ticket_category"]``, put there by ``voc.link``) mapped by the config's
+(``record.ticket.category``, put there by ``voc.link``) mapped by the config's
 ``ticket_categories`` → source ``ticket``; else predicted from the text → source ``predicted``.
 
 Prediction scores every stage by its keyword and touchpoint cues in the customer's words (lemma phrases),
@@ -90,7 +90,7 @@ class JourneyStageAnalyzer(Analyzer):
 
     def from_ticket(self, rec: Feedback) -> str | None:
         """The stage of the linked ticket's category (or a category that is itself a stage name)."""
-        category = rec.metadata.get("ticket_category")
+        category = rec.ticket.category if rec.ticket is not None else None
         if not isinstance(category, str) or not category.strip():
             return None
         key = normalize_name(category)
