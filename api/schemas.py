@@ -97,7 +97,7 @@ ItemResult = create_model("ItemResult", __base__=_ItemBase, __doc__="What the an
 
 
 class ClassifyResponse(BaseModel):
-    items: list[ItemResult]
+    items: list[ItemResult]  # type: ignore[valid-type]
     model_versions: dict[str, str]
     took_ms: float
 

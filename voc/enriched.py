@@ -64,7 +64,7 @@ class Column:
     @property
     def pandas_dtype(self) -> Any:
         """The pandas dtype of the column read from enriched.parquet (Arrow's own mapping)."""
-        return self.arrow_type.to_pandas_dtype()
+        return pd.api.types.pandas_dtype(self.arrow_type.to_pandas_dtype())
 
 
 def _c(name: str, kind: Kind, group: Group, description: str, *, is_list: bool = False, pii: Pii | None = None,

@@ -1,7 +1,8 @@
 """The tables a sink receives from one finished run, as Arrow schemas and Arrow batches.
 
-Schemas are derived, never listed twice: the feedback table's columns are those of ``enriched.parquet``
-(voc.enriched + voc.batch.ARROW_TYPES, input columns as strings); the aggregate tables' columns are the
+Schemas are derived, never listed twice: the feedback table's columns are those of ``enriched.parquet``, typed
+by the one declaration of the enriched columns (voc.enriched.arrow_schema, input columns as strings); the
+aggregate tables' columns are the
 fields of the pydantic models in voc.aggregate.models (plus a few small row models below). Each sink maps
 Arrow types to its own column types once (voc.sinks.clickhouse.ch_type).
 
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from voc.aggregate.models import Aggregates, PriorityItem, Trend, TrendPoint
+from voc.enriched import arrow_schema
 from voc.schema import RunSummary
 
 RUN_KEY = "run_id"
@@ -171,7 +173,7 @@ class FinishedRun:
 
     def tables(self) -> list[SinkTable]:
         """Every table of this run; ``runs`` comes last (written last, it marks the run complete)."""
-        enriched_schema = _renamed(pq.read_schema(self.enriched))
+        enriched_schema = _renamed(self._enriched_schema())
         return [
             SinkTable("feedback", enriched_schema, ("id",), self._feedback),
             SinkTable("evidence", model_schema(EvidenceSpan), ("id", "n"), self._evidence),
@@ -183,6 +185,10 @@ class FinishedRun:
             SinkTable("runs", model_schema(RunRow), (), self._runs),
         ]
 
+    def _enriched_schema(self) -> pa.Schema:
+        """enriched.parquet's columns in file order, typed as voc.enriched declares them."""
+        return arrow_schema(pq.read_schema(self.enriched).names)
+
     # -- rows ------------------------------------------------------------------------------------------------
     def _enriched_batches(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
         pf = pq.ParquetFile(self.enriched)
@@ -190,7 +196,13 @@ class FinishedRun:
             yield pa.Table.from_batches([batch])
 
     def _feedback(self) -> Iterator[pa.Table]:
+        schema = self._enriched_schema()
         for table in self._enriched_batches():
+            try:
+                table = table.cast(schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                raise SinkError(f"{self.enriched}: a column does not have its declared type ({exc}); "
+                                "re-run `voc analyze` with this voc version") from None
             yield table.rename_columns(_renamed(table.schema).names)
 
     def _evidence(self) -> Iterator[pa.Table]:
