@@ -4,7 +4,7 @@
 data, a short description, and which consumers read it). Everything else is derived from it: the Parquet
 Arrow schema (:func:`arrow_schema`), the CSV writer (list columns pipe-joined, :func:`to_csv_frame`), the
 aggregates' column selection, the webhook payload's columns, the API's results-row model (:func:`row_model`),
-the ClickHouse DDL (through the Parquet schema) and the column table in docs/outputs.md
+the ClickHouse feedback table (voc.sinks.tables) and the column table in docs/outputs.md
 (``python -m voc.enriched --markdown``). Input columns are kept before these, as strings (``input:<name>``
 where a name clashes with ours). List-valued columns hold Python lists in memory and ``a|b`` in CSV.
 """
