@@ -15,19 +15,16 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
+from fastapi import Depends, Request
 from sqlalchemy.orm import sessionmaker
 
-from api.auth import get_state, require
-from api.db import AuditEntry, iso, utcnow
+from api.db import AuditEntry, utcnow
+from api.deps import StateDep, get_state
 from api.keys import Principal
-from api.schemas import AuditOut
 from api.state import ServiceState
 
-router = APIRouter(tags=["audit"])
 log = logging.getLogger("voc.api")
 
 
@@ -143,21 +140,24 @@ def audit_async(request: Request, action: str, resource: str, principal: Princip
         write_rows(state.sessions, [row])
 
 
-@router.get("/v1/audit", response_model=list[AuditOut], summary="Audit trail (admin)")
-def list_audit(
-    state: ServiceState = Depends(get_state),
-    _: Principal = Depends(require("admin")),
-    key_id: str | None = Query(None, max_length=32),
-    action: str | None = Query(None, max_length=64),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=10_000_000),
-) -> list[AuditOut]:
-    q = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if key_id:
-        q = q.where(AuditEntry.key_id == key_id)
-    if action:
-        q = q.where(AuditEntry.action == action)
-    with state.sessions() as s:
-        rows = s.scalars(q.offset(offset).limit(limit)).all()
-    return [AuditOut(id=r.id, at=iso(r.at), key_id=r.key_id, role=r.role, action=r.action, resource=r.resource,
-                     client=r.client) for r in rows]
+class RequestAudit:
+    """The audit trail of one request: its principal (set by authentication) and client address."""
+
+    def __init__(self, request: Request, state: ServiceState) -> None:
+        self.request = request
+        self.state = state
+
+    def record(self, action: str, resource: str) -> None:
+        """Write a row now (from handlers that run on a worker thread)."""
+        record_request(self.request, action, resource)
+
+    def queue(self, action: str, resource: str) -> None:
+        """Hand a row to the background writer (from the event loop: no database call here)."""
+        audit_async(self.request, action, resource)
+
+
+def get_audit(request: Request, state: StateDep) -> RequestAudit:
+    return RequestAudit(request, state)
+
+
+AuditDep = Annotated[RequestAudit, Depends(get_audit)]
