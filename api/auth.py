@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.audit import audit_async
+from api.audit import AuditDep, RequestAudit
 from api.deps import StateDep
 from api.keys import ROLES, TOKEN_CACHE, Principal, verify_token
 from api.problems import ProblemError
@@ -55,19 +55,19 @@ async def verify(state: ServiceState, token: str) -> Principal | None:
     return principal
 
 
-async def authenticate(request: Request, state: StateDep,
+async def authenticate(request: Request, state: StateDep, audit: AuditDep,
                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
                        ) -> Principal:
     """The caller behind the bearer key; a 401 problem (audited) when it is missing, unknown or revoked."""
     token = credentials.credentials.strip() if credentials is not None else ""
     if not token:
-        audit_async(request, "auth.missing", _route(request))
+        audit.queue("auth.missing", _route(request))
         raise ProblemError(401, "missing API key: send 'Authorization: Bearer <key>'",
                            [(["header", "Authorization"], "expected 'Bearer <key>'")],
                            headers={"WWW-Authenticate": "Bearer"})
     principal = await verify(state, token)
     if principal is None:
-        audit_async(request, "auth.failed", _route(request), key_id=claimed_key_id(token))
+        audit.queue("auth.failed", _route(request), key_id=claimed_key_id(token))
         raise ProblemError(401, "API key is unknown or revoked",
                            [(["header", "Authorization"], "expected a valid, unrevoked key")],
                            headers={"WWW-Authenticate": "Bearer"})
@@ -75,10 +75,10 @@ async def authenticate(request: Request, state: StateDep,
     return principal
 
 
-def check_role(request: Request, principal: Principal, role: str) -> Principal:
+def check_role(audit: RequestAudit, principal: Principal, role: str) -> Principal:
     """``principal`` when its role is ``role`` or higher; else a 403 problem (audited)."""
     if not principal.has(role):
-        audit_async(request, "auth.forbidden", _route(request), principal=principal)
+        audit.queue("auth.forbidden", _route(audit.request), principal=principal)
         raise ProblemError(403, f"role '{principal.role}' may not do this; needs '{role}' or higher",
                            [(["header", "Authorization"], f"expected a key with role {role} or higher")])
     return principal
@@ -89,8 +89,8 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
     if role not in ROLES:
         raise ValueError(role)
 
-    async def dependency(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        return check_role(request, principal, role)
+    async def dependency(audit: AuditDep, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        return check_role(audit, principal, role)
 
     dependency.__name__ = f"require_{role}"
     return dependency

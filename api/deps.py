@@ -1,7 +1,8 @@
 """Request dependencies on the service state: the one place a handler's state comes from.
 
 Handlers declare what they need (``state: StateDep``, ``settings: SettingsDep``, ``sessions: SessionsDep``,
-``pipeline: PipelineDep``) instead of reaching into ``request.app.state``.
+``pipeline: PipelineDep``) instead of reaching into ``request.app.state``. These are ``async`` so FastAPI
+runs them on the event loop (no thread hop per request); they only read attributes.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ from api.settings import Settings
 from api.state import ServiceState
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     """The live state of this service instance (built by :func:`api.app.create_app`)."""
     return request.app.state.voc
 
 
-def get_settings(state: Annotated[ServiceState, Depends(get_state)]) -> Settings:
+async def get_settings(state: Annotated[ServiceState, Depends(get_state)]) -> Settings:
     return state.settings
 
 
-def get_sessions(state: Annotated[ServiceState, Depends(get_state)]) -> sessionmaker:
+async def get_sessions(state: Annotated[ServiceState, Depends(get_state)]) -> sessionmaker:
     """The database session factory (jobs, keys, webhooks, audit, idempotency records)."""
     return state.sessions
 
 
-def get_pipeline(state: Annotated[ServiceState, Depends(get_state)]) -> Any:
+async def get_pipeline(state: Annotated[ServiceState, Depends(get_state)]) -> Any:
     """The loaded analysis pipeline; a 503 problem while it is still loading (or failed to: see /readyz)."""
     if state.pipeline is None:
         raise ProblemError(503, "models are not loaded yet; see /readyz", headers={"Retry-After": "5"})

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import jobs
-from api.audit import audit_async
+from api.audit import AuditDep
 from api.auth import AnalystKey, authenticate, bearer_scheme, check_role
 from api.deps import PipelineDep, StateDep
 from api.problems import ProblemError
@@ -41,7 +41,7 @@ def readyz(state: StateDep) -> Readiness:
     return body
 
 
-async def metrics_access(request: Request, state: StateDep, credentials: Annotated[
+async def metrics_access(request: Request, state: StateDep, audit: AuditDep, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> None:
     """/metrics is open unless ``metrics_token`` (a scraper's bearer token) or ``metrics_role`` (an API key
     with that role or higher) is set; with both, either one admits."""
@@ -53,9 +53,9 @@ async def metrics_access(request: Request, state: StateDep, credentials: Annotat
                                                                               settings.metrics_token.encode()):
         return
     if settings.metrics_role is not None:
-        check_role(request, await authenticate(request, state, credentials), settings.metrics_role)
+        check_role(audit, await authenticate(request, state, audit, credentials), settings.metrics_role)
         return
-    audit_async(request, "auth.failed", "GET /metrics")
+    audit.queue("auth.failed", "GET /metrics")
     raise ProblemError(401, "/metrics needs 'Authorization: Bearer <metrics token>'",
                        [(["header", "Authorization"], "expected the metrics token")],
                        headers={"WWW-Authenticate": "Bearer"})
