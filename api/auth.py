@@ -1,18 +1,18 @@
 """Authentication as dependencies: ``Authorization: Bearer <key>`` → the caller's :class:`Principal`, then
 role checks (service < analyst < admin).
 
-Routes declare who may call them with ``principal: ServiceKey`` / ``AnalystKey`` / ``AdminKey`` (or
-``Depends(require(role))``); the bearer scheme also appears in the OpenAPI document, so ``/docs`` can send a key.
+A key's principal carries scopes: its role and the roles below it. Routes declare who may call them with
+``principal: ServiceKey`` / ``AnalystKey`` / ``AdminKey`` (``Security(authorize, scopes=[role])``); the bearer
+scheme and each route's role appear in the OpenAPI document, so ``/docs`` can send a key.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditDep, RequestAudit
@@ -76,26 +76,30 @@ async def authenticate(request: Request, state: StateDep, audit: AuditDep,
 
 
 def check_role(audit: RequestAudit, principal: Principal, role: str) -> Principal:
-    """``principal`` when its role is ``role`` or higher; else a 403 problem (audited)."""
-    if not principal.has(role):
+    """``principal`` when its role is ``role`` or higher (``role`` in its scopes); else a 403 problem (audited)."""
+    if role not in principal.scopes:
         audit.queue("auth.forbidden", _route(audit.request), principal=principal)
         raise ProblemError(403, f"role '{principal.role}' may not do this; needs '{role}' or higher",
                            [(["header", "Authorization"], f"expected a key with role {role} or higher")])
     return principal
 
 
-def require(role: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that admits keys with ``role`` or a higher one (service < analyst < admin)."""
+async def authorize(security_scopes: SecurityScopes, audit: AuditDep,
+                    principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """The authenticated caller when its key holds every scope the route asks for; else a 403 problem."""
+    for role in security_scopes.scopes:
+        check_role(audit, principal, role)
+    return principal
+
+
+def require(role: str) -> Any:
+    """A dependency that admits keys with ``role`` or a higher one (service < analyst < admin); the role is
+    also the route's scope in the OpenAPI document (``security: [{"apiKey": ["analyst"]}]``)."""
     if role not in ROLES:
         raise ValueError(role)
-
-    async def dependency(audit: AuditDep, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        return check_role(audit, principal, role)
-
-    dependency.__name__ = f"require_{role}"
-    return dependency
+    return Security(authorize, scopes=[role])
 
 
-ServiceKey = Annotated[Principal, Depends(require("service"))]
-AnalystKey = Annotated[Principal, Depends(require("analyst"))]
-AdminKey = Annotated[Principal, Depends(require("admin"))]
+ServiceKey = Annotated[Principal, require("service")]
+AnalystKey = Annotated[Principal, require("analyst")]
+AdminKey = Annotated[Principal, require("admin")]

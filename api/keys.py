@@ -34,6 +34,11 @@ class Principal:
     def has(self, role: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What the key may do, as scopes: its role and every role below it (roles nest)."""
+        return ROLES[: ROLE_RANK[self.role] + 1]
+
 
 def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()

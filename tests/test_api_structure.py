@@ -94,6 +94,16 @@ def test_openapi_classify_body_is_a_typed_union_and_keys_are_a_security_scheme(a
                                {"$ref": "#/components/schemas/ClassifyBatch"}]
     ok = post["responses"]["200"]["content"]["application/json"]["schema"]
     assert {"$ref": "#/components/schemas/ItemResult"} in ok["anyOf"]
-    assert post["security"] == [{"apiKey": []}]
+    assert post["security"] == [{"apiKey": ["service"]}]  # the role a key needs, as the route's scope
+    assert spec["paths"]["/v1/keys"]["get"]["security"] == [{"apiKey": ["admin"]}]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+
+
+def test_a_principal_holds_its_role_and_the_roles_below_as_scopes() -> None:
+    from api.keys import Principal
+
+    assert Principal("k", "service", "").scopes == ("service",)
+    assert Principal("k", "analyst", "").scopes == ("service", "analyst")
+    assert Principal("k", "admin", "").scopes == ("service", "analyst", "admin")

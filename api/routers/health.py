@@ -63,6 +63,7 @@ async def metrics_access(request: Request, state: StateDep, audit: AuditDep, cre
 
 @router.get("/metrics", summary="Prometheus metrics (protected when metrics_token/metrics_role is set)",
             dependencies=[Depends(metrics_access)], response_class=Response,
+            openapi_extra={"security": [{}, {"apiKey": []}]},  # open unless a token or role is configured
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(state: StateDep) -> Response:
     state.metrics.refresh()
