@@ -67,7 +67,8 @@ class ClassifyBatch(BaseModel):
 #: the tags of the classify body union; they name the branch in pydantic's error locations and are dropped
 #: from the problem document's ``loc`` (``body.items.0.text``, not ``body.many.items.0.text``)
 BODY_TAGS = frozenset({"one", "many"})
-BODY_SHAPE_ERROR = 'body must be an object: {"items": [...]} or one item {"text": ...}'
+BODY_SHAPE_ERROR = ('body must be a JSON object sent as application/json: {"items": [...]} or one item '
+                    '{"text": ...}')
 
 
 def _body_kind(value: Any) -> str | None:

@@ -219,7 +219,10 @@ def test_classify_errors_name_the_field_not_the_union_branch(service):
     body = assert_problem(client.post("/v1/classify", headers=h, json={"text": "ok", "extra": 1}), 422)
     assert [e["loc"] for e in body["errors"]] == [["body", "extra"]]
     body = assert_problem(client.post("/v1/classify", headers=h, json=[{"text": "ok"}]), 422)
-    assert body["errors"][0]["loc"] == ["body"] and "must be an object" in body["errors"][0]["msg"]
+    assert body["errors"][0]["loc"] == ["body"] and "must be a JSON object" in body["errors"][0]["msg"]
+    body = assert_problem(client.post("/v1/classify", headers={**h, "Content-Type": "text/plain"},
+                                      content=b'{"text": "ok"}'), 422)
+    assert "application/json" in body["errors"][0]["msg"]
     body = assert_problem(client.post("/v1/classify", headers=h, content=b'{"text": "oops'), 422)
     assert "not valid JSON" in body["errors"][0]["msg"]
     body = assert_problem(client.post("/v1/classify", headers=h, content=b'{"text": "ok", "id": "\\udc00"}'), 422)
