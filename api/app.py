@@ -1,5 +1,6 @@
-"""The FastAPI application: routers, problem handlers, middleware, and the start-up/shut-down of the
-pipeline, the inference thread pool, the webhook sender and the batch worker pool."""
+"""The FastAPI application: the routers of :mod:`api.routers`, problem handlers, middleware, UTF-8 JSON
+responses, and the start-up/shut-down of the pipeline, the inference thread pool, the webhook sender and the
+batch worker pool. Handlers get the state through the dependencies of :mod:`api.deps` and :mod:`api.auth`."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from api import audit, batches, classify, corrections, jobs, ops, ui, webhooks
+from api import jobs
 from api.audit import AuditWriter
 from api.db import Delivery
 from api.middleware import ServiceMiddleware
 from api.netguard import Resolver
 from api.problems import Problem, install_handlers
+from api.responses import UTF8JSONResponse
 from api.retention import Janitor
+from api.routers import ROUTERS
 from api.settings import Settings
 from api.state import ServiceState
 from api.webhook_sender import WebhookDispatcher
@@ -87,11 +90,11 @@ def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[
                     "Authenticate with `Authorization: Bearer <key>`; errors are RFC 9457 problem documents.",
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
+        default_response_class=UTF8JSONResponse,
     )
-    app.state.voc = state
+    app.state.voc = state  # read by api.deps.get_state only
     install_handlers(app)
-    for router in (classify.router, batches.router, corrections.router, webhooks.router, audit.router, ops.router,
-                   ui.router):
+    for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(ServiceMiddleware, settings=settings, metrics=state.metrics)
     return app

@@ -1,7 +1,7 @@
 """Audit trail (152-ФЗ): who read which results, reports, heatmaps, errors, batches and webhook
 deliveries, who classified texts, and which authentications failed — when and from where.
 
-Handlers that already run on a worker thread write their row at once (:func:`record_request`). The
+Handlers that already run on a worker thread write their row at once (:meth:`RequestAudit.record`). The
 event-loop paths (``/v1/classify``, failed authentications) hand rows to :class:`AuditWriter`, a
 background thread that writes them in batches; its queue is bounded (``audit_queue_max``) and rows beyond
 it are counted in ``voc_audit_dropped`` rather than held in memory.
@@ -15,19 +15,16 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
+from fastapi import Depends, Request
 from sqlalchemy.orm import sessionmaker
 
-from api.auth import get_state, require
-from api.db import AuditEntry, iso, utcnow
+from api.db import AuditEntry, utcnow
+from api.deps import StateDep
 from api.keys import Principal
-from api.schemas import AuditOut
 from api.state import ServiceState
 
-router = APIRouter(tags=["audit"])
 log = logging.getLogger("voc.api")
 
 
@@ -122,42 +119,37 @@ def record(sessions: sessionmaker, principal: Principal | None, action: str, res
                          client=client))
 
 
-def record_request(request: Request, action: str, resource: str) -> None:
-    """Audit row for the current request's principal and client address (call it from a worker thread)."""
-    state: ServiceState = get_state(request)
-    principal = getattr(request.state, "principal", None)
-    record(state.sessions, principal, action, resource, request.client.host if request.client else None)
+class RequestAudit:
+    """The audit trail of one request: its principal (set by authentication) and client address."""
+
+    def __init__(self, request: Request, state: ServiceState) -> None:
+        self.request = request
+        self.state = state
+
+    def _who(self, principal: Principal | None, key_id: str | None) -> tuple[str | None, str | None, str | None]:
+        principal = principal or getattr(self.request.state, "principal", None)
+        client = self.request.client.host[:64] if self.request.client else None
+        return (principal.key_id if principal else key_id), (principal.role if principal else None), client
+
+    def record(self, action: str, resource: str) -> None:
+        """Write a row now (from handlers that run on a worker thread)."""
+        key_id, role, client = self._who(None, None)
+        with self.state.sessions.begin() as s:
+            s.add(AuditEntry(at=utcnow(), key_id=key_id, role=role, action=action, resource=resource, client=client))
+
+    def queue(self, action: str, resource: str, principal: Principal | None = None,
+              key_id: str | None = None) -> None:
+        """Hand a row to the background writer (from the event loop: no database call here)."""
+        key_id, role, client = self._who(principal, key_id)
+        row = AuditRow(at=utcnow(), key_id=key_id, role=role, action=action, resource=resource[:300], client=client)
+        if self.state.audit is not None:
+            self.state.audit.submit(row)
+        else:  # no writer (not started): write now rather than lose the row
+            write_rows(self.state.sessions, [row])
 
 
-def audit_async(request: Request, action: str, resource: str, principal: Principal | None = None,
-                key_id: str | None = None) -> None:
-    """Queue an audit row from the event loop (no database call here); written by the AuditWriter."""
-    state: ServiceState = get_state(request)
-    principal = principal or getattr(request.state, "principal", None)
-    row = AuditRow(at=utcnow(), key_id=principal.key_id if principal else key_id,
-                   role=principal.role if principal else None, action=action, resource=resource[:300],
-                   client=request.client.host[:64] if request.client else None)
-    if state.audit is not None:
-        state.audit.submit(row)
-    else:  # no writer (not started): write now rather than lose the row
-        write_rows(state.sessions, [row])
+async def get_audit(request: Request, state: StateDep) -> RequestAudit:
+    return RequestAudit(request, state)
 
 
-@router.get("/v1/audit", response_model=list[AuditOut], summary="Audit trail (admin)")
-def list_audit(
-    state: ServiceState = Depends(get_state),
-    _: Principal = Depends(require("admin")),
-    key_id: str | None = Query(None, max_length=32),
-    action: str | None = Query(None, max_length=64),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=10_000_000),
-) -> list[AuditOut]:
-    q = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if key_id:
-        q = q.where(AuditEntry.key_id == key_id)
-    if action:
-        q = q.where(AuditEntry.action == action)
-    with state.sessions() as s:
-        rows = s.scalars(q.offset(offset).limit(limit)).all()
-    return [AuditOut(id=r.id, at=iso(r.at), key_id=r.key_id, role=r.role, action=r.action, resource=r.resource,
-                     client=r.client) for r in rows]
+AuditDep = Annotated[RequestAudit, Depends(get_audit)]

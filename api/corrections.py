@@ -3,7 +3,7 @@
 Each correction is stored with who (key id + name), when, the model's label and the model version that made it
 (from the batch's summary.json), and the masked text, so it can train the next model (``voc train TASK
 --with-corrections FILE``) or go to Label Studio and back (``voc corrections export --format label-studio`` /
-``voc corrections import``). Every write and export is audited.
+``voc corrections import``). Every write and export is audited. The endpoints are :mod:`api.routers.corrections`.
 """
 
 from __future__ import annotations
@@ -16,24 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from api import drill, jobs
-from api.audit import record_request
-from api.auth import get_state, require
-from api.db import Correction, Job, iso, utcnow
-from api.keys import Principal
-from api.problems import ProblemError
+from api import drill
+from api.db import Correction, iso, utcnow
 from voc.aggregate.drill import DrillFilter
 from voc.safe_csv import neutralize_cell
 from voc.vocab import SENTIMENTS
-
-router = APIRouter(tags=["corrections"])
 
 Task = Literal["sentiment", "emotions", "topics", "cause", "journey_stage"]
 TASKS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
@@ -206,78 +196,3 @@ def from_label_studio(sessions: sessionmaker, tasks: Any, author: str = "label-s
         except CorrectionError as exc:
             problems.append(f"task {k}: {exc}")
     return stored, problems
-
-
-# ---------- HTTP ----------
-
-class CorrectionCreate(BaseModel):
-    """Mark one label of one feedback record wrong and give the right one."""
-
-    feedback_id: str = Field(min_length=1, max_length=200)
-    task: Task
-    value: str | list[str] = Field(description="the right label; emotions/topics: a list (empty: none)")
-    note: str | None = Field(None, max_length=2000)
-
-    @field_validator("value")
-    @classmethod
-    def _value_size(cls, value: str | list[str]) -> str | list[str]:
-        if isinstance(value, list) and len(value) > 20:
-            raise ValueError("at most 20 labels")
-        return value
-
-
-def _job(request: Request, batch_id: str, principal: Principal) -> Job:
-    job = jobs.get_job(get_state(request).sessions, batch_id)
-    if job is None or (not principal.has("admin") and job.key_id != principal.key_id):
-        raise ProblemError(404, f"no batch with id {batch_id!r}", [(["path", "batch_id"], "expected an existing batch id")])
-    if job.state != "succeeded":
-        raise ProblemError(409, f"batch {job.id} is {job.state}; labels can be corrected once it has succeeded",
-                           [(["path", "batch_id"], "expected a succeeded batch")], kind="batch-not-ready")
-    return job
-
-
-@router.post("/v1/batches/{batch_id}/corrections", status_code=201, summary="Correct one label of one record")
-def create_correction(request: Request, body: CorrectionCreate,
-                      batch_id: str = PathParam(min_length=1, max_length=32),
-                      principal: Principal = Depends(require("analyst"))) -> JSONResponse:
-    state = get_state(request)
-    job = _job(request, batch_id, principal)
-    outdir = Path(job.outdir)
-    row = feedback_row(outdir, body.feedback_id)
-    if row is None:
-        raise ProblemError(422, f"batch {job.id} has no feedback with id {body.feedback_id!r}",
-                           [(["body", "feedback_id"], "expected an id of this batch's results")])
-    try:
-        saved = store(state.sessions, batch_id=job.id, feedback_id=body.feedback_id, task=body.task,
-                      value=body.value, old_value=row.get(body.task), text=str(row.get("text") or ""),
-                      model_version=model_version(outdir, body.task), key_id=principal.key_id,
-                      author=principal.name or principal.key_id, note=body.note, source="web")
-    except CorrectionError as exc:
-        field = str(exc).split(":", 1)[0]
-        raise ProblemError(422, str(exc), [(["body", field], str(exc).split(": ", 1)[-1])]) from None
-    record_request(request, "correction.create", f"batch:{job.id}/feedback:{body.feedback_id}/{body.task}")
-    return JSONResponse(as_dict(saved), status_code=201)
-
-
-@router.get("/v1/batches/{batch_id}/corrections", summary="Corrections of one batch")
-def batch_corrections(request: Request, batch_id: str = PathParam(min_length=1, max_length=32),
-                      principal: Principal = Depends(require("analyst"))) -> list[dict[str, Any]]:
-    job = _job(request, batch_id, principal)
-    record_request(request, "correction.read", f"batch:{job.id}/corrections")
-    return [as_dict(r) for r in query(get_state(request).sessions, batch_id=job.id)]
-
-
-@router.get("/v1/corrections", summary="Export corrections (yours; admins: all) as JSON, CSV or Label Studio tasks")
-def export_corrections(request: Request, task: Task | None = Query(None),
-                       format: Literal["json", "csv", "label-studio"] = Query("json"),
-                       latest_only: bool = Query(True, description="only the newest correction per record and task"),
-                       principal: Principal = Depends(require("analyst"))) -> Any:
-    rows = query(get_state(request).sessions, task=task, key_id=None if principal.has("admin") else principal.key_id)
-    rows = latest(rows) if latest_only else rows
-    record_request(request, f"correction.export.{format}", "corrections")
-    if format == "csv":
-        return Response(to_csv(rows), media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="corrections.csv"'})
-    if format == "label-studio":
-        return JSONResponse(to_label_studio(rows))
-    return [as_dict(r) for r in rows]

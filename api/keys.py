@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,11 @@ class Principal:
 
     def has(self, role: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What the key may do, as scopes: its role and every role below it (roles nest)."""
+        return ROLES[: ROLE_RANK[self.role] + 1]
 
 
 def _hash(salt: str, secret: str) -> str:
@@ -66,6 +72,37 @@ def verify_token(session: Session, token: str) -> Principal | None:
     return Principal(key_id=row.id, role=row.role, name=row.name)
 
 
+class TokenCache:
+    """Verified tokens → (principal, expiry): keeps the database off the hot path of /v1/classify. The expiry
+    is short (``key_cache_ttl_s``, 1 s) so that a revocation from another process (the CLI) counts within 1 s;
+    a revocation through this process drops the key at once (:func:`revoke_key`)."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        hit = self._entries.get(token)
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def put(self, token: str, principal: Principal, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token] = (principal, time.monotonic() + ttl)
+
+    def forget_key(self, key_id: str) -> None:
+        """Drop cached verifications of a key (on revocation)."""
+        for token, (principal, _) in list(self._entries.items()):
+            if principal.key_id == key_id:
+                self._entries.pop(token, None)
+
+
+#: the process-wide cache used by :mod:`api.auth`
+TOKEN_CACHE = TokenCache()
+
+
 def list_keys(sessions: sessionmaker) -> list[ApiKey]:
     with sessions() as s:
         return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at)))
@@ -79,7 +116,5 @@ def revoke_key(sessions: sessionmaker, key_id: str, when: datetime | None = None
             return False
         if row.revoked_at is None:
             row.revoked_at = when or utcnow()
-    from api.auth import forget_key
-
-    forget_key(key_id)
+    TOKEN_CACHE.forget_key(key_id)
     return True

@@ -1,4 +1,5 @@
-"""ASGI middleware: request size limits (413 problem), JSON nesting limit (422 problem), a problem+json 500
+"""ASGI middleware: request size limits (413 problem), UTF-8 and the JSON nesting limit (422 problems) checked
+on the raw bytes before FastAPI parses a body, a problem+json 500
 for any unexpected error (the connection stays usable), one JSON log line and latency metric per request."""
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ class ServiceMiddleware:
                 await self.app(scope, _limited(receive, limit), send_tracked)
                 return
             body = await _read_body(receive, limit)
+            if _is_json(content_type) and not _utf8(body):
+                response = problem_response(None, 422, "body is not UTF-8",
+                                            [{"loc": ["body"], "msg": "expected UTF-8 encoded JSON"}],
+                                            instance=scope.get("path", ""))
+                await response(scope, receive, send_tracked)
+                return
             path = await _nesting_problem(body, self.settings.max_json_depth)
             if path is not None:
                 where = ".".join(map(str, ["body", *path]))
@@ -122,6 +129,20 @@ class ServiceMiddleware:
             response = problem_response(None, 500, "internal error; the incident was logged without request data",
                                         instance=scope.get("path", ""))
             await response(scope, receive, send_tracked)
+
+
+def _is_json(content_type: str) -> bool:
+    """Whether FastAPI reads this body as JSON (no content type, ``application/json`` or ``…+json``)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return not media or media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _limited(receive: Receive, limit: int) -> Receive:

@@ -13,6 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.responses import UTF8JSONResponse
+from api.schemas import BODY_TAGS
+
 PROBLEM_TYPE_BASE = "https://voc.local/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -57,18 +60,22 @@ class ProblemError(Exception):
     """Raise anywhere in a handler to answer with a problem document."""
 
     def __init__(self, status: int, detail: str, errors: Sequence[tuple[Sequence[str | int], str]] = (),
-                 kind: str | None = None, headers: dict[str, str] | None = None):
+                 kind: str | None = None, headers: dict[str, str] | None = None,
+                 extensions: dict[str, Any] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.errors = [{"loc": list(loc), "msg": msg} for loc, msg in errors]
         self.kind = kind
         self.headers = headers
+        self.extensions = extensions or {}
 
 
 def problem_response(request: Request | None, status: int, detail: str, errors: list[dict[str, Any]] | None = None,
                      kind: str | None = None, headers: dict[str, str] | None = None,
-                     instance: str | None = None) -> JSONResponse:
+                     instance: str | None = None, extensions: dict[str, Any] | None = None) -> JSONResponse:
+    """A problem document; ``extensions`` are extra members (RFC 9457 §3.2), e.g. /readyz's checks, which
+    keep their own ``status`` ("not ready") as they always did."""
     body = {
         "type": PROBLEM_TYPE_BASE + (kind or _TYPES.get(status, "error")),
         "title": _TITLES.get(status, "Error"),
@@ -76,8 +83,9 @@ def problem_response(request: Request | None, status: int, detail: str, errors: 
         "detail": detail,
         "instance": instance or (request.url.path if request is not None else ""),
         "errors": errors or [],
+        **(extensions or {}),
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return UTF8JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _clean(value: Any) -> Any:
@@ -94,7 +102,13 @@ def errors_from_validation(errs: Sequence[dict[str, Any]], prefix: Sequence[str 
     out = []
     for e in errs:
         loc = [*prefix, *[x if isinstance(x, int) else str(x) for x in e.get("loc", ())]]
+        if len(loc) > 1 and loc[0] == "body" and loc[1] in BODY_TAGS:
+            del loc[1]  # the branch of a body union (one item / many), not a field
         msg = str(e.get("msg", "invalid value"))
+        if e.get("type") == "json_invalid":  # FastAPI's own JSON parse: loc is [body, character offset]
+            error = (e.get("ctx") or {}).get("error", "")
+            out.append({"loc": loc, "msg": f"body is not valid JSON: {error} at character {loc[-1]}"})
+            continue
         if "input" in e and e.get("type") not in ("missing",):
             shown = _clean(e["input"])
             text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
@@ -113,7 +127,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(request, exc.status, exc.detail, exc.errors, exc.kind, exc.headers)
+        return problem_response(request, exc.status, exc.detail, exc.errors, exc.kind, exc.headers,
+                                extensions=exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    create_model,
+    field_validator,
+)
 
 from voc import enriched
 from voc.schema import MAX_TEXT_CHARS, Channel, Feedback, Findings
 
 EXAMPLE_TEXT = "Курьер опоздал на три часа, а в поддержке никто не отвечает. Очень недоволен."
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` when it is valid Unicode: JSON may carry lone surrogate escapes (``"\\ud800"``) that no
+    UTF-8 response, database or log line can hold."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("holds a lone surrogate escape; expected valid Unicode text") from None
+    return value
+
+
+#: a string (or JSON value) that is valid Unicode text
+UnicodeStr = Annotated[str, AfterValidator(_encodable)]
 
 
 class ClassifyItem(BaseModel):
@@ -22,13 +46,14 @@ class ClassifyItem(BaseModel):
                                          "customer_id": "C-77", "metadata": {"city": "Казань"}}]},
     )
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the feedback text (Russian)")
+    text: UnicodeStr = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the feedback text (Russian)")
     channel: Channel = Field(Channel.review, description="review | survey | chat | call | email | social")
-    id: str | None = Field(None, max_length=200, description="your id of the record; generated when absent")
-    ticket_id: str | None = Field(None, max_length=200)
-    customer_id: str | None = Field(None, max_length=200)
-    journey_stage: str | None = Field(None, max_length=200, description="known stage, e.g. 'доставка'")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="kept as is; not analysed")
+    id: UnicodeStr | None = Field(None, max_length=200, description="your id of the record; generated when absent")
+    ticket_id: UnicodeStr | None = Field(None, max_length=200)
+    customer_id: UnicodeStr | None = Field(None, max_length=200)
+    journey_stage: UnicodeStr | None = Field(None, max_length=200, description="known stage, e.g. 'доставка'")
+    metadata: Annotated[dict[str, Any], AfterValidator(_encodable)] = Field(
+        default_factory=dict, description="kept as is; not analysed")
 
     @field_validator("text")
     @classmethod
@@ -38,7 +63,7 @@ class ClassifyItem(BaseModel):
         return value
 
 
-class ClassifyRequest(BaseModel):
+class ClassifyBatch(BaseModel):
     """Up to 256 items in one call."""
 
     model_config = ConfigDict(
@@ -48,6 +73,26 @@ class ClassifyRequest(BaseModel):
     )
 
     items: list[ClassifyItem] = Field(min_length=1, max_length=256)
+
+
+#: the tags of the classify body union; they name the branch in pydantic's error locations and are dropped
+#: from the problem document's ``loc`` (``body.items.0.text``, not ``body.many.items.0.text``)
+BODY_TAGS = frozenset({"one", "many"})
+BODY_SHAPE_ERROR = ('body must be a JSON object sent as application/json: {"items": [...]} or one item '
+                    '{"text": ...}')
+
+
+def _body_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "many" if "items" in value else "one"
+    return None
+
+
+#: the body of ``POST /v1/classify``: one item, or ``{"items": [...]}``; an object with ``items`` is a batch
+ClassifyBody = Annotated[
+    Annotated[ClassifyItem, Tag("one")] | Annotated[ClassifyBatch, Tag("many")],
+    Discriminator(_body_kind, custom_error_type="body_shape", custom_error_message=BODY_SHAPE_ERROR),
+]
 
 
 #: Findings fields /v1/classify does not return (the id is the record's; sentences, discovered topics and call
@@ -97,9 +142,26 @@ ItemResult = create_model("ItemResult", __base__=_ItemBase, __doc__="What the an
 
 
 class ClassifyResponse(BaseModel):
+    """The answer to ``{"items": [...]}``: one result per item, in order."""
+
     items: list[ItemResult]  # type: ignore[valid-type]
     model_versions: dict[str, str]
     took_ms: float
+
+
+#: the answer of ``POST /v1/classify``: an ItemResult for one item, a ClassifyResponse for ``items``
+ClassifyResult = ItemResult | ClassifyResponse
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    models_loaded: bool
+    database: bool
+    error: str | None = Field(None, description="why the models did not load (file names only)")
 
 
 class BatchCreated(BaseModel):
@@ -158,10 +220,10 @@ class WebhookCreate(BaseModel):
         {"url": "https://helpdesk.example.ru/hooks/voc", "events": ["feedback.negative", "batch.finished"],
          "negative_threshold": -0.5}]})
 
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
+    url: UnicodeStr = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
     events: list[Literal["feedback.negative", "topic.spike", "batch.finished"]] = Field(min_length=1, max_length=3)
     negative_threshold: float | None = Field(None, ge=-1, le=1, description="feedback.negative fires at score ≤ this")
-    secret: str | None = Field(None, min_length=16, max_length=128, description="generated when absent")
+    secret: UnicodeStr | None = Field(None, min_length=16, max_length=128, description="generated when absent")
 
 
 class WebhookOut(BaseModel):
@@ -198,7 +260,7 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["service", "analyst", "admin"]
-    name: str = Field("", max_length=200)
+    name: UnicodeStr = Field("", max_length=200)
 
 
 class KeyOut(BaseModel):

@@ -1,17 +1,10 @@
 """The analysts' web page: one static, self-contained page (no data, no auth) that calls the HTTP API with
-the key the analyst types in. Files live in ``api/static/``; only the names listed here are served."""
+the key the analyst types in. Files live in ``api/static/``; only the names listed here are served (by
+:mod:`api.routers.ui`). The security headers of the page and of batch outputs are declared here."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from fastapi import APIRouter
-from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse
-
-from api.problems import ProblemError
-
-router = APIRouter(tags=["ui"], include_in_schema=False)
 
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE = "index.html"
@@ -69,26 +62,3 @@ def output_headers(media: str) -> dict[str, str]:
     if media.startswith("text/html"):
         headers["Content-Security-Policy"] = REPORT_CSP
     return headers
-
-
-@router.get("/", summary="Web page for analysts")
-@router.get("/ui", summary="Web page for analysts")
-def page() -> FileResponse:
-    """The upload page (HTML); it needs no key to load, every data call it makes sends one."""
-    return FileResponse(STATIC_DIR / PAGE, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
-
-
-@router.get("/ui/static/ru.json", summary="The Russian labels the page shows (channels, reasons, flags, …)")
-def russian_labels() -> JSONResponse:
-    from voc.render.ru import dictionary
-
-    return JSONResponse(dictionary(), headers=SECURITY_HEADERS)
-
-
-@router.get("/ui/static/{name}", summary="A script or style sheet of the web page")
-def asset(name: str = PathParam(max_length=40)) -> FileResponse:
-    media = ASSETS.get(name)
-    if media is None:
-        raise ProblemError(404, f"no web page asset named {name!r}",
-                           [(["path", "name"], f"expected one of {', '.join(sorted(ASSETS))}")])
-    return FileResponse(LIBRARY_ASSETS.get(name, STATIC_DIR / name), media_type=media, headers=SECURITY_HEADERS)

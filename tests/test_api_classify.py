@@ -198,3 +198,47 @@ def test_cyrillic_email_is_masked_in_the_response(service):
     resp = client.post("/v1/classify", headers=keys["service"],
                        json={"text": "Мой адрес иван.петров@почта.рф, курьер опять подвёл"})
     assert resp.status_code == 200 and "иван.петров" not in resp.json()["text"]
+
+
+def test_classify_answers_readable_utf8(service):
+    client, keys, _ = service
+    resp = client.post("/v1/classify", headers=keys["service"], json={"text": "Курьер опоздал, ужасно и плохо"})
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/json")
+    assert "Курьер".encode() in resp.content and b"\\u04" not in resp.content  # raw bytes, no \uXXXX escapes
+    many = client.post("/v1/classify", headers=keys["service"], json={"items": [{"text": "Спасибо, всё отлично"}]})
+    assert "Спасибо".encode() in many.content and b"\\u" not in many.content
+    problem = client.post("/v1/classify", headers=keys["service"], json={"text": "ок", "channel": "телеграм"})
+    assert problem.status_code == 422 and "телеграм".encode() in problem.content
+
+
+def test_classify_errors_name_the_field_not_the_union_branch(service):
+    client, keys, _ = service
+    h = {**keys["service"], "Content-Type": "application/json"}
+    body = assert_problem(client.post("/v1/classify", headers=h, json={"items": [{"text": "ok"}, {"text": ""}]}), 422)
+    assert body["errors"][0]["loc"] == ["body", "items", 1, "text"] and body["detail"].startswith("body.items.1.text")
+    body = assert_problem(client.post("/v1/classify", headers=h, json={"text": "ok", "extra": 1}), 422)
+    assert [e["loc"] for e in body["errors"]] == [["body", "extra"]]
+    body = assert_problem(client.post("/v1/classify", headers=h, json=[{"text": "ok"}]), 422)
+    assert body["errors"][0]["loc"] == ["body"] and "must be a JSON object" in body["errors"][0]["msg"]
+    body = assert_problem(client.post("/v1/classify", headers={**h, "Content-Type": "text/plain"},
+                                      content=b'{"text": "ok"}'), 422)
+    assert "application/json" in body["errors"][0]["msg"]
+    body = assert_problem(client.post("/v1/classify", headers=h, content=b'{"text": "oops'), 422)
+    assert "not valid JSON" in body["errors"][0]["msg"]
+    body = assert_problem(client.post("/v1/classify", headers=h, content=b'{"text": "ok", "id": "\\udc00"}'), 422)
+    assert body["errors"][0]["loc"] == ["body", "id"] and "surrogate" in body["errors"][0]["msg"]
+    body = assert_problem(client.post("/v1/classify", headers=h, content="{\"text\": \"ок\"}".encode("cp1251")), 422)
+    assert body["detail"] == "body is not UTF-8"
+    body = assert_problem(client.post("/v1/classify", headers={**h, "Idempotency-Key": "x" * 201},
+                                      json={"text": "ok"}), 422, "Idempotency-Key")
+
+
+def test_idempotent_replay_of_many_items_is_the_same_typed_answer(service):
+    client, keys, _ = service
+    h = {**keys["service"], "Idempotency-Key": "many-1"}
+    payload = {"items": [{"text": "Спасибо, заказ прекрасно"}, {"text": "Ужасно, курьер подвёл", "id": "a"}]}
+    first = client.post("/v1/classify", headers=h, json=payload)
+    again = client.post("/v1/classify", headers=h, json={"items": list(reversed(payload["items"]))[::-1]})
+    assert first.status_code == again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and len(again.json()["items"]) == 2
+    assert "Спасибо".encode() in again.content

@@ -1,19 +1,19 @@
-"""Webhook subscriptions of an API key and their delivery log."""
+"""Webhook subscriptions of an API key and their delivery log (admin)."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from api.audit import record_request
-from api.auth import get_state, require
+from api.audit import AuditDep
+from api.auth import AdminKey
 from api.db import Delivery, DeliveryAttempt, Webhook, iso, utcnow
-from api.keys import Principal
+from api.deps import SessionsDep, StateDep
 from api.netguard import AddressNotAllowed, allow_networks, check_url
 from api.problems import ProblemError
 from api.schemas import DeliveryAttemptOut, DeliveryOut, WebhookCreate, WebhookOut
@@ -21,24 +21,27 @@ from api.schemas import DeliveryAttemptOut, DeliveryOut, WebhookCreate, WebhookO
 router = APIRouter(tags=["webhooks"])
 
 
-def _out(hook: Webhook, secret: str | None = None) -> WebhookOut:
+def webhook_out(hook: Webhook, secret: str | None = None) -> WebhookOut:
     return WebhookOut(id=hook.id, url=hook.url, events=list(hook.events), negative_threshold=hook.negative_threshold,
                       created_at=iso(hook.created_at), active=hook.active, secret=secret)
 
 
-def _own_or_404(request: Request, hook_id: str, principal: Principal) -> Webhook:
-    with get_state(request).sessions() as s:
-        hook = s.get(Webhook, hook_id)
+def own_webhook(webhook_id: Annotated[str, PathParam(max_length=32)], sessions: SessionsDep,
+                principal: AdminKey) -> Webhook:
+    """The path's webhook when it belongs to the calling key; else a 404 problem."""
+    with sessions() as s:
+        hook = s.get(Webhook, webhook_id)
     if hook is None or hook.key_id != principal.key_id:
-        raise ProblemError(404, f"no webhook with id {hook_id!r} for this key",
+        raise ProblemError(404, f"no webhook with id {webhook_id!r} for this key",
                            [(["path", "webhook_id"], "expected the id of one of your webhooks")])
     return hook
 
 
+OwnWebhook = Annotated[Webhook, Depends(own_webhook)]
+
+
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookOut, summary="Subscribe to events")
-def create_webhook(request: Request, body: WebhookCreate,
-                   principal: Principal = Depends(require("admin"))) -> JSONResponse:
-    state = get_state(request)
+def create_webhook(body: WebhookCreate, state: StateDep, audit: AuditDep, principal: AdminKey) -> WebhookOut:
     try:  # resolved and checked now, and again before every delivery
         check_url(body.url, allow_networks(state.settings.webhook_allow_cidrs), state.resolver)
     except AddressNotAllowed as exc:
@@ -55,37 +58,33 @@ def create_webhook(request: Request, body: WebhookCreate,
                    created_at=utcnow(), active=True)
     with state.sessions.begin() as s:
         s.add(hook)
-    record_request(request, "webhook.create", f"webhook:{hook.id}")
-    return JSONResponse(_out(hook, secret).model_dump(mode="json"), status_code=201)
+    audit.record("webhook.create", f"webhook:{hook.id}")
+    return webhook_out(hook, secret)
 
 
 @router.get("/v1/webhooks", response_model=list[WebhookOut], summary="Your subscriptions")
-def list_webhooks(request: Request, principal: Principal = Depends(require("admin"))) -> list[WebhookOut]:
-    record_request(request, "webhook.list", "webhooks")
-    with get_state(request).sessions() as s:
+def list_webhooks(sessions: SessionsDep, audit: AuditDep, principal: AdminKey) -> list[WebhookOut]:
+    audit.record("webhook.list", "webhooks")
+    with sessions() as s:
         hooks = s.scalars(select(Webhook).where(Webhook.key_id == principal.key_id, Webhook.active.is_(True))
                           .order_by(Webhook.created_at))
-        return [_out(h) for h in hooks]
+        return [webhook_out(h) for h in hooks]
 
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204, summary="Unsubscribe (the delivery log is kept)")
-def delete_webhook(request: Request, webhook_id: str = PathParam(max_length=32),
-                   principal: Principal = Depends(require("admin"))) -> None:
-    hook = _own_or_404(request, webhook_id, principal)
-    with get_state(request).sessions.begin() as s:
+def delete_webhook(hook: OwnWebhook, sessions: SessionsDep, audit: AuditDep) -> None:
+    with sessions.begin() as s:
         row = s.get(Webhook, hook.id)
         row.active = False
-    record_request(request, "webhook.delete", f"webhook:{hook.id}")
+    audit.record("webhook.delete", f"webhook:{hook.id}")
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryOut],
             summary="Deliveries with every attempt")
-def list_deliveries(request: Request, webhook_id: str = PathParam(max_length=32),
-                    limit: int = Query(100, ge=1, le=1000),
-                    principal: Principal = Depends(require("admin"))) -> list[DeliveryOut]:
-    hook = _own_or_404(request, webhook_id, principal)
-    record_request(request, "webhook.deliveries.read", f"webhook:{hook.id}")
-    with get_state(request).sessions() as s:
+def list_deliveries(hook: OwnWebhook, sessions: SessionsDep, audit: AuditDep,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DeliveryOut]:
+    audit.record("webhook.deliveries.read", f"webhook:{hook.id}")
+    with sessions() as s:
         deliveries = list(s.scalars(select(Delivery).where(Delivery.webhook_id == hook.id)
                                     .order_by(Delivery.created_at.desc()).limit(limit)))
         ids = [d.id for d in deliveries]
