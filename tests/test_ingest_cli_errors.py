@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fuzz_files import _NS, xlsx_package
+from helpers.fuzz_files import _NS, xlsx_package
 
 ROOT = Path(__file__).resolve().parents[1]
 

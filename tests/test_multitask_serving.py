@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from multitask_tiny import build_tiny_multitask, force_head, reset_runners
+from helpers.multitask import build_tiny_multitask, force_head, reset_runners
 
 from models import registry
 from models.base import ModelInfo

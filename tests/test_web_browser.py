@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("selenium")
 
-from browser_support import chrome, csp_errors, find_browser, live_server, screenshot, wait_until  # noqa: E402
+from helpers.browser import chrome, csp_errors, find_browser, live_server, screenshot, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.skipif(find_browser() is None, reason="no system chromium + chromedriver")
 

@@ -7,6 +7,7 @@ results). List-valued columns hold Python lists in memory and are pipe-joined in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -63,9 +64,9 @@ TICKET_COLUMNS: tuple[str, ...] = (
 )
 
 
-def findings_rows(records: Sequence[Feedback], findings: Sequence[Findings]) -> list[dict]:
+def findings_rows(records: Sequence[Feedback], findings: Sequence[Findings]) -> list[dict[str, Any]]:
     """Flatten records and their findings into dicts keyed by FINDING_COLUMNS."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for rec, f in zip(records, findings, strict=True):
         cm = f.call_metrics or rec.call_metrics
         rows.append(
