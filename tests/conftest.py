@@ -3,9 +3,10 @@
 - hypothesis without per-example deadlines (CI cores are shared and slow);
 - a private voc config folder, so the pseudonym key file made by test runs never lands in the user's
   ~/.config/voc;
-- fixtures for what more than one test module needs (``tiny_e5``, ``cxreal_set``); their code lives in
-  ``tests/helpers/``. A test module never imports another test module; it imports ``helpers.*`` only for what
-  it needs at import time (hypothesis strategies, ``parametrize`` values, a module-level ``skipif``).
+- fixtures for ready objects that several test modules need (``tiny_e5``, ``cxreal_set``,
+  ``tiny_sentiment_model``, ``tiny_emotion_model``); their code lives in ``tests/helpers/``. A test module never
+  imports another test module; it imports builders from ``helpers.*`` only where a fixture does not fit (rows or
+  models built at import time, hypothesis strategies, ``parametrize`` values, a module-level ``skipif``).
 
 Lanes (docs/testing.md): tests marked ``slow`` are left out by ``make test-fast`` (``-m "not slow"``) and run by
 ``make test`` and CI.
@@ -23,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 if TYPE_CHECKING:
+    from models.tfidf import TfidfClassifier
     from training.import_e5 import E5File
 
 os.environ.setdefault("VOC_CONFIG_DIR", tempfile.mkdtemp(prefix="voc-test-config-"))
@@ -45,3 +47,19 @@ def cxreal_set(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     from helpers.cxreal import write_cxreal_set
 
     return write_cxreal_set(tmp_path)
+
+
+@pytest.fixture()
+def tiny_sentiment_model() -> TfidfClassifier:
+    """A fresh copy of a tiny fitted TF-IDF sentiment model (fitted once per test process)."""
+    from helpers.tinydata import tiny_sentiment_model as build
+
+    return build()
+
+
+@pytest.fixture()
+def tiny_emotion_model() -> TfidfClassifier:
+    """A fresh copy of a tiny fitted multi-label TF-IDF emotion model (fitted once per test process)."""
+    from helpers.tinydata import tiny_emotion_model as build
+
+    return build()

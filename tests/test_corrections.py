@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from helpers.tinydata import sentiment_rows
 from test_api_helpers import bearer, make_settings
-from test_models_tinydata import sentiment_rows
 from typer.testing import CliRunner
 
 from api import corrections as corr

@@ -201,6 +201,7 @@ def test_predictions_file_bad_json(tmp_path, cxreal_set):
 
 
 # ---------------------------------------------------------------- CLI and docs page
+@pytest.mark.slow
 def test_cli_scores_a_predictions_file_and_writes_json_and_doc(tmp_path, monkeypatch, capsys):
     gold, pred = synthetic(30)
     gold["text_sha1"] = [f"{i:016x}" for i in range(len(gold))]
@@ -304,6 +305,7 @@ def cx_rows(n: int) -> pd.DataFrame:
                           "emotions": emotions[i % 7]} for i in range(n)])
 
 
+@pytest.mark.slow
 def test_tfidf_heads_with_and_without_lexicon():
     from training.cxlabels import methods
 
@@ -323,6 +325,7 @@ def test_tfidf_heads_with_and_without_lexicon():
         methods.training_frame(cx_rows(3).assign(topics=[["погода"]] * 3), cx_rows(3).iloc[:0])
 
 
+@pytest.mark.slow
 def test_production_method_maps_findings_to_label_names():
     from training.cxlabels import methods
 

@@ -234,6 +234,7 @@ def _frame(n: int = 70) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow
 def test_train_writes_a_loadable_head_with_card_and_thresholds(tmp_path):
     result = train("topics", _frame(), 0, tmp_path / "topics-tfidf", n_folds=3)
     model = registry.load_model(tmp_path / "topics-tfidf")

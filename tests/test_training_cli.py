@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from test_models_tinydata import emotion_rows, sentiment_rows
+from helpers.tinydata import emotion_rows, sentiment_rows
 from typer.testing import CliRunner
 
 from models import registry
