@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,3 +63,16 @@ def tiny_emotion_model() -> TfidfClassifier:
     from helpers.tinydata import tiny_emotion_model as build
 
     return build()
+
+
+@pytest.fixture()
+def user_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty user model registry (``VOC_MODELS_DIR``) under ``tmp_path``, with loaded models and multi-task
+    runners forgotten before and after the test."""
+    from helpers.multitask import reset_runners
+
+    root = tmp_path / "registry"
+    monkeypatch.setenv("VOC_MODELS_DIR", str(root))
+    reset_runners()
+    yield root
+    reset_runners()

@@ -27,14 +27,8 @@ from voc.schema import Feedback, Findings
 from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
 
 
-@pytest.fixture()
-def user_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "registry"))
-    return tmp_path / "registry"
-
-
 # ---------------------------------------------------------------- the shipped heads
-def test_shipped_heads_are_mapped_small_and_carded(user_root):
+def test_shipped_heads_are_mapped_small_and_carded(user_registry):
     for task, name in MODEL_NAMES.items():
         assert registry.FAST_DEFAULTS[task] == name
         path = registry.task_model_path(task, "fast")
