@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-out
 SAMPLE := datasets/sample
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test test-fast typecheck install lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need Python 3.11 ($(PY))"; exit 2; }
@@ -24,12 +24,22 @@ demo: $(STAMP)
 		--tickets $(SAMPLE)/tickets.csv --journey $(SAMPLE)/journey.yaml -o $(DEMO_OUT)
 	@echo "open $(DEMO_OUT)/report.html (heatmaps in $(DEMO_OUT)/heatmaps/)"
 
+# the whole suite, as CI runs it: lint, type check, every test
 test: $(STAMP)
 	$(BIN)/ruff check voc models training api tests bench datasets
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider
+
+# while you work: lint and the tests not marked slow (under 3 minutes on 2 cores; docs/testing.md)
+test-fast: $(STAMP)
+	$(BIN)/ruff check voc models training api tests bench datasets
+	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m "not slow"
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --rows 100000
 
 clean:
-	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache
+	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache .mypy_cache

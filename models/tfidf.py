@@ -391,11 +391,11 @@ class TfidfClassifier(TextClassifier):
         x = self.transform(texts) if features is None else sp.csr_matrix(features)
         if not x.has_sorted_indices:
             x = x.sorted_indices()
-        label_indices = np.asarray(label_indices, dtype=np.int64)
+        label_array = np.asarray(label_indices, dtype=np.int64)
         feature_names = self.feature_names()
         n_word = len(self.word_vocab_)
         row_of = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
-        contrib = x.data * self.coef_[label_indices[row_of], x.indices]
+        contrib = x.data * self.coef_[label_array[row_of], x.indices]
         out: list[list[EvidenceSpan]] = []
         for i, text in enumerate(texts):
             lo, hi = x.indptr[i], x.indptr[i + 1]
@@ -421,7 +421,7 @@ class TfidfClassifier(TextClassifier):
                 phrase = norm[s:e]
                 if phrase in STOP_WORDS or len(phrase) < 2:
                     continue
-                weight = self._span_weight(phrase, row_indices, row_data, int(label_indices[i]))
+                weight = self._span_weight(phrase, row_indices, row_data, int(label_array[i]))
                 if weight > 0:
                     scored.append((s, e, weight))
             chosen: list[tuple[int, int, float]] = []

@@ -20,6 +20,8 @@ from api import jobs
 from api.app import create_app
 from api.worker import JobRunner, worker_main
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 PROBLEM = "application/problem+json"
 PHONE = "+7 912 345-67-89"
 

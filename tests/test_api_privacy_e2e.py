@@ -34,6 +34,8 @@ from api.app import create_app
 from api.webhook_sender import WebhookDispatcher
 from api.worker import JobRunner
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 KEY = "api-e2e-pseudonym-key-0123456789abcdef"
 
 P1, P2, P3, P4, P5 = "+7 (916) 123-45-67", "8 916 765 43 21", "89031112233", "+7-926-555-44-33", "916.234.56.78"

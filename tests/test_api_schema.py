@@ -10,6 +10,8 @@ from test_api_helpers import bearer, make_settings, train_tiny_models
 
 from api.app import create_app
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory):

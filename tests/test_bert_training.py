@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.hf_tiny import made_up_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_hf_tiny import made_up_rows
+
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 
 SENTENCES = made_up_rows(300, seed=2)[0] + ["Ёжик ест йогурт и чай.", "Мой тариф — ужас!"]
 

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from voc.cli import EXIT_BAD_INPUT, EXIT_NO_ROWS, EXIT_OK, _mount, app
 from voc.safe_csv import FORMULA_PREFIXES
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 PHONE, EMAIL, NAME, CARD = "+7 916 123-45-67", "иван.петров@почта.рф", "Мария Кузнецова", "4276 3800 1234 5679"
 RAW = [PHONE, "123-45-67", "9161234567", EMAIL, "иван.петров", NAME, "Кузнецов", CARD, "3800 1234", "4510 987123"]
 TEXT = f"Курьер опоздал, звоните {PHONE}, пишите {EMAIL}, {NAME}"

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from helpers.tinydata import sentiment_rows
 from test_api_helpers import bearer, make_settings
-from test_models_tinydata import sentiment_rows
 from typer.testing import CliRunner
 
 from api import corrections as corr
@@ -139,11 +139,16 @@ def test_exports_and_label_studio_round_trip(setup, tmp_path) -> None:
     engine.dispose()
 
 
-def test_train_with_corrections(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "reg"))
-    registry.clear_cache()
+@pytest.fixture()
+def sentiment_csv(tmp_path, user_registry):
+    """The tiny sentiment rows as tmp_path/s.csv (text, label), an empty user registry; (texts, labels)."""
     texts, labels = sentiment_rows()
     pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "s.csv", index=False)
+    return texts, labels
+
+
+def test_train_with_corrections(tmp_path, sentiment_csv) -> None:
+    texts, labels = sentiment_csv
     fixes = pd.DataFrame({"task": ["sentiment", "sentiment", "topics"],
                           "text": [texts[0], "совершенно новый текст про доставку", "x"],
                           "label": ["neutral" if labels[0] != "neutral" else "positive", "negative", "доставка"]})
@@ -159,15 +164,11 @@ def test_train_with_corrections(tmp_path, monkeypatch) -> None:
     bad = runner.invoke(training_cli, ["train", "sentiment", "--data", str(tmp_path / "s.csv"), "-o",
                                        str(tmp_path / "m2"), "--with-corrections", str(tmp_path / "s.csv")])
     assert bad.exit_code != 0 and "no column 'task'" in bad.output
-    registry.clear_cache()
 
 
-def test_a_correction_changes_the_next_models_prediction(tmp_path, monkeypatch) -> None:
+def test_a_correction_changes_the_next_models_prediction(tmp_path, sentiment_csv) -> None:
     """The issue's target: a correction made by an analyst flips the retrained model on that text."""
-    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "reg"))
-    registry.clear_cache()
-    texts, labels = sentiment_rows()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "s.csv", index=False)
+    texts, _ = sentiment_csv
     res = runner.invoke(training_cli, ["train", "sentiment", "--data", str(tmp_path / "s.csv"), "-o", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
     target = texts[0]

@@ -4,7 +4,6 @@ produce vocabulary labels. Synthetic data only, except the last test (skipped wi
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import random
@@ -14,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cxreal import SOURCES
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -22,13 +22,8 @@ from training.cxlabels.loader import TOPICS, load_cxreal, validate_labels
 from training.cxlabels.metrics import NONE, Predictions, score, score_all
 from training.cxlabels.predictions import read_predictions
 from training.cxlabels.report import END, START
-from training.cxlabels.select import text_key
 from training.data import DataError
 from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
-
-LABEL_COLUMNS = ["source", "row", "text_sha1", "domain", "channel", "split", "sentiment", "cause", "journey_stage",
-                 "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator"]
-SOURCES = ("sentiment/alpha/all.csv", "sentiment/beta/train.csv", "corpus/extra/gamma.txt.gz")
 
 
 def synthetic(n: int = 90, seed: int = 0) -> tuple[pd.DataFrame, Predictions]:
@@ -116,53 +111,24 @@ def test_score_rejects_misaligned_predictions():
 
 
 # ---------------------------------------------------------------- loader
-def fake_set(tmp_path: Path) -> tuple[Path, Path, list[str]]:
-    """A datasets root with a CSV and a .txt.gz source, and a labels.csv keyed into them."""
-    root = tmp_path / "datasets"
-    texts = ["Курьер опоздал на три часа", "Карту заблокировали без объяснений", "Спасибо, всё быстро"]
-    (root / "sentiment" / "alpha").mkdir(parents=True)
-    with open(root / SOURCES[0], "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "label"])
-        w.writerows([[t, "x"] for t in texts[:2]])
-    (root / "corpus" / "extra").mkdir(parents=True)
-    with gzip.open(root / SOURCES[2], "wt", encoding="utf-8") as fh:
-        fh.write("первая строка\n" + texts[2] + "\n")
-    keys = [(SOURCES[0], 0, texts[0]), (SOURCES[0], 1, texts[1]), (SOURCES[2], 1, texts[2])]
-    labels = [
-        ["negative", "ошибка процесса", "доставка", "доставка|скорость/ожидание", "раздражение/гнев", "0", "6"],
-        ["negative", "ошибка процесса", "обслуживание/поддержка", "карты и счета", "", "", ""],
-        ["positive", "", "", "", "благодарность", "0", "7"],
-    ]
-    path = tmp_path / "labels.csv"
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(LABEL_COLUMNS)
-        for (src, row, text), (sent, cause, stage, topics, emo, es, ee), split in zip(
-                keys, labels, ("eval", "train", "eval"), strict=True):
-            w.writerow([src, row, text_key(text), "bank", "review", split, sent, cause, stage, topics, emo, es, ee,
-                        "high", "A1"])
-    return root, path, texts
-
-
-def test_loader_joins_texts(tmp_path):
-    root, labels, texts = fake_set(tmp_path)
+def test_loader_joins_texts(tmp_path, cxreal_set):
+    root, labels, texts = cxreal_set
     frame = load_cxreal("eval", root=root, labels_file=labels)
     assert list(frame["text"]) == [texts[0], texts[2]]
     assert frame["topics"][0] == ["доставка", "скорость/ожидание"] and frame["evidence"][0] == "Курьер"
     assert len(load_cxreal(root=root, labels_file=labels)) == 3
 
 
-def test_loader_fails_on_changed_text(tmp_path):
-    root, labels, _ = fake_set(tmp_path)
+def test_loader_fails_on_changed_text(tmp_path, cxreal_set):
+    root, labels, _ = cxreal_set
     with open(root / SOURCES[0], "w", encoding="utf-8", newline="") as fh:
         fh.write("text,label\nКурьер опоздал на ЧЕТЫРЕ часа,x\nКарту заблокировали без объяснений,x\n")
     with pytest.raises(DataError, match=r"alpha/all.csv row 0 changed \(hash"):
         load_cxreal("eval", root=root, labels_file=labels)
 
 
-def test_loader_fails_on_missing_row_or_file(tmp_path):
-    root, labels, _ = fake_set(tmp_path)
+def test_loader_fails_on_missing_row_or_file(tmp_path, cxreal_set):
+    root, labels, _ = cxreal_set
     with gzip.open(root / SOURCES[2], "wt", encoding="utf-8") as fh:
         fh.write("только одна строка\n")
     with pytest.raises(DataError, match=r"gamma.txt.gz has no row 1 \(labels line 4\)"):
@@ -179,8 +145,8 @@ def test_loader_fails_on_missing_row_or_file(tmp_path):
     ("topics", "доставка|погода", r"field 'topics' has unknown \['погода'\]"),
     ("emotions", "скука", "field 'emotions' has unknown"),
 ])
-def test_label_names_are_validated(tmp_path, field, value, message):
-    _, labels, _ = fake_set(tmp_path)
+def test_label_names_are_validated(tmp_path, field, value, message, cxreal_set):
+    _, labels, _ = cxreal_set
     rows = pd.read_csv(labels, dtype=str, keep_default_na=False).to_dict("records")
     rows[1][field] = value
     with pytest.raises(DataError, match=f"line 3: {message}"):
@@ -193,8 +159,8 @@ def write_jsonl(path: Path, objs: list[dict]) -> Path:
     return path
 
 
-def test_predictions_file_round_trip(tmp_path):
-    root, labels, _ = fake_set(tmp_path)
+def test_predictions_file_round_trip(tmp_path, cxreal_set):
+    root, labels, _ = cxreal_set
     gold = load_cxreal("eval", root=root, labels_file=labels)
     lines = [{"source": SOURCES[0], "row": 0, "text_sha1": gold["text_sha1"][0], "cause": "технический сбой",
               "journey_stage": None, "topics": "доставка|оплата", "emotions": ["нет эмоции"], "method": "zs"},
@@ -219,15 +185,15 @@ def test_predictions_file_round_trip(tmp_path):
     ([{"index": 5, "cause": ""}], r"line 1: field 'index' must be an integer 0..1"),
     ([{"index": 0, "sentiment": None}, {"index": 1, "sentiment": "positive"}], r"line 1: field 'sentiment' is empty"),
 ])
-def test_predictions_file_errors(tmp_path, lines, message):
-    root, labels, _ = fake_set(tmp_path)
+def test_predictions_file_errors(tmp_path, lines, message, cxreal_set):
+    root, labels, _ = cxreal_set
     gold = load_cxreal("eval", root=root, labels_file=labels)
     with pytest.raises(DataError, match=message):
         read_predictions(write_jsonl(tmp_path / "p.jsonl", lines), gold, labels_file=labels)
 
 
-def test_predictions_file_bad_json(tmp_path):
-    root, labels, _ = fake_set(tmp_path)
+def test_predictions_file_bad_json(tmp_path, cxreal_set):
+    root, labels, _ = cxreal_set
     gold = load_cxreal("eval", root=root, labels_file=labels)
     (tmp_path / "p.jsonl").write_text('{"index": 0}\n{oops\n', encoding="utf-8")
     with pytest.raises(DataError, match="p.jsonl line 2: not valid JSON"):
@@ -235,6 +201,7 @@ def test_predictions_file_bad_json(tmp_path):
 
 
 # ---------------------------------------------------------------- CLI and docs page
+@pytest.mark.slow
 def test_cli_scores_a_predictions_file_and_writes_json_and_doc(tmp_path, monkeypatch, capsys):
     gold, pred = synthetic(30)
     gold["text_sha1"] = [f"{i:016x}" for i in range(len(gold))]
@@ -298,10 +265,9 @@ def test_encoder_method_with_a_mocked_runner(monkeypatch):
         methods.encoder("runs/mt", pd.DataFrame({"text": ["а"]}))
 
 
-def test_encoder_method_with_a_tiny_trained_model(tmp_path):
+def test_encoder_method_with_a_tiny_trained_model(tmp_path, tiny_e5):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from tests.test_import_e5 import tiny_e5
     from training.cxlabels import methods
     from training.import_e5 import import_e5, write_e5_file
     from training.multitask import train
@@ -339,6 +305,7 @@ def cx_rows(n: int) -> pd.DataFrame:
                           "emotions": emotions[i % 7]} for i in range(n)])
 
 
+@pytest.mark.slow
 def test_tfidf_heads_with_and_without_lexicon():
     from training.cxlabels import methods
 
@@ -358,6 +325,7 @@ def test_tfidf_heads_with_and_without_lexicon():
         methods.training_frame(cx_rows(3).assign(topics=[["погода"]] * 3), cx_rows(3).iloc[:0])
 
 
+@pytest.mark.slow
 def test_production_method_maps_findings_to_label_names():
     from training.cxlabels import methods
 

@@ -27,14 +27,8 @@ from voc.schema import Feedback, Findings
 from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
 
 
-@pytest.fixture()
-def user_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "registry"))
-    return tmp_path / "registry"
-
-
 # ---------------------------------------------------------------- the shipped heads
-def test_shipped_heads_are_mapped_small_and_carded(user_root):
+def test_shipped_heads_are_mapped_small_and_carded(user_registry):
     for task, name in MODEL_NAMES.items():
         assert registry.FAST_DEFAULTS[task] == name
         path = registry.task_model_path(task, "fast")
@@ -234,6 +228,7 @@ def _frame(n: int = 70) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow
 def test_train_writes_a_loadable_head_with_card_and_thresholds(tmp_path):
     result = train("topics", _frame(), 0, tmp_path / "topics-tfidf", n_folds=3)
     model = registry.load_model(tmp_path / "topics-tfidf")
@@ -248,10 +243,8 @@ def test_train_writes_a_loadable_head_with_card_and_thresholds(tmp_path):
     assert registry.load_model(tmp_path / "cause-tfidf").labels[-1] == NONE_LABEL and cause["cv"]["labelled_rows"] > 0
 
 
-def test_training_refuses_bad_labels_clearly(tmp_path):
-    from tests.test_cx_evaluate import fake_set
-
-    _, labels, _ = fake_set(tmp_path)
+def test_training_refuses_bad_labels_clearly(tmp_path, cxreal_set):
+    _, labels, _ = cxreal_set
     frame = pd.read_csv(labels, dtype=str, keep_default_na=False)
     frame.loc[1, "cause"] = "плохой курьер"
     bad = tmp_path / "bad.csv"

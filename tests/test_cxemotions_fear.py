@@ -11,7 +11,8 @@ import pytest
 
 from models.base import TextClassifier
 from models.registry import SHIPPED_DIR, load_model
-from training.train_defaults import EMOTION_SOURCE_WEIGHTS, MAX_MODEL_BYTES
+from training.shipped import MAX_MODEL_BYTES
+from training.train_defaults import EMOTION_SOURCE_WEIGHTS
 from voc.vocab import EMOTIONS
 
 FEAR = EMOTIONS[4]

@@ -24,7 +24,8 @@ from training.data import (
     load_inhouse_emotions,
     load_inhouse_sentiment,
 )
-from training.train_defaults import MAX_MODEL_BYTES, SENTIMENT_SOURCE_WEIGHTS
+from training.shipped import MAX_MODEL_BYTES
+from training.train_defaults import SENTIMENT_SOURCE_WEIGHTS
 from voc.analyzers.sentiment import SentimentAnalyzer
 from voc.schema import Feedback, Findings
 from voc.vocab import EMOTIONS

@@ -18,6 +18,8 @@ from voc.enriched import FINDING_COLUMNS
 from voc.pipeline import Pipeline
 from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
 REQUIRED = ["sentiment", "sentiment_score", "emotions", "topics", "cause", "journey_stage", "journey_stage_source", "evidence"]

@@ -17,6 +17,8 @@ from voc.batch import BatchCancelled, run_batch
 from voc.cli import app
 from voc.pipeline import Pipeline
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets/sample"
 KEY = "test-pseudonym-key-0123456789abcdef"

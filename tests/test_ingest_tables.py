@@ -143,6 +143,7 @@ def test_unreadable_inputs_are_ingest_errors(tmp_path: Path, name: str, content:
         list(read_feedback(path))
 
 
+@pytest.mark.slow
 def test_streaming_200k_rows_in_bounded_chunks(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:

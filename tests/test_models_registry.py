@@ -5,19 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_models_tinydata import tiny_sentiment_model
+from helpers.tinydata import tiny_sentiment_model
 
 from models import registry
 from models.base import ModelInfo
-
-
-@pytest.fixture()
-def user_root(tmp_path, monkeypatch):
-    root = tmp_path / "registry"
-    monkeypatch.setenv("VOC_MODELS_DIR", str(root))
-    registry.clear_cache()
-    yield root
-    registry.clear_cache()
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +22,9 @@ def _save(model, path, version):
     return path
 
 
-def test_resolve_latest_version_and_explicit(user_root, tiny):
-    _save(tiny, user_root / "sentiment-tiny" / "2026.1.2-1", "2026.1.2-1")
-    _save(tiny, user_root / "sentiment-tiny" / "2026.1.10-1", "2026.1.10-1")
+def test_resolve_latest_version_and_explicit(user_registry, tiny):
+    _save(tiny, user_registry / "sentiment-tiny" / "2026.1.2-1", "2026.1.2-1")
+    _save(tiny, user_registry / "sentiment-tiny" / "2026.1.10-1", "2026.1.10-1")
     assert registry.resolve("sentiment-tiny").name == "2026.1.10-1"  # numeric, not string, order
     assert registry.resolve("sentiment-tiny@2026.1.2-1").name == "2026.1.2-1"
     names = [(m["name"], m["version"], m["where"]) for m in registry.list_models() if m["where"] == "user"]
@@ -41,16 +32,16 @@ def test_resolve_latest_version_and_explicit(user_root, tiny):
     assert registry.show("sentiment-tiny")["version"] == "2026.1.10-1"
 
 
-def test_promote_changes_default_model_path(user_root, tiny, tmp_path):
+def test_promote_changes_default_model_path(user_registry, tiny, tmp_path):
     plain = _save(tiny, tmp_path / "plain-model", "7")
     registry.promote(str(plain), "sentiment")
     assert registry.default_model_path("sentiment") == plain.resolve()
-    assert json.loads((user_root / "defaults.json").read_text(encoding="utf-8")) == {"sentiment": str(plain.resolve())}
+    assert json.loads((user_registry / "defaults.json").read_text(encoding="utf-8")) == {"sentiment": str(plain.resolve())}
     with pytest.raises(ValueError, match="not 'emotions'"):
         registry.promote(str(plain), "emotions")
 
 
-def test_default_without_promotion_is_shipped(user_root):
+def test_default_without_promotion_is_shipped(user_registry):
     path = registry.default_model_path("sentiment")
     assert path.parent == registry.SHIPPED_DIR and ModelInfo.read(path).task == "sentiment"
     assert registry.default_model_path("cause").name == "cause-tfidf"  # shipped TF-IDF head (issue #11)
@@ -58,7 +49,7 @@ def test_default_without_promotion_is_shipped(user_root):
         registry.default_model_path("aspects")
 
 
-def test_promoted_dir_deleted_is_a_clear_error(user_root, tiny, tmp_path):
+def test_promoted_dir_deleted_is_a_clear_error(user_registry, tiny, tmp_path):
     plain = _save(tiny, tmp_path / "gone", "1")
     registry.promote(str(plain), "sentiment")
     for p in plain.iterdir():
@@ -67,14 +58,14 @@ def test_promoted_dir_deleted_is_a_clear_error(user_root, tiny, tmp_path):
         registry.default_model_path("sentiment")
 
 
-def test_load_model_is_cached_by_path(user_root, tiny, tmp_path):
+def test_load_model_is_cached_by_path(user_registry, tiny, tmp_path):
     plain = _save(tiny, tmp_path / "cached", "1")
     a = registry.load_model(plain)
     b = registry.load_model(str(plain) + "/")
     assert a is b and a.predict(["Ужасный сервис"]) == ["negative"]
 
 
-def test_unknown_kind_and_missing_name(user_root, tmp_path):
+def test_unknown_kind_and_missing_name(user_registry, tmp_path):
     odd = tmp_path / "odd"
     ModelInfo(name="odd", version="1", task="sentiment", kind="svm", labels=["a"]).write(odd)
     with pytest.raises(ValueError, match="unknown model kind 'svm'"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.tinydata import sentiment_rows, tiny_sentiment_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_models_tinydata import sentiment_rows, tiny_emotion_model, tiny_sentiment_model
 
 from models.base import ModelInfo
 from models.tfidf import TfidfClassifier, _locate, normalize
@@ -72,8 +72,8 @@ def test_unknown_label_names_row():
         TfidfClassifier().fit(texts, ["bogus", *labels[1:]], label_set=["negative", "neutral", "positive"])
 
 
-def test_multilabel_thresholds_and_predictions(tmp_path):
-    model = tiny_emotion_model()
+def test_multilabel_thresholds_and_predictions(tmp_path, tiny_emotion_model):
+    model = tiny_emotion_model
     assert set(model.info.thresholds) <= set(model.labels)
     assert all(0.0 < t < 1.0 for t in model.info.thresholds.values())
     model.save(tmp_path / "e")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from multitask_tiny import build_tiny_multitask, force_head, reset_runners
+from helpers.multitask import build_tiny_multitask, force_head
 
 from models import registry
 from models.base import ModelInfo
@@ -18,6 +18,8 @@ from models.multitask import ONNX_INT8_FILE, MultiTaskRunner
 from voc.config import Taxonomy, Topic
 from voc.pipeline import Pipeline
 from voc.schema import Feedback, Findings
+
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 
 TEXTS = ["Курьер опоздал на три часа, никто не предупредил", "Спасибо оператору, быстро решили вопрос с картой!",
          "Приложение снова не открывается после обновления. Ужасно.", "Ок", "Деньги списали дважды"]
@@ -28,14 +30,6 @@ ONNX_TOLERANCE = 0.05
 @pytest.fixture(scope="module")
 def tiny_mt(tmp_path_factory) -> Path:
     return build_tiny_multitask(tmp_path_factory.mktemp("mt") / "voc-multitask", onnx=True)
-
-
-@pytest.fixture()
-def user_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "registry"))
-    reset_runners()
-    yield tmp_path / "registry"
-    reset_runners()
 
 
 def _forced(src: Path, dest: Path, **labels: str | None) -> Path:
@@ -90,7 +84,7 @@ def test_onnx_int8_parity(tiny_mt):
     assert onnx_runner.session is not session
 
 
-def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_root):
+def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_registry):
     sentiment = registry.load_model(tiny_mt, task="sentiment")
     emotions = registry.load_model(tiny_mt, task="emotions")
     assert sentiment.runner is emotions.runner
@@ -110,7 +104,7 @@ def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_root):
         assert all(text[s.start : s.end] == s.text for s in row)
 
 
-def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, caplog):
+def test_profiles_and_fallback_without_a_shipped_encoder(user_registry, tiny_mt, caplog):
     with caplog.at_level(logging.INFO, logger="voc.models"):
         registry._NOTED.clear()
         assert registry.task_model_path("cause").name == "cause-tfidf"  # the shipped TF-IDF head
@@ -124,7 +118,7 @@ def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, cap
         Pipeline.load(components=["sentiment"], profile="turbo")
 
 
-def test_promote_switches_the_pipeline(user_root, tiny_mt, tmp_path):
+def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path):
     record = Feedback(id="1", text="Ужасный сервис, всё сломалось")
     before = Pipeline.load(components=["sentiment"], redact=False).analyze([record])[1][0]
     assert before.model_versions["sentiment"].startswith("sentiment-tfidf") and before.sentiment == "negative"
@@ -137,7 +131,7 @@ def test_promote_switches_the_pipeline(user_root, tiny_mt, tmp_path):
     assert fast.model_versions["sentiment"].startswith("sentiment-tfidf")
 
 
-def test_shipped_encoder_serves_every_task(user_root, tiny_mt, tmp_path, monkeypatch):
+def test_shipped_encoder_serves_every_task(user_registry, tiny_mt, tmp_path, monkeypatch):
     shipped = tmp_path / "shipped"
     shutil.copytree(registry.SHIPPED_DIR, shipped)
     _forced(tiny_mt, shipped / registry.SHIPPED_ENCODER, sentiment="negative", cause="технический сбой",
@@ -158,7 +152,7 @@ def _run(pipe_components, records, sentiment="negative"):
     return findings
 
 
-def test_cause_head_decides_and_lexicon_falls_back(user_root, tiny_mt, tmp_path):
+def test_cause_head_decides_and_lexicon_falls_back(user_registry, tiny_mt, tmp_path):
     from voc.analyzers.cause import CauseAnalyzer
 
     records = [Feedback(id="1", text="Курьер опоздал на три часа, никто не предупредил"),
@@ -180,7 +174,7 @@ def test_cause_head_decides_and_lexicon_falls_back(user_root, tiny_mt, tmp_path)
     assert evidence and all(records[1].text[e.start : e.end] == e.text for e in evidence)
 
 
-def test_stage_head_after_record_and_ticket(user_root, tiny_mt, tmp_path):
+def test_stage_head_after_record_and_ticket(user_registry, tiny_mt, tmp_path):
     from voc.analyzers.journey import JourneyStageAnalyzer
 
     an = JourneyStageAnalyzer(model=str(_forced(tiny_mt, tmp_path / "s1", journey_stage="оплата")))
@@ -196,7 +190,7 @@ def test_stage_head_after_record_and_ticket(user_root, tiny_mt, tmp_path):
     assert f.journey_stage == "доставка" and any(e.label == "journey_stage:доставка" for e in f.evidence)
 
 
-def test_topics_head_for_its_vocabulary_lexicon_for_the_rest(user_root, tiny_mt, tmp_path):
+def test_topics_head_for_its_vocabulary_lexicon_for_the_rest(user_registry, tiny_mt, tmp_path):
     from voc.analyzers.topics import TopicAnalyzer
 
     model = _forced(tiny_mt, tmp_path / "t1", topics="оплата")
@@ -212,7 +206,7 @@ def test_topics_head_for_its_vocabulary_lexicon_for_the_rest(user_root, tiny_mt,
     assert TopicAnalyzer(taxonomy, model=str(model), outside_taxonomy=True).head_topics_.keys() > {"оплата"}
 
 
-def test_voc_analyze_profile_flag(user_root, tiny_mt, tmp_path):
+def test_voc_analyze_profile_flag(user_registry, tiny_mt, tmp_path):
     from typer.testing import CliRunner
 
     from voc.cli import app

@@ -108,6 +108,7 @@ def test_resolve_preset_auto_reads_the_input(tmp_path: Path) -> None:
     assert choice.label.startswith("retail (auto: retail ")
 
 
+@pytest.mark.slow
 def test_cli_preset_option(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

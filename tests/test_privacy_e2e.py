@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 import voc
 from voc.cli import EXIT_NO_ROWS, _mount, app
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "test-pseudonym-key-0123456789abcdef"
 

@@ -238,6 +238,7 @@ def _number(cell: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_every_csv_output_is_neutralised(tmp_path: Path, monkeypatch) -> None:
     import voc
 

@@ -22,6 +22,8 @@ from voc.sinks.clickhouse import ch_type, create_table_sql, redact_url, views_sq
 from voc.sinks.local_server import LocalClickHouse, server_binary
 from voc.sinks.tables import FinishedRun
 
+pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets/sample"
 KEY = "test-pseudonym-key-0123456789abcdef"

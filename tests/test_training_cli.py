@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from test_models_tinydata import emotion_rows, sentiment_rows
+from helpers.tinydata import emotion_rows, sentiment_rows
 from typer.testing import CliRunner
 
 from models import registry
@@ -16,16 +16,13 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def files(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOC_MODELS_DIR", str(tmp_path / "reg"))
-    registry.clear_cache()
+def files(tmp_path, user_registry):
     texts, labels = sentiment_rows()
     pd.DataFrame({"отзыв": texts, "оценка": labels}).to_csv(tmp_path / "s.csv", index=False)
     etexts, elabels = emotion_rows()
     pd.DataFrame({"text": etexts, "labels": ["|".join(x) for x in elabels]}).to_json(
         tmp_path / "e.jsonl", orient="records", lines=True, force_ascii=False)
-    yield tmp_path
-    registry.clear_cache()
+    return tmp_path
 
 
 def test_train_evaluate_promote(files):
@@ -85,7 +82,7 @@ def test_trained_models_show_up_in_models_list(files):
                               "--label-col", "оценка", "--name", "my-sent"])
     assert res.exit_code == 0, res.output
     first = registry.resolve("my-sent")
-    assert first.parent == files / "reg" / "my-sent" and first.name.endswith("-1")
+    assert first.parent == files / "registry" / "my-sent" and first.name.endswith("-1")
     res = runner.invoke(app, ["train", "sentiment", "--data", str(files / "s.csv"), "--text-col", "отзыв",
                               "--label-col", "оценка", "--name", "my-sent"])
     assert registry.resolve("my-sent").name.endswith("-2")  # same day: the next free version
@@ -98,7 +95,7 @@ def test_trained_models_show_up_in_models_list(files):
     assert registry.resolve("outside-sent") == outside.resolve()
     res = runner.invoke(app, ["models", "list"])
     assert "outside-sent@" in res.output and res.output.count("my-sent@") == 2
-    assert not (files / "reg" / ".staging").exists() or not any((files / "reg" / ".staging").iterdir())
+    assert not (files / "registry" / ".staging").exists() or not any((files / "registry" / ".staging").iterdir())
 
 
 def test_evaluate_skip_unlabelled(files):

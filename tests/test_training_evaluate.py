@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-from test_models_tinydata import tiny_emotion_model, tiny_sentiment_model
 
 from training.data import LabelledTexts
 from training.evaluate import (
@@ -80,8 +79,8 @@ def test_bootstrap_same_predictions_is_not_significant():
     assert better["macro_f1_diff"] > 0.5 and better["p_value"] < 0.01
 
 
-def test_evaluate_and_compare_models():
-    model = tiny_sentiment_model()
+def test_evaluate_and_compare_models(tiny_sentiment_model):
+    model = tiny_sentiment_model
     rows = LabelledTexts(["Ужасный сервис", "Спасибо, всё понравилось", "Заказ оформил вчера"],
                          ["negative", "positive", "neutral"], False, LABELS)
     rep = evaluate(model, rows)
@@ -91,8 +90,8 @@ def test_evaluate_and_compare_models():
     assert cmp["macro_f1_diff"] == 0.0 and cmp["significance"]["test"] == "mcnemar"
 
 
-def test_evaluate_multilabel_with_none():
-    model = tiny_emotion_model()
+def test_evaluate_multilabel_with_none(tiny_emotion_model):
+    model = tiny_emotion_model
     rows = LabelledTexts(["Бесит это хамство", "Оплата картой"], [["раздражение/гнев"], []], True,
                          ["раздражение/гнев", "удивление"])
     rep = evaluate(model, rows, none_label="нет эмоции")

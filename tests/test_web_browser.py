@@ -12,9 +12,10 @@ import pytest
 
 pytest.importorskip("selenium")
 
-from browser_support import chrome, csp_errors, find_browser, live_server, screenshot, wait_until  # noqa: E402
+from helpers.browser import chrome, csp_errors, find_browser, live_server, screenshot, wait_until  # noqa: E402
 
-pytestmark = pytest.mark.skipif(find_browser() is None, reason="no system chromium + chromedriver")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(find_browser() is None, reason="no system chromium + chromedriver")]
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "feedback.csv"
 STASH: dict[str, str] = {}

@@ -24,6 +24,7 @@ from models.tfidf import TfidfClassifier
 from training.data import (
     INHOUSE_SOURCE,
     SENTIMENT_EVAL_SETS,
+    DataError,
     LabelledTexts,
     drop_sparse_annotations,
     load_cx_sentiment_train,
@@ -35,11 +36,11 @@ from training.data import (
 )
 from training.emotion_mapping import MAPPING
 from training.evaluate import evaluate
+from training.shipped import save_shipped
 from voc.vocab import NO_EMOTION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "quality_baselines.json"
-MAX_MODEL_BYTES = 8 * 1024 * 1024
 #: chosen on the validation split of the training rows (train-side data only)
 SENTIMENT_C = 1.0
 EMOTION_C = 4.0
@@ -79,10 +80,6 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def card_notes(info: ModelInfo) -> str:
     """Extra card sections (source weights, silver labels) appended to the generated README.md."""
     weights = info.training.get("source_weights") or {}
@@ -104,12 +101,10 @@ def card_notes(info: ModelInfo) -> str:
 
 
 def _write(model: TfidfClassifier, out_dir: Path) -> None:
-    model.save(out_dir)
-    card = out_dir / "README.md"
-    card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + card_notes(model.info), encoding="utf-8")
-    size = _dir_bytes(out_dir)
-    if size > MAX_MODEL_BYTES:
-        raise SystemExit(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
+    try:
+        size = save_shipped(model, out_dir, card_notes(model.info))
+    except DataError as exc:
+        raise SystemExit(str(exc)) from None
     typer.echo(f"wrote {out_dir} ({size / 1e6:.2f} MB)")
 
 

@@ -27,7 +27,7 @@ def _length(intervals: list[tuple[float, float]]) -> float:
     return sum(end - start for start, end in intervals)
 
 
-def compute_span_metrics(spans: Sequence[tuple[float, float, str | None]], min_overlap_s: float = 0.0,
+def compute_span_metrics(spans: Sequence[tuple[float | None, float | None, str | None]], min_overlap_s: float = 0.0,
                          ) -> CallMetrics | None:
     """Metrics from (start, end, role) spans; role None = unknown speaker (no talk ratio, no overlaps)."""
     timed = [(float(s), float(e), r) for s, e, r in spans if s is not None and e is not None and e >= s]

@@ -37,7 +37,7 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the field path."""
 
 
-class _LimitedLoader(yaml.SafeLoader):
+class _LimitedLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]  # PyYAML ships no stubs
     """yaml.SafeLoader that refuses nesting deeper than ``max_depth`` while composing (before recursing)."""
 
     max_depth = MAX_YAML_DEPTH

@@ -18,7 +18,14 @@ from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    create_model,
+    model_serializer,
+)
 
 from voc.schema import Feedback, Findings, TicketLink
 
@@ -161,9 +168,9 @@ def arrow_schema(columns: Sequence[str]) -> pa.Schema:
 
 
 # -- building the table ------------------------------------------------------------------------------------------
-def findings_rows(records: Sequence[Feedback], findings: Sequence[Findings]) -> list[dict]:
+def findings_rows(records: Sequence[Feedback], findings: Sequence[Findings]) -> list[dict[str, Any]]:
     """Flatten records and their findings into dicts keyed by FINDING_COLUMNS."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for rec, f in zip(records, findings, strict=True):
         cm = f.call_metrics or rec.call_metrics
         rows.append(
@@ -250,7 +257,7 @@ class _PresentFields(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     @model_serializer(mode="wrap")
-    def _present(self, handler):  # noqa: ANN001, ANN202 - pydantic's wrap-serializer signature
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
         present = self.model_fields_set | set(self.model_extra or {})
         return {k: v for k, v in data.items() if k in present}

@@ -214,6 +214,8 @@ class Redactor:
             value = str(int(value))
         elif isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
+        if not isinstance(value, str):
+            raise TypeError(f"value: expected str, got {type(value).__name__}")
         spans = self.find_value(value)
         return apply_masks(value, spans), _count(spans)
 

@@ -9,7 +9,7 @@ JSON outputs are never changed. Neutralising is idempotent: a quoted cell starts
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
@@ -43,7 +43,12 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@overload
+def write_csv(frame: pd.DataFrame, path: None = None, **kwargs: Any) -> str: ...
+@overload
+def write_csv(frame: pd.DataFrame, path: str | Path, **kwargs: Any) -> None: ...
 def write_csv(frame: pd.DataFrame, path: str | Path | None = None, **kwargs: Any) -> str | None:
     """``frame.to_csv(path, index=False, **kwargs)`` after :func:`neutralize_formulas`; the text when no path."""
     kwargs.setdefault("index", False)
-    return neutralize_formulas(frame).to_csv(path, **kwargs)
+    text: str | None = neutralize_formulas(frame).to_csv(path, **kwargs)
+    return text

@@ -125,7 +125,7 @@ def _num(value: object, digits: int = 3) -> float | None:
 
 
 def _text(value: object) -> str | None:
-    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):  # type: ignore[arg-type]
         return None
     text = str(value)
     return text or None

@@ -47,7 +47,7 @@ def synthetic_frame(n: int = 400, weeks: int = 8, seed: int = 0, scores: bool = 
         "emotions": emotions,
         "topics": topics,
         "topic_sentiments": topic_sent,
-        "cause": np.where(sentiment == "negative", np.array(COMPLAINT_CAUSES, dtype=object)[
+        "cause": np.where(sentiment == "negative", np.array(COMPLAINT_CAUSES, dtype=object)[  # type: ignore[call-overload]
             rng.integers(0, len(COMPLAINT_CAUSES), n)], None),
         "journey_stage": stage,
         "evidence": [[] for _ in range(n)],
@@ -71,9 +71,9 @@ def synthetic_frame(n: int = 400, weeks: int = 8, seed: int = 0, scores: bool = 
             frame[col] = np.where(is_call, values, np.nan)
     if tickets:
         linked = rng.random(n) < 0.6
-        frame["link_method"] = np.where(linked, "ticket_id", None)
-        frame["sla_breached"] = pd.array(np.where(linked, rng.random(n) < 0.2, None), dtype=object)
+        frame["link_method"] = np.where(linked, "ticket_id", None)  # type: ignore[call-overload]
+        frame["sla_breached"] = pd.array(np.where(linked, rng.random(n) < 0.2, None), dtype=object)  # type: ignore[call-overload]
         frame["reopen_count"] = np.where(linked, rng.integers(0, 3, n), np.nan)
         frame["repeat_contact"] = rng.random(n) < 0.15
-        frame["fcr"] = pd.array(np.where(linked, rng.random(n) < 0.7, None), dtype=object)
+        frame["fcr"] = pd.array(np.where(linked, rng.random(n) < 0.7, None), dtype=object)  # type: ignore[call-overload]
     return frame

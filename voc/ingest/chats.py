@@ -41,7 +41,7 @@ from voc.ingest.errors import (
 )
 from voc.ingest.mapping import ColumnMapping
 from voc.ingest.records import RowError, RowParser, check_text, parse_score
-from voc.ingest.tables import iter_json_lines, json_records, load_json, read_table
+from voc.ingest.tables import TableChunk, iter_json_lines, json_records, load_json, read_table
 from voc.ingest.values import (
     ROLE_PREFIX,
     cell_to_str,
@@ -157,7 +157,7 @@ def _parse_messages(path: Path, mapping: ColumnMapping, chunk_size: int,
     file = str(path)
     time_field = "message_time" if mapping.message_time else "created_at"
     chunks = read_table(path, chunk_size)
-    current = next(chunks)
+    current: TableChunk | None = next(chunks)
     while current is not None:
         following = next(chunks, None)
         parser = RowParser(current, mapping, file)

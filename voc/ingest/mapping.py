@@ -164,7 +164,7 @@ def resolve_mapping(
     ``require_text``, when no text column is found.
     """
     headers = [str(h) for h in headers]
-    by_key = {}
+    by_key: dict[str, str] = {}
     for header in headers:
         by_key.setdefault(normalize_key(header), header)
     explicit = mapping.columns() if mapping is not None else {}

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def read_table(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE, encoding:
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
     kind = table_format(path)
-    readers = {"csv": read_csv, "xlsx": read_xlsx, "jsonl": read_jsonl, "json": read_json_array,
+    readers: dict[str, Callable[..., Iterator[TableChunk]]] = {"csv": read_csv, "xlsx": read_xlsx, "jsonl": read_jsonl, "json": read_json_array,
                "parquet": read_parquet}
     if kind in ("csv", "jsonl", "json"):
         return readers[kind](path, chunk_size, encoding=encoding)

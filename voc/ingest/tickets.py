@@ -59,9 +59,9 @@ def detect_ticket_columns(headers: Sequence[str], overrides: Mapping[str, str] |
         if field in columns:
             continue
         keys = {normalize_key(n) for n in names}
-        column = next((h for h in headers if normalize_key(h) in keys and h not in columns.values()), None)
-        if column is not None:
-            columns[field] = column
+        found = next((h for h in headers if normalize_key(h) in keys and h not in columns.values()), None)
+        if found is not None:
+            columns[field] = found
     if "ticket_id" not in columns:
         raise IngestError(f"{file}: no ticket id column found; headers seen: {shown_headers(headers)}. "
                           "Name it ticket_id / номер обращения or pass columns={'ticket_id': ...}")

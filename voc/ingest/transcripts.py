@@ -76,9 +76,9 @@ def assign_roles(labels: Sequence[str | None], speaker_roles: Mapping[str, Speak
     first = roles[next(label for label in labels if label is not None)]
     result: list[SpeakerRole] = []
     current = first
-    for label in labels:
-        if label is not None:
-            current = roles[label]
+    for given in labels:
+        if given is not None:
+            current = roles[given]
         result.append(current)
     return result
 
@@ -102,7 +102,7 @@ def build_call(utterances: list[Utterance], *, record_id: str, file: str,
         utterances = [Utterance(u.text[:_MAX_UTTERANCE_CHARS], u.start, u.end, u.label) for u in utterances]
     if roles is None:
         metrics = compute_span_metrics([(u.start, u.end, None) for u in utterances])
-        text, turns = "", []
+        text, turns = "", list[Utterance]()
         for u in utterances:
             if len(text) + len(u.text) + 1 > MAX_TEXT_CHARS:
                 metadata["turns_dropped"] = str(len(utterances) - len(turns))
@@ -242,6 +242,7 @@ def read_transcripts(path: str | Path, *, chunk_size: int = 20_000, manifest: st
                 records.append(record)
                 input_rows.append(input_row)
             else:
+                assert rejection is not None  # read_call returns a record or a rejection
                 rejected.append(rejection)
         yield IngestChunk(records, rejected, pd.DataFrame(input_rows), rows_in=len(batch), rows_out=len(records),
                           mapped_columns=MANIFEST_MAPPED_COLUMNS)

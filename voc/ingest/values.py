@@ -84,7 +84,7 @@ def parse_number(raw: str) -> float | None:
     return value
 
 
-_CHANNEL_SYNONYMS: dict[str, tuple[str, ...]] = {
+_CHANNEL_SYNONYMS: dict[Channel, tuple[str, ...]] = {
     Channel.review: ("review", "reviews", "отзыв", "отзывы", "отзовик", "сайт", "appstore", "googleplay",
                      "маркетплейс", "карты"),
     Channel.survey: ("survey", "опрос", "анкета", "анкетирование", "nps", "csat", "ces"),

@@ -35,11 +35,13 @@ _HOUSE = rf"(?:\s*,\s*|\s+|\s*,?\s*{_HOUSE_MARK}\s*)№?\s*\d{{1,4}}(?:\s?[а-д
 _EXTRA = r"(?:\s*,?\s*(?:корп(?:\.|ус)?|к\.|стр(?:\.|оение)?|лит(?:\.|ера)?|подъезд|под\.|эт(?:\.|аж))\s*\d{1,3}[а-д]?)*"
 _FLAT = r"(?P<flat>\s*,?\s*(?:кв(?:\.|артир(?:а|е|у|ы))?|оф(?:\.|ис)?|комн(?:\.|ата)?)\s*№?\s*\d{1,4}[а-д]?|-\d{1,4})?"
 _TAIL = rf"{_HOUSE}{_EXTRA}{_FLAT}(?![\d/])"
+#: an explicit flat number: «кв. 12», «квартира 3»
+_FLAT_NUMBER = r"(?:кв\.?|квартир(?:а|е|у|ы))\s*№?\s*\d{1,4}(?!\d)"
 
 #: no street type, but an adjective street name and an explicit flat: «Лиговский 50 кв 3»
 _ADJ_STREET_RE = re.compile(
     rf"(?<![{_L}\-])[А-ЯЁ][а-яё]+(?:ский|цкий|ской|ный|ной|ская|цкая|ная)\s+\d{{1,4}}[а-д]?(?:/\d{{1,3}})?"
-    rf"{_EXTRA}\s*,?\s*(?:кв\.?|квартир(?:а|е|у|ы))\s*№?\s*\d{{1,4}}(?!\d)"
+    rf"{_EXTRA}\s*,?\s*{_FLAT_NUMBER}"
 )
 #: flat before house: «квартиру 15 в доме 8»
 _FLAT_HOUSE_RE = re.compile(
@@ -56,8 +58,7 @@ _AFTER_CITY_RE = re.compile(
 )
 _CITY_COMMA_RE = re.compile(rf"{_B}(?P<city>[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)*)\s*,\s*(?P<street>[А-ЯЁ][а-яё]+{_TAIL})")
 _HOUSE_FLAT_RE = re.compile(
-    rf"(?i){_B}{_HOUSE_MARK}\s*№?\s*\d{{1,4}}(?:\s?[а-д]{_E})?(?:/\d{{1,3}})?{_EXTRA}\s*,?\s*"
-    r"(?:кв\.?|квартир(?:а|е|у|ы))\s*№?\s*\d{1,4}(?!\d)"
+    rf"(?i){_B}{_HOUSE_MARK}\s*№?\s*\d{{1,4}}(?:\s?[а-д]{_E})?(?:/\d{{1,3}})?{_EXTRA}\s*,?\s*{_FLAT_NUMBER}"
 )
 _DIGIT_RE = re.compile(r"\d")
 _BUSINESS = re.compile(

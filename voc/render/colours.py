@@ -71,7 +71,7 @@ def legend(heatmap: Heatmap, top: float) -> dict:
     """What a cell's number is and what its colour says: title, one or more colour bars, the no-data swatch."""
     no_data = {"colour": NO_DATA_BG, "label": NO_DATA_LABEL + " (в ячейке нет отзывов)"}
     if heatmap.kind == "stage_channel":
-        norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
+        norm: Normalize = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
         return {"title": "Число в ячейке — средняя тональность отзывов (от −1 до +1), n — число отзывов",
                 "bars": [{"label": "красный — негатив, белый — нейтрально, синий — позитив", "low": "−1",
                           "high": "+1", "stops": _stops(DIVERGING, -1, 1, norm)}], "no_data": no_data}
@@ -112,7 +112,7 @@ def bar_scales(heatmap: Heatmap, top: float) -> list[tuple[str, Colormap, Normal
         return [("доля негативных упоминаний (0–1)", colormaps[WARM], Normalize(vmin=0, vmax=1), cols)]
     t = max(top, 1e-9)
     start = 0.08 / 1.08  # where 0 falls on Normalize(-0.08 t, t)
-    out = []
+    out: list[tuple[str, Colormap, Normalize, list[int]]] = []
     for group, title in (("negative", "доля отзывов этапа: негативные эмоции"),
                          ("positive", "доля отзывов этапа: позитивные эмоции"),
                          ("neutral", "доля отзывов этапа: нейтральные")):

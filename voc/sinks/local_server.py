@@ -63,9 +63,10 @@ class LocalClickHouse:
     """Start clickhouse-server with a private config and data folder; stop it and delete the folder on exit."""
 
     def __init__(self, binary: str | None = None, startup_timeout: float = 90.0) -> None:
-        self.binary = binary or server_binary()
-        if self.binary is None:
+        found = binary or server_binary()
+        if found is None:
             raise FileNotFoundError("clickhouse-server not found (apt-get install clickhouse-server)")
+        self.binary: str = found
         self.timeout = startup_timeout
         self.port = 0
         self.dir: Path | None = None

@@ -60,12 +60,13 @@ def fit(
     try:
         from voc.config import ConfigError
 
-        model = TopicModel(clustering=clustering, n_topics=n_topics).fit(
+        model = TopicModel(clustering=clustering, n_topics=n_topics).fit(  # type: ignore[arg-type]  # checked there
             frame["text"].tolist(), taxonomy=taxonomy, reference=reference)
     except (ValueError, FileNotFoundError, ConfigError) as exc:
         _fail(str(exc))
     model.save(output)
     s = model.stats_
+    assert s is not None  # set by fit
     if as_json:
         typer.echo(json.dumps({"model_dir": str(output), "version": model.version, "n_docs": s.n_docs,
                                "n_topics": s.n_topics, "n_seeded": s.n_seeded, "outlier_share": s.outlier_share,

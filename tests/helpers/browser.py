@@ -22,7 +22,7 @@ from api.app import create_app
 from api.keys import create_key
 from api.settings import Settings
 
-ARTIFACTS = Path(__file__).parent / "artifacts" / "browser"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 DRIVER_NAMES = ("chromedriver", "chromium-driver")
 

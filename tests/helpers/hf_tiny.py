@@ -1,4 +1,4 @@
-"""Shared helpers (no tests): a tiny randomly initialised BERT classifier and made-up feedback rows."""
+"""A tiny randomly initialised BERT classifier and made-up feedback rows (no tests here)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared helpers (no tests): a tiny multi-task model directory (random 2-layer BERT encoder, one short epoch).
+"""Test helper (no tests): a tiny multi-task model directory (random 2-layer BERT encoder, one short epoch).
 
 ``build_tiny_multitask(dir)`` trains every head for one epoch on a dozen made-up rows in a few seconds;
 ``force_head(dir, head, label)`` rewrites one head so it always answers ``label`` (deterministic tests).
