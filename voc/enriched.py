@@ -257,7 +257,8 @@ class _PresentFields(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     @model_serializer(mode="wrap")
-    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    # unannotated return on purpose: pydantic would take it as the serialisation schema (no properties)
+    def _present(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # noqa: ANN202
         data = handler(self)
         present = self.model_fields_set | set(self.model_extra or {})
         return {k: v for k, v in data.items() if k in present}
