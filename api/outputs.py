@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from markupsafe import escape
 
@@ -85,7 +85,7 @@ def iter_rejected(paths: Iterable[Path]) -> Iterator[dict[str, str]]:
             yield from csv.DictReader(fh)
 
 
-def write_rejected(rows: Iterable[dict[str, Any]], out: Iterable[str] | Any) -> None:
+def write_rejected(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=list(REJECTED_COLUMNS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:

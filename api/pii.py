@@ -46,7 +46,7 @@ def mask_rejected(row: dict[str, Any], display: dict[str, str] | None = None) ->
     """A rejected-row dict for output: file shown by its uploaded name, value cut and masked, '' → None."""
     out = {k: (v if v != "" else None) for k, v in row.items()}
     if out.get("file"):
-        out["file"] = display_file(out["file"], display)
+        out["file"] = display_file(str(out["file"]), display)
     if "value" in out:
         out["value"] = mask_value(out["value"])
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -97,7 +97,7 @@ def _clean(value: Any) -> Any:
         return repr(value)[:200]
 
 
-def errors_from_validation(errs: Sequence[dict[str, Any]], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
+def errors_from_validation(errs: Sequence[Mapping[str, Any]], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
     """pydantic error dicts → [{loc, msg}] with a message that says what was expected."""
     out = []
     for e in errs:

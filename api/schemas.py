@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import typing
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -98,7 +98,7 @@ ClassifyBody = Annotated[
 #: Findings fields /v1/classify does not return (the id is the record's; sentences, discovered topics and call
 #: metrics are batch-only)
 _NOT_RETURNED = frozenset({"feedback_id", "sentences", "discovered_topic", "call_metrics"})
-_ITEM_EXAMPLE = {
+_ITEM_EXAMPLE: dict[str, Any] = {
     "id": "b1c2", "ticket_id": "T-1042", "customer_id": "C-77", "channel": "review",
     "sentiment": "negative", "sentiment_score": -0.82, "sentiment_confidence": 0.91,
     "emotions": [{"name": "раздражение/гнев", "confidence": 0.77}],
@@ -130,7 +130,7 @@ class _ItemBase(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_EXAMPLE]})
 
     @classmethod
-    def of(cls, rec: Feedback, findings: Findings, took_ms: float) -> BaseModel:
+    def of(cls, rec: Feedback, findings: Findings, took_ms: float) -> Self:
         """The result of one classified record."""
         values = {name: getattr(rec, name) for name in cls.model_fields if name in Feedback.model_fields}
         values.update({name: getattr(findings, name) for name in cls.model_fields if name in Findings.model_fields})

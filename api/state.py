@@ -122,6 +122,7 @@ class ServiceState:
         gate first (the pipeline masks the texts itself)."""
         if self.privacy is not None:
             records, _ = self.privacy.protect_records(records, texts=False)
+        assert self.pipeline is not None, "the pipeline is loaded at start-up"
         return self.pipeline.analyze(records)
 
     def stop(self) -> None:

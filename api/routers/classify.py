@@ -70,7 +70,7 @@ async def classify(
         await state.run_inference(lambda: idempotent_store(state.sessions, principal.key_id, idem_key, digest, answer))
     if state.dispatcher is not None:
         for res in results:
-            if res.sentiment == "negative" and res.sentiment_score is not None:
-                state.dispatcher.submit("feedback.negative", negative_from_result(res.model_dump(mode="json")),
-                                        res.sentiment_score)
+            row = res.model_dump(mode="json")
+            if row["sentiment"] == "negative" and row["sentiment_score"] is not None:
+                state.dispatcher.submit("feedback.negative", negative_from_result(row), row["sentiment_score"])
     return answer
