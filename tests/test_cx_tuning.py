@@ -1,0 +1,120 @@
+"""Cross-validated tuning of the shipped CX heads: label biases (the «none» gate), emotion thresholds and weights.
+
+All texts below were written for this test (not taken from any dataset).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.base import NONE_LABEL, ModelInfo
+from models.tfidf import TfidfClassifier
+from training.cxlabels import tune_emotions
+from training.cxlabels.tune_bias import all_rows_accuracy, fit_bias, nested, shift
+from training.cxlabels.tune_emotions import (
+    cross_validate,
+    decide,
+    nested_predictions,
+    summary,
+    tune_thresholds,
+)
+from training.data import DataError, LabelledTexts
+from training.train_cx_defaults import apply_bias, label_bias
+from voc.vocab import EMOTIONS
+
+COMPLAINTS = ["приложение не работает второй день", "списали деньги дважды", "курьер опоздал на три часа",
+              "нагрубили в отделении", "не пришло смс с кодом", "карта заблокирована без причины"]
+PRAISE = ["спасибо за быструю доставку", "отличный банк всем советую", "всё понравилось, вежливый оператор",
+          "удобное приложение", "благодарю за помощь", "хороший тариф"]
+
+
+def _head() -> TfidfClassifier:
+    texts = [f"{t} {i}" for i in range(4) for t in [*COMPLAINTS, *PRAISE]]
+    labels = [lab for _ in range(4) for lab in ["технический сбой"] * 6 + [NONE_LABEL] * 6]
+    info = ModelInfo(name="t", version="0", task="cause", kind="tfidf", labels=[])
+    return TfidfClassifier(info, C=2.0, min_df=1).fit(texts, labels, val_fraction=0.0)
+
+
+def test_bias_equals_a_shift_of_the_heads_intercepts():
+    model = _head()
+    before = model.predict_proba(COMPLAINTS + PRAISE)
+    bias = label_bias(model.labels, {NONE_LABEL: 1.5})
+    assert bias[model.labels.index(NONE_LABEL)] == 1.5 and bias.sum() == 1.5
+    model.intercept_ = model.intercept_ + bias
+    after = model.predict_proba(COMPLAINTS + PRAISE)
+    assert np.allclose(apply_bias(before, bias), after, atol=1e-5)
+    assert np.allclose(shift(before, bias), after, atol=1e-5)
+    assert (after[:, model.labels.index(NONE_LABEL)] > before[:, model.labels.index(NONE_LABEL)]).all()
+    assert apply_bias(before, np.zeros(2)) is before
+
+
+def test_a_bias_for_an_unknown_label_is_refused():
+    with pytest.raises(DataError, match=r"LABEL_BIAS names labels the head does not have: \['погода'\]"):
+        label_bias(["технический сбой", NONE_LABEL], {"погода": 1.0})
+
+
+def test_fit_bias_moves_the_none_gate_where_the_objective_is_best():
+    # column 0 = a cause, column 1 = «—»; the head over-calls the cause: P(cause) 0.6 on the non-complaints
+    proba = np.array([[0.9, 0.1]] * 10 + [[0.6, 0.4]] * 10)
+    gold = ["c"] * 10 + [""] * 10
+
+    def decide(p: np.ndarray, rows: np.ndarray) -> list[str]:
+        return ["c" if r[0] >= r[1] else "" for r in p]
+
+    assert all_rows_accuracy(gold, decide(proba, np.arange(20))) == 0.5
+    bias = fit_bias(proba, lambda q: all_rows_accuracy(gold, decide(q, np.arange(20))))
+    assert 0.4 < bias[1] - bias[0] < 2.0  # «—» now beats P(cause) 0.6 (log 1.5 = 0.41) but not 0.9 (log 9 = 2.2)
+    assert all_rows_accuracy(gold, decide(shift(proba, bias), np.arange(20))) == 1.0
+    fold_of = np.arange(20) % 2
+    pred, biases = nested(proba, fold_of, lambda p, rows: fit_bias(
+        p[rows], lambda q: all_rows_accuracy([gold[i] for i in rows], decide(q, rows))), decide)
+    assert pred == gold and len(biases) == 2
+
+
+def test_thresholds_and_the_emotion_cap():
+    y = np.array([[1, 0], [1, 0], [0, 0], [0, 1]])
+    proba = np.array([[0.7, 0.1], [0.4, 0.2], [0.2, 0.3], [0.1, 0.9]])
+    thr = tune_thresholds(proba, y)
+    assert 0.2 < thr[0] <= 0.4 and 0.3 < thr[1] <= 0.9
+    assert tune_thresholds(proba, np.zeros_like(y)).tolist() == [0.5, 0.5]  # no positives: the default
+    many = np.array([[0.9, 0.8, 0.7, 0.6]])
+    assert decide(many, np.full(4, 0.5), max_labels=3).tolist() == [[1, 1, 1, 0]]
+    assert decide(many, np.array([0.95, 0.5, 0.5, 0.5])).tolist() == [[0, 1, 1, 1]]
+    # nested: each fold is decided with the other fold's threshold (the lowest best one: fold 0 → 0.325,
+    # fold 1 → 0.125), so fold 0's negative at 0.3 fires although a threshold tuned on fold 0 would not fire it
+    y2 = np.array([[1], [0], [1], [0]])
+    p2 = np.array([[0.8], [0.3], [0.5], [0.1]])
+    assert nested_predictions(p2, y2, np.array([0, 0, 1, 1]))[:, 0].tolist() == [1, 1, 1, 0]
+
+
+def test_emotion_training_rows_drop_texts_equal_to_cxreal_ones(monkeypatch):
+    import training.data as data_mod
+
+    fake = LabelledTexts(["Спасибо  большое!", "Я зол", "Спасибо большое!"], [[EMOTIONS[1]], [EMOTIONS[2]], []],
+                         True, list(EMOTIONS), [list(EMOTIONS)] * 3, ["cedr", "cedr", "inhouse"])
+    monkeypatch.setattr(data_mod, "load_emotions_train", lambda inhouse=True: fake)
+    data, dropped = tune_emotions.emotion_training_rows([" Спасибо большое! "])
+    assert dropped == 1 and data.texts == ["Я зол", "Спасибо большое!"]  # the in-house row is kept
+    assert data.sources == ["cedr", "inhouse"] and len(data.known) == 2
+    assert data.inhouse_positives[EMOTIONS[1]] == 0
+
+
+def test_cross_validate_scores_every_cxreal_row_and_keeps_the_base_head():
+    rng = np.random.default_rng(0)
+    anger, joy = EMOTIONS[2], EMOTIONS[0]
+    base_texts = [f"{t} {i}" for i in range(5) for t in [*COMPLAINTS, *PRAISE]]
+    base_labels = [[anger] if t.split()[0] in {c.split()[0] for c in COMPLAINTS} else [joy] for t in base_texts]
+    data = LabelledTexts(base_texts, base_labels, True, list(EMOTIONS), [list(EMOTIONS)] * len(base_texts),
+                         ["cedr"] * len(base_texts))
+    cx_texts = [f"{t} клиент {i}" for i in range(2) for t in [*COMPLAINTS, *PRAISE]]
+    cx_labels = [[anger] if k < 6 else [] for _ in range(2) for k in range(12)]
+    groups = list(rng.choice(["a", "b"], size=len(cx_texts)))
+    cv = cross_validate(data, cx_texts, cx_labels, groups, [0.0, 5.0], n_folds=2, C=2.0)
+    assert set(cv.oof) == {0.0, 5.0} and all(p.shape == (24, len(EMOTIONS)) for p in cv.oof.values())
+    assert np.allclose(cv.base.predict_proba(cx_texts), cv.oof[0.0]) and sorted(set(cv.fold_of)) == [0, 1]
+    row = summary(cv, 5.0)
+    assert set(row["thresholds"]) == set(EMOTIONS) and 0.0 <= row["micro_f1_nested"] <= 1.0
+    # the cxreal rows teach that praise here has no joy: with them, joy falls on the held-out praise
+    j = EMOTIONS.index(joy)
+    assert cv.oof[5.0][6:12, j].mean() < cv.oof[0.0][6:12, j].mean()
