@@ -279,12 +279,27 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
             "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def emotion_cv(weight: float, cx_rows: int) -> dict[str, Any]:
+    """The cross-validated scores and thresholds of ``weight`` recorded by ``training.cxlabels.tune_emotions``."""
+    from training.cxlabels.tune_emotions import RESULTS_FILE as EMOTIONS_CV
+
+    if not EMOTIONS_CV.is_file():
+        raise DataError(f"{EMOTIONS_CV} is missing: run python -m training.cxlabels.tune_emotions first")
+    res = json.loads(EMOTIONS_CV.read_text(encoding="utf-8"))
+    rows = [r for r in res.get("weights", []) if r.get("cxreal_weight") == weight]
+    if not rows or res.get("rows") not in (cx_rows, cx_rows + 1):
+        raise DataError(f"{EMOTIONS_CV} has no cross-validation of cxreal weight {weight} on these {cx_rows} rows: "
+                        "run python -m training.cxlabels.tune_emotions --weights ... again")
+    return {"folds": res["folds"], **rows[0]}
+
+
 def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: int = FOLDS) -> dict[str, Any]:
     """The emotion head of ``training.train_defaults`` with the cxreal train rows added (weight
-    ``EMOTION_CXREAL_WEIGHT``); per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities."""
+    ``EMOTION_CXREAL_WEIGHT``); per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities by
+    ``training.cxlabels.tune_emotions`` (``n_folds`` is not used: the folds are that run's)."""
     from datasets.inhouse import load_inhouse
     from training.cxlabels.loader import load_cxreal
-    from training.cxlabels.tune_emotions import cross_validate, emotion_training_rows, summary
+    from training.cxlabels.tune_emotions import emotion_training_rows
     from training.data import load_emotion_eval, load_inhouse_emotions
     from training.evaluate import evaluate
     from training.train_defaults import (
@@ -298,12 +313,11 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
 
     t0 = time.perf_counter()
     cx = frame[frame["source"] == "cxreal"].reset_index(drop=True)
-    cx_texts, cx_emotions, cx_groups = list(cx["text"]), [list(v) for v in cx["emotions"]], list(cx["group"])
+    cx_texts, cx_emotions = list(cx["text"]), [list(v) for v in cx["emotions"]]
     eval_texts = [*load_cxreal("eval")["text"], *load_inhouse("eval")["text"]]
     data, dropped_shared = emotion_training_rows([*cx_texts, *eval_texts])
     w = EMOTION_CXREAL_WEIGHT
-    cv = cross_validate(data, cx_texts, cx_emotions, cx_groups, [w], n_folds, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
-    scores = summary(cv, w)
+    scores = emotion_cv(w, len(cx_texts))
     thresholds = scores.pop("thresholds")
     weights = {**EMOTION_SOURCE_WEIGHTS, "cxreal": w}
     sources = [*data.sources, *["cxreal"] * len(cx_texts)]
@@ -314,7 +328,7 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
                 "label_mapping": "training/emotion_mapping.py", "source_weights": EMOTION_SOURCE_WEIGHTS,
                 "cxreal_weight": w, "inhouse_positives": data.inhouse_positives,
                 "inhouse_not_annotating": sorted(lab for lab, n in data.inhouse_positives.items()
-                                                 if n < EMOTION_INHOUSE_MIN_POSITIVES), "folds": n_folds,
+                                                 if n < EMOTION_INHOUSE_MIN_POSITIVES), "folds": scores["folds"],
                 "hardware": platform.processor() or platform.machine()}
     info = ModelInfo(name=MODEL_NAMES["emotions"], version=datetime.now(UTC).strftime("%Y.%m.%d") + "-1",
                      task="emotions", kind="tfidf", labels=[], multilabel=True, training=training)
@@ -340,11 +354,11 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
         f"text is dropped from the shared rows ({dropped_shared}): eval texts never train, train texts enter once, "
         "with their gold labels.", "",
         f"Source weights: {weights}.", "",
-        f"`cv:cxreal_train`: {n_folds}-fold cross-validation over the cxreal train rows (stratified by source file); "
-        "`micro_f1_nested` decides each fold with thresholds tuned on the other folds. The shipped thresholds are "
-        "tuned on all out-of-fold probabilities. The cxreal weight was chosen by "
-        "`python -m training.cxlabels.tune_emotions` (bench/results/cx_emotions_cv.json); the real-text eval scores "
-        "are in docs/cx_quality.md.", ""]), encoding="utf-8")
+        "`cv:cxreal_train`: `python -m training.cxlabels.tune_emotions` (bench/results/cx_emotions_cv.json), 5-fold "
+        "cross-validation over the cxreal train rows (stratified by source file) for each candidate cxreal weight; "
+        "`micro_f1_nested` decides each fold with thresholds tuned on the other folds (the estimate the weight was "
+        "chosen by). The shipped thresholds are tuned on all out-of-fold probabilities of the chosen weight. The "
+        "real-text eval scores are in docs/cx_quality.md.", ""]), encoding="utf-8")
     size = _dir_bytes(out_dir)
     if size > MAX_MODEL_BYTES:
         raise DataError(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")

@@ -167,14 +167,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from datasets.inhouse import load_inhouse
     from training.cxlabels.loader import load_cxreal
+    from training.train_cx_defaults import load_training_frame
     from training.train_defaults import EMOTION_C, EMOTION_SOURCE_WEIGHTS
 
-    cx = load_cxreal("train")
+    frame, _ = load_training_frame()  # cxreal train minus any text equal to an eval text
+    cx = frame[frame["source"] == "cxreal"].rename(columns={"group": "source_file"}).reset_index(drop=True)
     cx_eval = load_cxreal("eval")
     data, dropped = emotion_training_rows([*cx["text"], *cx_eval["text"], *load_inhouse("eval")["text"]])
     print(f"emotion rows {len(data.texts)} (dropped {dropped} equal to a cxreal / in-house text); "
           f"cxreal train {len(cx)}", file=sys.stderr, flush=True)
-    cv = cross_validate(data, list(cx["text"]), list(cx["emotions"]), list(cx["source"]), args.weights, args.folds,
+    cv = cross_validate(data, list(cx["text"]), list(cx["emotions"]), list(cx["source_file"]), args.weights, args.folds,
                         EMOTION_C, EMOTION_SOURCE_WEIGHTS)
     res: dict[str, Any] = {"rows": len(cx), "folds": args.folds, "emotion_rows": len(data.texts),
                            "dropped_equal_to_cxreal_or_inhouse": dropped,
