@@ -13,8 +13,11 @@ from models.tfidf import TfidfClassifier
 from training.cxlabels import tune_emotions
 from training.cxlabels.tune_bias import all_rows_accuracy, fit_bias, nested, shift
 from training.cxlabels.tune_emotions import (
+    blend_logits,
+    blended_head,
     cross_validate,
     decide,
+    fit_shared,
     nested_predictions,
     summary,
     tune_thresholds,
@@ -100,21 +103,28 @@ def test_emotion_training_rows_drop_texts_equal_to_cxreal_ones(monkeypatch):
     assert data.inhouse_positives[EMOTIONS[1]] == 0
 
 
-def test_cross_validate_scores_every_cxreal_row_and_keeps_the_base_head():
+def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
     rng = np.random.default_rng(0)
     anger, joy = EMOTIONS[2], EMOTIONS[0]
     base_texts = [f"{t} {i}" for i in range(5) for t in [*COMPLAINTS, *PRAISE]]
-    base_labels = [[anger] if t.split()[0] in {c.split()[0] for c in COMPLAINTS} else [joy] for t in base_texts]
+    base_labels = [[anger] if k < 6 else [joy] for _ in range(5) for k in range(12)]
     data = LabelledTexts(base_texts, base_labels, True, list(EMOTIONS), [list(EMOTIONS)] * len(base_texts),
                          ["cedr"] * len(base_texts))
-    cx_texts = [f"{t} клиент {i}" for i in range(2) for t in [*COMPLAINTS, *PRAISE]]
-    cx_labels = [[anger] if k < 6 else [] for _ in range(2) for k in range(12)]
+    base = fit_shared(data, C=2.0)
+    cx_texts = [f"{t} клиент {i}" for i in range(3) for t in [*COMPLAINTS, *PRAISE]]
+    cx_labels = [[anger] if k < 6 else [] for _ in range(3) for k in range(12)]  # here praise carries no joy
     groups = list(rng.choice(["a", "b"], size=len(cx_texts)))
-    cv = cross_validate(data, cx_texts, cx_labels, groups, [0.0, 5.0], n_folds=2, C=2.0)
-    assert set(cv.oof) == {0.0, 5.0} and all(p.shape == (24, len(EMOTIONS)) for p in cv.oof.values())
-    assert np.allclose(cv.base.predict_proba(cx_texts), cv.oof[0.0]) and sorted(set(cv.fold_of)) == [0, 1]
-    row = summary(cv, 5.0)
+    cv = cross_validate(base, cx_texts, cx_labels, groups, [1.0], n_folds=3)
+    assert cv.z_cx[1.0].shape == (36, len(EMOTIONS)) and sorted(set(cv.fold_of)) == [0, 1, 2]
+    assert cv.fitted[1.0].tolist() == [lab == anger for lab in EMOTIONS]  # joy has no cxreal positive: not fitted
+    assert np.allclose(blend_logits(cv.z_base, cv.z_cx[1.0], cv.fitted[1.0], 0.0), cv.z_base)
+    row = summary(cv, 0.5, 1.0)
     assert set(row["thresholds"]) == set(EMOTIONS) and 0.0 <= row["micro_f1_nested"] <= 1.0
-    # the cxreal rows teach that praise here has no joy: with them, joy falls on the held-out praise
+    # the blended head is one linear head: its probabilities = sigmoid of the blended logits
+    head = blended_head(cv, 0.5, 1.0)
+    proba = head.predict_proba(cx_texts)
+    assert proba.shape == (36, len(EMOTIONS))
     j = EMOTIONS.index(joy)
-    assert cv.oof[5.0][6:12, j].mean() < cv.oof[0.0][6:12, j].mean()
+    assert np.allclose(proba[:, j], 1 / (1 + np.exp(-cv.z_base[:, j])), atol=1e-2)  # joy: the shared head alone
+    a = EMOTIONS.index(anger)
+    assert not np.allclose(proba[:, a], 1 / (1 + np.exp(-cv.z_base[:, a])), atol=1e-3)

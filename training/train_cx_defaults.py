@@ -14,9 +14,9 @@ the out-of-fold probabilities of the cxreal rows. The final heads are fitted on 
 the label biases ``LABEL_BIAS`` (their «none» gate and class priors, chosen by ``training.cxlabels.tune_bias``)
 added to their intercepts.
 
-``emotions``: the emotion head of ``training.train_defaults`` (shared emotion sets + in-house train) with the cxreal
-train rows added at weight ``EMOTION_CXREAL_WEIGHT`` (chosen by ``training.cxlabels.tune_emotions``) and per-emotion
-thresholds tuned on the cxreal rows' out-of-fold probabilities → ``models/shipped/emotions-tfidf``.
+``emotions``: the emotion head of ``training.train_defaults`` (shared emotion sets + in-house train) blended in logit
+space with a head fitted on the cxreal train rows (``EMOTION_ALPHA``, chosen by ``training.cxlabels.tune_emotions``),
+per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities → ``models/shipped/emotions-tfidf``.
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
 #: «no cause / no stage» gate, the rest are class priors. Chosen with the analyzers' decision rules by nested
 #: cross-validation on the cxreal train rows (``python -m training.cxlabels.tune_bias``, bench/results/cx_bias_cv.json)
 LABEL_BIAS: dict[str, dict[str, float]] = {"cause": {}, "journey_stage": {}}
-#: sample weight of the cxreal train rows in the emotion head (the shared emotion sets and in-house rows keep
-#: ``training.train_defaults.EMOTION_SOURCE_WEIGHTS``); chosen by ``python -m training.cxlabels.tune_emotions``
-#: (bench/results/cx_emotions_cv.json)
-EMOTION_CXREAL_WEIGHT = 20.0
+#: the emotion head = (1 − α)·shared head + α·cxreal head in logit space (``training.cxlabels.tune_emotions``);
+#: α and the cxreal head's C chosen there by nested cross-validation (bench/results/cx_emotions_cv.json)
+EMOTION_ALPHA = 0.5
+EMOTION_CX_C = 4.0
 #: sample weight of the in-house rows (texts written in the project) next to the real cxreal rows (1.0)
 INHOUSE_WEIGHT = 1.0
 #: topics the in-house set does not annotate (its vocabulary is the default taxonomy)
@@ -279,27 +279,19 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
             "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def emotion_cv(weight: float, cx_rows: int) -> dict[str, Any]:
-    """The cross-validated scores and thresholds of ``weight`` recorded by ``training.cxlabels.tune_emotions``."""
-    from training.cxlabels.tune_emotions import RESULTS_FILE as EMOTIONS_CV
-
-    if not EMOTIONS_CV.is_file():
-        raise DataError(f"{EMOTIONS_CV} is missing: run python -m training.cxlabels.tune_emotions first")
-    res = json.loads(EMOTIONS_CV.read_text(encoding="utf-8"))
-    rows = [r for r in res.get("weights", []) if r.get("cxreal_weight") == weight]
-    if not rows or res.get("rows") not in (cx_rows, cx_rows + 1):
-        raise DataError(f"{EMOTIONS_CV} has no cross-validation of cxreal weight {weight} on these {cx_rows} rows: "
-                        "run python -m training.cxlabels.tune_emotions --weights ... again")
-    return {"folds": res["folds"], **rows[0]}
-
-
 def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: int = FOLDS) -> dict[str, Any]:
-    """The emotion head of ``training.train_defaults`` with the cxreal train rows added (weight
-    ``EMOTION_CXREAL_WEIGHT``); per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities by
-    ``training.cxlabels.tune_emotions`` (``n_folds`` is not used: the folds are that run's)."""
+    """The emotion head of ``training.train_defaults`` (shared sets) blended in logit space with a head fitted on the
+    cxreal train rows (``EMOTION_ALPHA``, ``EMOTION_CX_C``); per-emotion thresholds tuned on the cxreal rows'
+    out-of-fold probabilities (``n_folds`` folds, stratified by source file)."""
     from datasets.inhouse import load_inhouse
     from training.cxlabels.loader import load_cxreal
-    from training.cxlabels.tune_emotions import emotion_training_rows
+    from training.cxlabels.tune_emotions import (
+        blended_head,
+        cross_validate,
+        emotion_training_rows,
+        fit_shared,
+        summary,
+    )
     from training.data import load_emotion_eval, load_inhouse_emotions
     from training.evaluate import evaluate
     from training.train_defaults import (
@@ -309,34 +301,35 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
         _summary,
     )
     from training.train_defaults import LICENCE as EMOTION_LICENCE
-    from voc.vocab import EMOTIONS, NO_EMOTION
+    from voc.vocab import NO_EMOTION
 
     t0 = time.perf_counter()
     cx = frame[frame["source"] == "cxreal"].reset_index(drop=True)
     cx_texts, cx_emotions = list(cx["text"]), [list(v) for v in cx["emotions"]]
     eval_texts = [*load_cxreal("eval")["text"], *load_inhouse("eval")["text"]]
     data, dropped_shared = emotion_training_rows([*cx_texts, *eval_texts])
-    w = EMOTION_CXREAL_WEIGHT
-    scores = emotion_cv(w, len(cx_texts))
+    alpha, c_cx = EMOTION_ALPHA, EMOTION_CX_C
+    base = fit_shared(data, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
+    cv = cross_validate(base, cx_texts, cx_emotions, list(cx["group"]), [c_cx], n_folds)
+    scores = summary(cv, alpha, c_cx)
     thresholds = scores.pop("thresholds")
-    weights = {**EMOTION_SOURCE_WEIGHTS, "cxreal": w}
-    sources = [*data.sources, *["cxreal"] * len(cx_texts)]
-    training = {"data": {**{s: sources.count(s) for s in dict.fromkeys(sources)}, "total": len(sources),
+    training = {**base.info.training,
+                "data": {**data.counts(), "cxreal": len(cx_texts), "total": len(data.texts) + len(cx_texts),
                          "dropped_equal_to_cxreal_or_inhouse_text": dropped_shared,
                          "cxreal_dropped_equal_to_eval": dropped},
                 "retrain": RETRAIN.format(task="emotions"), "licence": EMOTION_LICENCE + " " + LICENCE,
                 "label_mapping": "training/emotion_mapping.py", "source_weights": EMOTION_SOURCE_WEIGHTS,
-                "cxreal_weight": w, "inhouse_positives": data.inhouse_positives,
+                "inhouse_positives": data.inhouse_positives,
                 "inhouse_not_annotating": sorted(lab for lab, n in data.inhouse_positives.items()
-                                                 if n < EMOTION_INHOUSE_MIN_POSITIVES), "folds": scores["folds"],
+                                                 if n < EMOTION_INHOUSE_MIN_POSITIVES),
+                "method": "logit blend (1 - alpha)·shared + alpha·cxreal of two TF-IDF logistic-regression heads on "
+                          "the shared head's features (word1-2 + char_wb2-5, sublinear tf), per-label thresholds",
+                "alpha": alpha, "cxreal_head_C": c_cx, "folds": n_folds,
                 "hardware": platform.processor() or platform.machine()}
-    info = ModelInfo(name=MODEL_NAMES["emotions"], version=datetime.now(UTC).strftime("%Y.%m.%d") + "-1",
-                     task="emotions", kind="tfidf", labels=[], multilabel=True, training=training)
-    model = TfidfClassifier(info, C=EMOTION_C).fit(
-        [*data.texts, *cx_texts], [*data.labels, *cx_emotions], label_set=list(EMOTIONS), multilabel=True,
-        known=[*data.known, *[list(EMOTIONS)] * len(cx_texts)],
-        sample_weight=[weights.get(s, 1.0) for s in sources], val_fraction=0.0, seed=SEED)
-    model.info = model.info.model_copy(update={"thresholds": thresholds})
+    model = blended_head(cv, alpha, c_cx)
+    model.info = model.info.model_copy(update={
+        "name": MODEL_NAMES["emotions"], "version": datetime.now(UTC).strftime("%Y.%m.%d") + "-1",
+        "training": training, "thresholds": thresholds, "metrics": {}})
     reports = {"test:cedr": evaluate(model, load_emotion_eval("cedr", "test"), none_label=NO_EMOTION),
                "dev:semeval2025_ru": evaluate(model, load_emotion_eval("semeval2025_ru", "dev"), none_label=NO_EMOTION),
                "test:ru_izard": evaluate(model, load_emotion_eval("ru_izard", "test"), none_label=NO_EMOTION),
@@ -348,17 +341,19 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
     card = out_dir / "README.md"
     card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join([
         "## Data", "",
-        "The emotion sets of `training.train_defaults` (cedr, semeval2025_ru, ru_izard mapped onto the CX emotions, "
-        "silver благодарность rows from the train-side sentiment texts, in-house train) plus the `datasets/cxreal` "
-        f"train rows (all six emotions annotated) at sample weight {w}. Any text equal to a cxreal or in-house "
-        f"text is dropped from the shared rows ({dropped_shared}): eval texts never train, train texts enter once, "
-        "with their gold labels.", "",
-        f"Source weights: {weights}.", "",
-        "`cv:cxreal_train`: `python -m training.cxlabels.tune_emotions` (bench/results/cx_emotions_cv.json), 5-fold "
-        "cross-validation over the cxreal train rows (stratified by source file) for each candidate cxreal weight; "
-        "`micro_f1_nested` decides each fold with thresholds tuned on the other folds (the estimate the weight was "
-        "chosen by). The shipped thresholds are tuned on all out-of-fold probabilities of the chosen weight. The "
-        "real-text eval scores are in docs/cx_quality.md.", ""]), encoding="utf-8")
+        "Two logistic-regression heads on one TF-IDF feature space, blended in logit space into this one head: "
+        f"(1 − {alpha})·**shared** + {alpha}·**cxreal**. Shared: the emotion sets of `training.train_defaults` "
+        "(cedr, semeval2025_ru, ru_izard mapped onto the CX emotions, silver благодарность rows from the train-side "
+        f"sentiment texts, in-house train; source weights {EMOTION_SOURCE_WEIGHTS}; the features are fitted on these "
+        f"texts). cxreal: the `datasets/cxreal` train rows (all six emotions annotated), C {c_cx}. Any text equal "
+        f"to a cxreal or in-house text is dropped from the shared rows ({dropped_shared}): eval texts never train.",
+        "",
+        f"`cv:cxreal_train`: {n_folds}-fold cross-validation over the cxreal train rows (stratified by source file; "
+        "the cxreal head fitted on the other folds, the shared head never sees a cxreal row); `micro_f1_nested` "
+        "decides each fold with thresholds tuned on the other folds. The shipped thresholds are tuned on all "
+        "out-of-fold probabilities. α and C were chosen by `python -m training.cxlabels.tune_emotions` "
+        "(bench/results/cx_emotions_cv.json); the real-text eval scores are in docs/cx_quality.md.", ""]),
+        encoding="utf-8")
     size = _dir_bytes(out_dir)
     if size > MAX_MODEL_BYTES:
         raise DataError(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
