@@ -128,3 +128,20 @@ def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
     assert np.allclose(proba[:, j], 1 / (1 + np.exp(-cv.z_base[:, j])), atol=1e-2)  # joy: the shared head alone
     a = EMOTIONS.index(anger)
     assert not np.allclose(proba[:, a], 1 / (1 + np.exp(-cv.z_base[:, a])), atol=1e-3)
+
+
+def test_shipped_emotion_head_records_its_blend_and_cv_thresholds():
+    from models.registry import SHIPPED_DIR, load_model
+    from training.train_cx_defaults import EMOTION_ALPHA, EMOTION_CX_C, LABEL_BIAS
+
+    model = load_model(SHIPPED_DIR / "emotions-tfidf")
+    info = model.info
+    assert info.multilabel and model.labels == list(EMOTIONS) and set(info.thresholds) == set(EMOTIONS)
+    assert info.training["alpha"] == EMOTION_ALPHA and info.training["cxreal_head_C"] == EMOTION_CX_C
+    cv = info.metrics["cv:cxreal_train"]
+    assert cv["alpha"] == EMOTION_ALPHA and cv["micro_f1_nested"] > 0.6 and cv["rows"] > 1000
+    assert info.training["data"]["cxreal"] == cv["rows"]
+    # the shipped cause / stage heads carry no bias unless LABEL_BIAS names one
+    for task, name in (("cause", "cause-tfidf"), ("journey_stage", "journey-stage-tfidf")):
+        head = load_model(SHIPPED_DIR / name)
+        assert head.info.training.get("label_bias", {}) == {k: v for k, v in LABEL_BIAS[task].items() if v}
