@@ -79,7 +79,8 @@ STAGE_OBJECTIVES: dict[str, Callable[[Sequence[str], Sequence[str]], float]] = {
 
 
 def _show(name: str, entry: dict[str, Any]) -> None:
-    short = {k: {kk: vv for kk, vv in v.items() if kk not in ("fold_biases",)} for k, v in entry.items()}
+    short = {k: {kk: vv for kk, vv in v.items() if kk != "fold_biases"} if isinstance(v, dict) else v
+             for k, v in entry.items()}
     print(name, json.dumps(short, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
@@ -114,6 +115,35 @@ def nested(proba: np.ndarray, fold_of: np.ndarray, fit: Callable[[np.ndarray, np
         for i, p in zip(held, decide(shift(proba[held], bias), held), strict=True):
             pred[i] = p
     return pred, biases
+
+
+def stacking(p_cause: np.ndarray, p_stage: np.ndarray, ctx: dict[str, Any], sent: np.ndarray, lex: np.ndarray,
+             gold_cause: Sequence[str], gold_stage: Sequence[str], fold_of: np.ndarray) -> dict[str, Any]:
+    """A small multinomial logistic regression over [log head probabilities, lexicon stage cue scores, the cause
+    lexicon's label and the sentiment (one-hot)], fitted on the other folds' out-of-fold rows and scored on the
+    held-out fold — would the analyzers gain from stacking the lexicons onto the heads? (Shipping it needs an
+    analyzer change; measured only.)"""
+    from sklearn.linear_model import LogisticRegression
+
+    def onehot(values: np.ndarray, vocab: Sequence[str]) -> np.ndarray:
+        return np.array([[v == w for w in vocab] for v in values], dtype=float)
+
+    feats = np.hstack([np.log(np.maximum(p_cause, 1e-6)), np.log(np.maximum(p_stage, 1e-6)), ctx["stage_cues"],
+                       onehot(lex, CAUSE_LABELS[:-1]), onehot(sent, ["negative", "neutral", "positive"])])
+    out: dict[str, Any] = {"features": "log P(cause head), log P(stage head), stage cue scores, cause lexicon label, "
+                                       "sentiment"}
+    for field, gold, labels in (("cause", gold_cause, CAUSE_LABELS), ("journey_stage", gold_stage, STAGE_LABELS)):
+        y = np.array([labels.index(g or "—") for g in gold])
+        for C in (0.1, 1.0):
+            pred = [""] * len(y)
+            for k in np.unique(fold_of):
+                rest, held = fold_of != k, np.flatnonzero(fold_of == k)
+                clf = LogisticRegression(C=C, max_iter=3000).fit(feats[rest], y[rest])
+                for i, j in zip(held, clf.predict(feats[held]), strict=True):
+                    pred[i] = "" if labels[j] == "—" else labels[j]
+            score = score_cause(gold, pred) if field == "cause" else score_stage(gold, pred)
+            out[f"{field} C={C}"] = {**score, "accuracy_all_rows": round(all_rows_accuracy(gold, pred), 4)}
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -195,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "bias_all_rows": dict(zip(STAGE_LABELS, [round(float(b), 2) for b in full], strict=True))}
     res["journey_stage"]["shipped rule («—» → no stage)"] = entry
     _show("stage", entry)
+    res["stacking"] = stacking(p_cause, p_stage, ctx, sent, lex, gold_cause, gold_stage, fold_of)
+    _show("stacking", res["stacking"])
     res["command"] = "python -m training.cxlabels.tune_bias " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
