@@ -145,3 +145,22 @@ def test_shipped_emotion_head_records_its_blend_and_cv_thresholds():
     for task, name in (("cause", "cause-tfidf"), ("journey_stage", "journey-stage-tfidf")):
         head = load_model(SHIPPED_DIR / name)
         assert head.info.training.get("label_bias", {}) == {k: v for k, v in LABEL_BIAS[task].items() if v}
+
+
+def test_stacking_check_scores_both_fields_on_held_out_folds():
+    from training.cxlabels.tune_bias import stacking
+    from training.cxlabels.tune_heads import CAUSE_LABELS, STAGE_LABELS
+
+    rng = np.random.default_rng(1)
+    n = 60
+    gold_cause = ["технический сбой" if i % 3 == 0 else "" for i in range(n)]
+    gold_stage = ["оплата" if i % 2 else "" for i in range(n)]
+    p_cause = rng.dirichlet(np.ones(len(CAUSE_LABELS)), size=n)
+    p_stage = rng.dirichlet(np.ones(len(STAGE_LABELS)), size=n)
+    sent = np.array(["negative" if c else "positive" for c in gold_cause])
+    lex = np.array(["технический сбой"] * n)
+    ctx = {"stage_cues": rng.random((n, len(STAGE_LABELS) - 1))}
+    out = stacking(p_cause, p_stage, ctx, sent, lex, gold_cause, gold_stage, np.arange(n) % 4)
+    assert {"cause C=0.1", "cause C=1.0", "journey_stage C=0.1", "journey_stage C=1.0"} <= set(out)
+    # the sentiment tells complaints apart here (the head probabilities are noise): the stacked gate learns it
+    assert out["cause C=1.0"]["detection_f1"] >= 0.8 and out["cause C=1.0"]["accuracy_all_rows"] >= 0.8

@@ -11,6 +11,9 @@ decision rules (``cause_rule``, ``stage_rule``) on the cxreal train rows as ``vo
 the shipped sentiment label, the lexicons). Biases are fitted by coordinate ascent over a grid; the estimate that
 chooses is **nested**: each fold decided with the biases fitted on the other folds' rows.
 
+``stacking`` also scores a small logistic regression over the heads' and lexicons' outputs, nested the same way
+(measured only: shipping it would need an analyzer change).
+
 Objectives, fixed before looking: cause — accuracy over all rows with «no cause» as a label (a right cause for a
 complaint, none for the rest: LABELLING.md's gate), stage — accuracy over all rows with «no stage» as a label (the
 rule ``tune_heads`` chose the stage setting by).
