@@ -1,6 +1,6 @@
 """Train the shipped CX heads — complaint cause, journey stage, topics — on real hand-labelled texts.
 
-    python -m training.train_cx_defaults [--only cause|journey_stage|topics] [--labels FILE] [--out-dir DIR]
+    python -m training.train_cx_defaults [--only cause|journey_stage|topics|emotions] [--labels FILE] [--out-dir DIR]
 
 Training rows: the ``datasets/cxreal`` **train** split (texts joined from ``$VOC_DATASETS_DIR``) + the in-house
 ``train.csv``; any row whose normalised text equals an eval text (cxreal eval, in-house eval) is dropped. The eval
@@ -10,7 +10,13 @@ over the labelling vocabulary (the default taxonomy + «вклады и нако
 in-house rows do not annotate those two, so they are not their negatives). Every head is scored by
 ``FOLDS``-fold cross-validation on the training rows (reported in its card); the topic thresholds are tuned on
 the out-of-fold probabilities of the cxreal rows. The final heads are fitted on all training rows and written to
-``models/shipped/{cause,journey-stage,topics}-tfidf`` (each must stay under 8 MB).
+``models/shipped/{cause,journey-stage,topics}-tfidf`` (each must stay under 8 MB). The cause and stage heads get
+the label biases ``LABEL_BIAS`` (their «none» gate and class priors, chosen by ``training.cxlabels.tune_bias``)
+added to their intercepts.
+
+``emotions``: the emotion head of ``training.train_defaults`` (shared emotion sets + in-house train) blended in logit
+space with a head fitted on the cxreal train rows (``EMOTION_ALPHA``, chosen by ``training.cxlabels.tune_emotions``),
+per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities → ``models/shipped/emotions-tfidf``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +48,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "cx_heads_train.json"
 MAX_MODEL_BYTES = 8 * 1024 * 1024
 TASKS = ("cause", "journey_stage", "topics")
-MODEL_NAMES = {"cause": "cause-tfidf", "journey_stage": "journey-stage-tfidf", "topics": "topics-tfidf"}
+ALL_TASKS = (*TASKS, "emotions")
+MODEL_NAMES = {"cause": "cause-tfidf", "journey_stage": "journey-stage-tfidf", "topics": "topics-tfidf",
+               "emotions": "emotions-tfidf"}
 #: regularisation per head (grid 2, 4, 8), chosen with the analyzers' combination rules by cross-validation on the
 #: cxreal train rows (``python -m training.cxlabels.tune_heads``, bench/results/cx_heads_cv.json)
 HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
+#: bias added to the intercepts (log-probabilities) of the single-label heads, label → bias (others 0): «—» is the
+#: «no cause / no stage» gate, the rest are class priors. Chosen with the analyzers' decision rules by nested
+#: cross-validation on the cxreal train rows (``python -m training.cxlabels.tune_bias``, bench/results/cx_bias_cv.json)
+LABEL_BIAS: dict[str, dict[str, float]] = {"cause": {}, "journey_stage": {}}
+#: the emotion head = (1 − α)·shared head + α·cxreal head in logit space (``training.cxlabels.tune_emotions``);
+#: α and the cxreal head's C chosen there by nested cross-validation (bench/results/cx_emotions_cv.json)
+EMOTION_ALPHA = 0.5
+EMOTION_CX_C = 4.0
 #: sample weight of the in-house rows (texts written in the project) next to the real cxreal rows (1.0)
 INHOUSE_WEIGHT = 1.0
 #: topics the in-house set does not annotate (its vocabulary is the default taxonomy)
@@ -183,6 +200,24 @@ def topic_thresholds(data: HeadData, proba: np.ndarray, rows: np.ndarray) -> dic
     return {data.label_set[j]: float(t) for j, t in tuned.items()}
 
 
+def label_bias(label_set: Sequence[str], bias: dict[str, float]) -> np.ndarray:
+    """The bias vector over ``label_set`` (0 for labels not named); a named label outside it is an error."""
+    unknown = sorted(set(bias) - set(label_set))
+    if unknown:
+        raise DataError(f"LABEL_BIAS names labels the head does not have: {unknown}")
+    return np.array([float(bias.get(lab, 0.0)) for lab in label_set])
+
+
+def apply_bias(proba: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Softmax probabilities with ``bias`` added to the logits (what a head with shifted intercepts gives)."""
+    if not bias.any():
+        return proba
+    z = np.log(np.maximum(proba.astype(np.float64), 1e-12)) + bias
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -212,7 +247,8 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
     t0 = time.perf_counter()
     data = head_data(frame, task)
     cx_rows = np.array([i for i, s in enumerate(data.sources) if s == "cxreal"])
-    proba = oof_proba(data, task, HEAD_C[task], folds(frame, n_folds))
+    bias = label_bias(data.label_set, LABEL_BIAS.get(task, {}))
+    proba = apply_bias(oof_proba(data, task, HEAD_C[task], folds(frame, n_folds)), bias)
     thresholds = topic_thresholds(data, proba, cx_rows) if data.multilabel else {}
     thr = np.array([thresholds[lab] for lab in data.label_set]) if thresholds else None
     cv = cv_scores(data, proba, cx_rows, thr)
@@ -222,7 +258,12 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
                 "retrain": RETRAIN.format(task=task), "licence": LICENCE, "inhouse_weight": INHOUSE_WEIGHT,
                 "folds": n_folds, "hardware": platform.processor() or platform.machine(),
                 **({"inhouse_not_annotating": list(INHOUSE_UNANNOTATED_TOPICS)} if data.multilabel else {})}
+    if bias.any():
+        training["label_bias"] = {lab: float(b) for lab, b in zip(data.label_set, bias, strict=True) if b}
+        training["label_bias_chosen_by"] = "python -m training.cxlabels.tune_bias (bench/results/cx_bias_cv.json)"
     model = fit_head(data, task, HEAD_C[task], training=training)
+    if bias.any():
+        model.intercept_ = (model.intercept_ + bias).astype(model.intercept_.dtype)
     update: dict[str, Any] = {"metrics": {**model.info.metrics, "cv:cxreal_train": cv}}
     if thresholds:
         update["thresholds"] = thresholds
@@ -238,23 +279,107 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
             "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: int = FOLDS) -> dict[str, Any]:
+    """The emotion head of ``training.train_defaults`` (shared sets) blended in logit space with a head fitted on the
+    cxreal train rows (``EMOTION_ALPHA``, ``EMOTION_CX_C``); per-emotion thresholds tuned on the cxreal rows'
+    out-of-fold probabilities (``n_folds`` folds, stratified by source file)."""
+    from datasets.inhouse import load_inhouse
+    from training.cxlabels.loader import load_cxreal
+    from training.cxlabels.tune_emotions import (
+        blended_head,
+        cross_validate,
+        emotion_training_rows,
+        fit_shared,
+        summary,
+    )
+    from training.data import load_emotion_eval, load_inhouse_emotions
+    from training.evaluate import evaluate
+    from training.train_defaults import (
+        EMOTION_C,
+        EMOTION_INHOUSE_MIN_POSITIVES,
+        EMOTION_SOURCE_WEIGHTS,
+        _summary,
+    )
+    from training.train_defaults import LICENCE as EMOTION_LICENCE
+    from voc.vocab import NO_EMOTION
+
+    t0 = time.perf_counter()
+    cx = frame[frame["source"] == "cxreal"].reset_index(drop=True)
+    cx_texts, cx_emotions = list(cx["text"]), [list(v) for v in cx["emotions"]]
+    eval_texts = [*load_cxreal("eval")["text"], *load_inhouse("eval")["text"]]
+    data, dropped_shared = emotion_training_rows([*cx_texts, *eval_texts])
+    alpha, c_cx = EMOTION_ALPHA, EMOTION_CX_C
+    base = fit_shared(data, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
+    cv = cross_validate(base, cx_texts, cx_emotions, list(cx["group"]), [c_cx], n_folds)
+    scores = summary(cv, alpha, c_cx)
+    thresholds = scores.pop("thresholds")
+    training = {**base.info.training,
+                "data": {**data.counts(), "cxreal": len(cx_texts), "total": len(data.texts) + len(cx_texts),
+                         "dropped_equal_to_cxreal_or_inhouse_text": dropped_shared,
+                         "cxreal_dropped_equal_to_eval": dropped},
+                "retrain": RETRAIN.format(task="emotions"), "licence": EMOTION_LICENCE + " " + LICENCE,
+                "label_mapping": "training/emotion_mapping.py", "source_weights": EMOTION_SOURCE_WEIGHTS,
+                "inhouse_positives": data.inhouse_positives,
+                "inhouse_not_annotating": sorted(lab for lab, n in data.inhouse_positives.items()
+                                                 if n < EMOTION_INHOUSE_MIN_POSITIVES),
+                "method": "logit blend (1 - alpha)·shared + alpha·cxreal of two TF-IDF logistic-regression heads on "
+                          "the shared head's features (word1-2 + char_wb2-5, sublinear tf), per-label thresholds",
+                "alpha": alpha, "cxreal_head_C": c_cx, "folds": n_folds,
+                "hardware": platform.processor() or platform.machine()}
+    model = blended_head(cv, alpha, c_cx)
+    model.info = model.info.model_copy(update={
+        "name": MODEL_NAMES["emotions"], "version": datetime.now(UTC).strftime("%Y.%m.%d") + "-1",
+        "training": training, "thresholds": thresholds, "metrics": {}})
+    reports = {"test:cedr": evaluate(model, load_emotion_eval("cedr", "test"), none_label=NO_EMOTION),
+               "dev:semeval2025_ru": evaluate(model, load_emotion_eval("semeval2025_ru", "dev"), none_label=NO_EMOTION),
+               "test:ru_izard": evaluate(model, load_emotion_eval("ru_izard", "test"), none_label=NO_EMOTION),
+               "eval:inhouse": evaluate(model, load_inhouse_emotions("eval"), none_label=NO_EMOTION)}
+    scores = {"rows": len(cx_texts), **scores}
+    metrics = {"cv:cxreal_train": scores, **{k: _summary(r) for k, r in reports.items()}}
+    model.info = model.info.model_copy(update={"metrics": metrics})
+    model.save(out_dir)
+    card = out_dir / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join([
+        "## Data", "",
+        "Two logistic-regression heads on one TF-IDF feature space, blended in logit space into this one head: "
+        f"(1 − {alpha})·**shared** + {alpha}·**cxreal**. Shared: the emotion sets of `training.train_defaults` "
+        "(cedr, semeval2025_ru, ru_izard mapped onto the CX emotions, silver благодарность rows from the train-side "
+        f"sentiment texts, in-house train; source weights {EMOTION_SOURCE_WEIGHTS}; the features are fitted on these "
+        f"texts). cxreal: the `datasets/cxreal` train rows (all six emotions annotated), C {c_cx}. Any text equal "
+        f"to a cxreal or in-house text is dropped from the shared rows ({dropped_shared}): eval texts never train.",
+        "",
+        f"`cv:cxreal_train`: {n_folds}-fold cross-validation over the cxreal train rows (stratified by source file; "
+        "the cxreal head fitted on the other folds, the shared head never sees a cxreal row); `micro_f1_nested` "
+        "decides each fold with thresholds tuned on the other folds. The shipped thresholds are tuned on all "
+        "out-of-fold probabilities. α and C were chosen by `python -m training.cxlabels.tune_emotions` "
+        "(bench/results/cx_emotions_cv.json); the real-text eval scores are in docs/cx_quality.md.", ""]),
+        encoding="utf-8")
+    size = _dir_bytes(out_dir)
+    if size > MAX_MODEL_BYTES:
+        raise DataError(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
+    typer.echo(f"wrote {out_dir} ({size / 1e6:.2f} MB); cv {scores}")
+    return {"model": model.version, "bytes": size, "cv": scores, "thresholds": thresholds,
+            "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
+
+
 app = typer.Typer(add_completion=False)
 
 
 @app.command()
-def main(only: str | None = typer.Option(None, help="train only this head: cause, journey_stage or topics"),
+def main(only: str | None = typer.Option(None, help="train only this head: cause, journey_stage, topics or emotions"),
          labels: Path = typer.Option(LABELS_FILE, help="the cxreal labels file"),
          out_dir: Path = typer.Option(SHIPPED_DIR, help="where the model directories go"),
          n_folds: int = typer.Option(FOLDS, "--folds", min=2, help="cross-validation folds")) -> None:
     """Train the shipped cause, journey-stage and topic heads and record their cross-validated scores."""
-    if only not in (None, *TASKS):
-        raise typer.BadParameter(f"expected one of {', '.join(TASKS)}", param_hint="--only")
+    if only not in (None, *ALL_TASKS):
+        raise typer.BadParameter(f"expected one of {', '.join(ALL_TASKS)}", param_hint="--only")
     try:
         frame, dropped = load_training_frame(labels)
         results: dict[str, Any] = {}
-        for task in TASKS:
+        for task in ALL_TASKS:
             if only in (None, task):
-                results[task] = train(task, frame, dropped, out_dir / MODEL_NAMES[task], n_folds)
+                run = train_emotions if task == "emotions" else partial(train, task)
+                results[task] = run(frame, dropped, out_dir / MODEL_NAMES[task], n_folds)
     except DataError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
