@@ -43,9 +43,9 @@ from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, HeadChoice, TaskHead, add_span_evidence
 from voc.analyzers.lexicon import (
-    Piece,
     PhraseIndex,
     PhraseMatch,
+    Piece,
     client_pieces,
     client_segments,
     content_lemma_text,

@@ -124,10 +124,11 @@ class RedactComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         t0 = time.perf_counter()
-        record, counts = self.redactor.redact_record(doc._.record)
+        original = doc._.record
+        record, counts = self.redactor.redact_record(original)
         findings = doc._.findings
         findings.pii_masked = counts
-        if record.text != doc.text:
+        if record.text != original.text:
             doc = attach(self.make_doc(record.text), record, findings)
         else:
             doc._.record = record

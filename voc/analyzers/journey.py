@@ -29,7 +29,14 @@ import numpy as np
 from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, TaskHead, add_span_evidence
-from voc.analyzers.lexicon import PhraseIndex, PhraseMatch, client_pieces, match_evidence, phrase_weight, softmax
+from voc.analyzers.lexicon import (
+    PhraseIndex,
+    PhraseMatch,
+    client_pieces,
+    match_evidence,
+    phrase_weight,
+    softmax,
+)
 from voc.analyzers.nlp import make_docs
 from voc.analyzers.registry import register
 from voc.config import JourneyConfig, load_journey, normalize_name

@@ -21,13 +21,14 @@ and their evidence as span groups (``doc.spans["evidence:<component>"]``).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import spacy
-from spacy.attrs import IDX, LEMMA, ORTH, SENT_START
+from spacy.attrs import IDX, LEMMA, LENGTH, LOWER, ORTH, SENT_START
 from spacy.lang.ru.lemmatizer import RussianLemmatizer
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -72,10 +73,12 @@ class WordTokenizer:
             yield self(text)
 
 
+_WORD_START = frozenset([chr(c) for c in range(0x410, 0x450)] + list("ЁёABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+
+
 def is_word(token_text: str) -> bool:
     """Whether a token of :class:`WordTokenizer` is a word (``voc.text.words`` would yield it)."""
-    c = token_text[:1]
-    return bool(c) and ("а" <= c.lower() <= "я" or c in "ёЁ" or "a" <= c.lower() <= "z")
+    return token_text[:1] in _WORD_START
 
 
 class CachedRussianLemmatizer(RussianLemmatizer):
@@ -110,21 +113,31 @@ def make_lemmatizer(nlp: Language, name: str) -> CachedRussianLemmatizer:
     return CachedRussianLemmatizer(nlp.vocab, name)
 
 
+def doc_text(doc: Doc) -> str:
+    """The Doc's text: its record's (``Doc.text`` joins every token anew)."""
+    record = doc._.record if doc.has_extension("record") else None
+    return record.text if record is not None else doc.text
+
+
 class RazdelSentencizer:
-    """Sentence starts from razdel, written as ``token.is_sent_start``."""
+    """Sentence starts from razdel, written as ``token.is_sent_start``; the sentences' exact character spans are
+    kept too (``sentence_spans``), so readers need not rebuild them from tokens."""
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         if not n:
+            doc.user_data["voc_sents"] = []
             return doc
-        starts = np.full((n, 1), -1, dtype=np.int64).astype(np.uint64)  # -1: not a start (0: unknown)
-        starts[0, 0] = 1
-        idx = doc.to_array(IDX).astype(np.int64)
-        for s in sentences(doc.text):
-            k = int(np.searchsorted(idx, s.start, side="right")) - 1
+        sents = sentences(doc_text(doc))
+        doc.user_data["voc_sents"] = [(s.text, s.start, s.end) for s in sents]
+        flags = [-1] * n  # -1: not a start (0 would mean unknown)
+        flags[0] = 1
+        idx = doc.to_array(IDX).tolist()
+        for s in sents[1:]:
+            k = bisect_right(idx, s.start) - 1
             if k > 0:
-                starts[k, 0] = 1
-        doc.from_array([SENT_START], starts)
+                flags[k] = 1
+        doc.from_array([SENT_START], np.array(flags, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 1000) -> Iterable[Doc]:  # noqa: ARG002 - spaCy API
@@ -156,6 +169,8 @@ def make_nlp(*, sentences: bool = True) -> Language:
     """``spacy.blank("ru")`` with the word tokenizer, the cached pymorphy3 lemmatizer and the sentencizer."""
     register_extensions()
     nlp = spacy.blank("ru")
+    # a new token string costs a Lexeme with ~20 computed attributes (like_num, is_stop, …) no component reads
+    nlp.vocab.lex_attr_getters = {k: v for k, v in nlp.vocab.lex_attr_getters.items() if k == LOWER}
     nlp.tokenizer = WordTokenizer(nlp.vocab)
     nlp.add_pipe("voc_lemmatizer")
     if sentences:
@@ -189,6 +204,26 @@ def lemma_doc(text: str, nlp: Language | None = None) -> Doc:
     return nlp.get_pipe("voc_lemmatizer")(nlp.make_doc(text))
 
 
+def sentence_spans(doc: Doc) -> list[tuple[str, int, int]]:
+    """The Doc's sentences as (text, start, end), surrounding whitespace left out (from ``voc_sentencizer``, else
+    from ``doc.sents``)."""
+    cached = doc.user_data.get("voc_sents")
+    if cached is not None:
+        return cached
+    if not len(doc):
+        return []
+    text = doc_text(doc)
+    out = []
+    for sent in doc.sents:
+        a, b = sent.start_char, sent.end_char
+        piece = text[a:b]
+        stripped = piece.strip()
+        if stripped:
+            a += len(piece) - len(piece.lstrip())
+            out.append((stripped, a, a + len(stripped)))
+    return out
+
+
 def word_view(doc: Doc) -> tuple[list[str], list[tuple[int, int]], dict[int, int]]:
     """The Doc's words: their lemmas, character spans, and token index → word index (cached on the Doc)."""
     cached = doc.user_data.get("voc_words")
@@ -196,12 +231,12 @@ def word_view(doc: Doc) -> tuple[list[str], list[tuple[int, int]], dict[int, int
         lemmas: list[str] = []
         spans: list[tuple[int, int]] = []
         index: dict[int, int] = {}
-        for t in doc:
-            text = t.text
-            if is_word(text):
-                index[t.i] = len(lemmas)
-                lemmas.append(t.lemma_)
-                spans.append((t.idx, t.idx + len(text)))
+        text, strings = doc_text(doc), doc.vocab.strings
+        for i, (start, length, lem) in enumerate(doc.to_array([IDX, LENGTH, LEMMA]).tolist() if len(doc) else []):
+            if text[start] in _WORD_START:
+                index[i] = len(lemmas)
+                lemmas.append(strings[lem])
+                spans.append((start, start + length))
         cached = doc.user_data["voc_words"] = (lemmas, spans, index)
     return cached
 

@@ -18,6 +18,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, LazyModel
+from voc.analyzers.nlp import sentence_spans
 from voc.analyzers.registry import register
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole
 
@@ -42,23 +43,6 @@ def locate_turns(record: Feedback) -> list[tuple[int | None, int | None]]:
     return [span if span is not None else (None, None) for span in record.turn_spans()]
 
 
-def doc_sentences(doc: Doc) -> list[tuple[str, int, int]]:
-    """The Doc's sentences (``voc_sentencizer``) as (text, start, end), surrounding whitespace left out."""
-    if not len(doc):
-        return []
-    text = doc.text
-    out = []
-    for sent in doc.sents:
-        a, b = sent.start_char, sent.end_char
-        piece = text[a:b]
-        stripped = piece.strip()
-        if not stripped:
-            continue
-        a += len(piece) - len(piece.lstrip())
-        out.append((stripped, a, a + len(stripped)))
-    return out
-
-
 def _segments(i: int, doc: Doc, per_sentence: bool, max_sentences: int) -> list[Segment]:
     record: Feedback = doc._.record
     if record.turns:
@@ -70,7 +54,7 @@ def _segments(i: int, doc: Doc, per_sentence: bool, max_sentences: int) -> list[
     text = record.text
     if not per_sentence:
         return [Segment(i, text, 0, len(text), None, True, False)]
-    sents = doc_sentences(doc)
+    sents = sentence_spans(doc)
     if len(sents) > max_sentences:  # the tail is one segment: counted for the document, not listed
         tail_start = sents[max_sentences][1]
         return [Segment(i, t, a, b, None, True, True) for t, a, b in sents[:max_sentences]] + [
