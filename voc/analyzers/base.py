@@ -114,6 +114,15 @@ class LazyModel:
         self._model: TextClassifier | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, model: TextClassifier) -> LazyModel:
+        """A LazyModel around a model already in memory (tests, notebooks)."""
+        lazy = cls.__new__(cls)
+        lazy.task, lazy.path, lazy._model = model.info.task, Path(f"<in memory: {model.version}>"), model
+        lazy.labels, lazy.multilabel, lazy.name = list(model.labels), model.multilabel, model.version
+        lazy._lock = threading.Lock()
+        return lazy
+
     def __bool__(self) -> bool:
         return self.path is not None
 

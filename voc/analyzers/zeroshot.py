@@ -201,13 +201,13 @@ class ZeroShotTopicAnalyzer(_ZeroShotMixin, Analyzer):
         preds = self._predict([d._.record for d in docs])
         for doc, pred in zip(docs, preds, strict=True):
             f = doc._.findings
-            doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
+            doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             mentions: list[TopicMention] = []
             evidence: list[Evidence] = []
             for name, conf in pred.labels:
                 unit = pred.evidence[name]
                 spans = [(unit.start, unit.end)] if unit.start is not None and unit.end is not None else []
-                sentiment, score = mention_sentiment(spans, f.sentences, doc)
+                sentiment, score = mention_sentiment(spans, f.sentences, doc_sent)
                 mentions.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
                                              sentiment_score=score, source="taxonomy"))
                 evidence.append(_evidence(f"topic:{name}", unit, conf))
