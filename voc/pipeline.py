@@ -104,6 +104,13 @@ class Pipeline:
             if isinstance(proc, AnalyzerComponent | RedactComponent):
                 proc.timings = self.timings
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (Ray workers) without the spaCy ``Language``, which is rebuilt from the analyzers."""
+        return {"analyzers": self.analyzers, "redactor": self.redactor, "stages": self.stages}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["analyzers"], redactor=state["redactor"], stages=state["stages"])  # type: ignore[misc]
+
     @classmethod
     def load(
         cls,

@@ -123,6 +123,15 @@ class LazyModel:
         lazy._lock = threading.Lock()
         return lazy
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __bool__(self) -> bool:
         return self.path is not None
 

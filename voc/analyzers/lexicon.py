@@ -55,12 +55,13 @@ class PhraseIndex:
     """Lemma phrases of several labels in one ``PhraseMatcher`` (attr ``LEMMA``), longest match first."""
 
     def __init__(self, phrases_by_label: dict[str, Iterable[str]], nlp: Language | None = None) -> None:
+        self._phrases = {label: list(phrases) for label, phrases in phrases_by_label.items()}
         self.nlp = nlp or shared_nlp()
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
         self._rank: dict[int, int] = {}
         self._labels: dict[int, str] = {}
         self._size = 0
-        for label, phrases in phrases_by_label.items():
+        for label, phrases in self._phrases.items():
             keys = list(dict.fromkeys(k for k in (normalize_phrase(p) for p in phrases) if k))
             if not keys:
                 continue
@@ -68,6 +69,9 @@ class PhraseIndex:
             self._rank[key], self._labels[key] = len(self._rank), label
             self._size += len(keys)
             self.matcher.add(label, [Doc(self.nlp.vocab, words=list(k), lemmas=list(k)) for k in keys])
+
+    def __reduce__(self) -> tuple:
+        return (PhraseIndex, (self._phrases,))  # rebuilt on the process's shared nlp
 
     def __len__(self) -> int:
         return self._size
