@@ -113,3 +113,12 @@ def test_analyzer_called_on_records_makes_its_own_docs():
     recs = [Feedback(id=str(i), text=t) for i, t in enumerate(["Отличный сервис", "Курьер опоздал"])]
     docs = make_docs(recs, [Findings(feedback_id=r.id) for r in recs])
     assert [d._.record.id for d in docs] == ["0", "1"] and all(d.has_annotation("LEMMA") for d in docs)
+
+
+def test_pipeline_docs_carry_span_groups_and_analyze_skips_them():
+    pipe = Pipeline.load(profile="fast", redact=False)
+    rec = Feedback(id="1", text=TEXT)
+    (doc,) = pipe.docs([rec])
+    assert doc._.findings.model_versions and "evidence:topics" in doc.spans
+    _, (f,) = pipe.analyze([rec])
+    assert f.evidence == doc._.findings.evidence

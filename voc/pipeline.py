@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer
 from voc.analyzers.components import AnalyzerComponent, RedactComponent, factory_name, stash
@@ -182,23 +183,36 @@ class Pipeline:
         ``pii_counts`` (one dict per record) says the records were masked by the privacy gate already:
         they are not redacted again and the counts go to ``Findings.pii_masked``.
         """
+        out = self.docs(records, pii_counts, span_groups=False)
+        return [d._.record for d in out], [d._.findings for d in out]
+
+    def docs(self, records: Sequence[Feedback], pii_counts: Sequence[dict[str, int]] | None = None, *,
+             span_groups: bool = True) -> list[Doc]:
+        """``analyze`` returning the Docs: ``Doc._.record`` (redacted), ``Doc._.findings`` (versions set) and,
+        with ``span_groups``, the evidence as ``doc.spans["evidence:<component>"]``."""
         if pii_counts is not None and len(pii_counts) != len(records):
             raise ValueError(f"pii_counts has {len(pii_counts)} entries for {len(records)} records")
         counts = [dict(c) for c in pii_counts] if pii_counts is not None else [{} for _ in records]
         findings = [Findings(feedback_id=r.id, pii_masked=c, call_metrics=r.call_metrics)
                     for r, c in zip(records, counts, strict=True)]
-        disable = ["voc_redact"] if pii_counts is not None and "voc_redact" in self.nlp.pipe_names else []
+        out = self._run(records, findings, masked=pii_counts is not None, span_groups=span_groups)
+        versions = self.versions
+        for f in findings:
+            f.model_versions = versions
+        return out
+
+    def _run(self, records: Sequence[Feedback], findings: list[Findings], *, masked: bool,
+             span_groups: bool) -> list[Doc]:
+        """``nlp.pipe`` over the records' Docs (``voc_redact`` off for records the privacy gate masked)."""
+        disable = ["voc_redact"] if masked and "voc_redact" in self.nlp.pipe_names else []
         components = sum(v for k, v in self.timings.items() if k != "nlp")
         t0 = time.perf_counter()
-        docs = (attach(self.nlp.make_doc(r.text), r, f) for r, f in zip(records, findings, strict=True))
+        docs = (attach(self.nlp.make_doc(r.text), r, f, span_groups) for r, f in zip(records, findings, strict=True))
         out = list(self.nlp.pipe(docs, batch_size=self.batch_size, disable=disable))
         components = sum(v for k, v in self.timings.items() if k != "nlp") - components
         # the rest is spaCy's own work: tokenizer, lemmatizer, sentencizer
         self.timings["nlp"] = self.timings.get("nlp", 0.0) + max(0.0, time.perf_counter() - t0 - components)
-        versions = self.versions
-        for f in findings:
-            f.model_versions = versions
-        return [d._.record for d in out], findings
+        return out
 
     def close(self) -> None:
         for a in self.analyzers:

@@ -129,7 +129,7 @@ class RedactComponent:
         findings = doc._.findings
         findings.pii_masked = counts
         if record.text != original.text:
-            doc = attach(self.make_doc(record.text), record, findings)
+            doc = attach(self.make_doc(record.text), record, findings, "voc_no_spans" not in doc.user_data)
         else:
             doc._.record = record
         self.timings["redact"] = self.timings.get("redact", 0.0) + time.perf_counter() - t0

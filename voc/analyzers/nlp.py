@@ -184,9 +184,13 @@ def shared_nlp() -> Language:
     return make_nlp()
 
 
-def attach(doc: Doc, record: Feedback, findings: Findings) -> Doc:
+def attach(doc: Doc, record: Feedback, findings: Findings, span_groups: bool = True) -> Doc:
+    """Give a Doc its record and the Findings to fill; ``span_groups=False``: evidence goes to the Findings only
+    (a caller that drops the Docs, such as ``Pipeline.analyze``, saves building the groups)."""
     doc._.record = record
     doc._.findings = findings
+    if not span_groups:
+        doc.user_data["voc_no_spans"] = True
     return doc
 
 
@@ -248,6 +252,8 @@ def add_evidence(doc: Doc, component: str, items: Iterable[Evidence]) -> None:
     if not items:
         return
     doc._.findings.evidence.extend(items)
+    if "voc_no_spans" in doc.user_data:
+        return
     key = EVIDENCE_GROUP.format(component)
     group = doc.spans[key] if key in doc.spans else None
     spans, weights = [], []
