@@ -25,7 +25,9 @@ on first use). The pipeline, not each analyzer, starts every row with empty evid
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,15 @@ class Pipeline:
         for _, proc in self.nlp.pipeline:
             if isinstance(proc, AnalyzerComponent | RedactComponent):
                 proc.timings = self.timings
+        # models load on first use; a process about to fork workers loads them first, so the workers share them
+        ref = weakref.ref(self)
+        os.register_at_fork(before=lambda: (p := ref()) is not None and p.warm_up())
+
+    def warm_up(self) -> None:
+        """Load every analyzer's model now (otherwise on first use)."""
+        for a in self.analyzers:
+            if hasattr(a, "warm_up"):
+                a.warm_up()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (Ray workers) without the spaCy ``Language``, which is rebuilt from the analyzers."""

@@ -71,6 +71,14 @@ class Analyzer(ABC):  # noqa: B024 - subclasses override analyze_docs or __call_
         for f in findings:
             f.model_versions[self.name] = version
 
+    def warm_up(self) -> None:
+        """Load what loads lazily (models, fitted lexicon parts) now: before forking workers that should share it."""
+        for value in vars(self).values():
+            if isinstance(value, LazyModel) and value:
+                value.get()
+            elif isinstance(value, TaskHead):
+                value.lazy.get()
+
     def evidence(self, doc: Doc, items: Sequence[Evidence]) -> None:
         """Add this analyzer's evidence to a row (Findings + the Doc's span group)."""
         add_evidence(doc, self.name, items)

@@ -115,6 +115,10 @@ class CauseAnalyzer(Analyzer):
         lexicon = "weak-lexicon-tfidf-1"
         return f"{self.head.version}+{lexicon}" if self.head else lexicon
 
+    def warm_up(self) -> None:
+        super().warm_up()
+        self.similarity()
+
     def similarity(self) -> tuple[Any, Any]:
         """The TF-IDF vectorizer (lemma uni+bigrams) and the causes' vectors, fitted on first use."""
         if self._similarity is None:

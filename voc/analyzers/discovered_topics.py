@@ -33,6 +33,9 @@ class DiscoveredTopicsAnalyzer(Analyzer):
             self._model = TopicModel.load(self.path)
         return self._model
 
+    def warm_up(self) -> None:
+        _ = self.model
+
     @property
     def version(self) -> str:
         return self.model.version
