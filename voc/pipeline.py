@@ -36,13 +36,15 @@ from pydantic import BaseModel, Field, ValidationError
 from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer
-from voc.analyzers.components import AnalyzerComponent, RedactComponent, factory_name, stash
+from voc.analyzers.components import SPECS, AnalyzerComponent, RedactComponent, factory_name, stash
 from voc.analyzers.nlp import attach, make_nlp
 from voc.analyzers.registry import create
 from voc.config import read_yaml_file
 from voc.schema import Feedback, Findings
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
+#: the Doc annotations the built-in pipes give (lemmas, sentences)
+DOC_ATTRS: tuple[str, ...] = ("token.lemma", "doc.sents")
 
 
 class ComponentSpec(BaseModel):
@@ -94,7 +96,9 @@ class Pipeline:
         self.redactor = redactor
         self.stages = list(stages)
         self.timings: dict[str, float] = {}
-        self.nlp = make_nlp()
+        # what the analyzers read from the Doc (spaCy notation); a custom analyzer may read anything
+        needs = {r for a in self.analyzers for r in (SPECS[a.name][1] if a.name in SPECS else DOC_ATTRS)}
+        self.nlp = make_nlp(lemmas="token.lemma" in needs, sentences="doc.sents" in needs)
         if redactor is not None:
             self.nlp.add_pipe("voc_redact", first=True, config={"instance": stash(redactor)})
         for a in self.analyzers:

@@ -165,14 +165,16 @@ def register_extensions() -> None:
         _field_extension(field)
 
 
-def make_nlp(*, sentences: bool = True) -> Language:
-    """``spacy.blank("ru")`` with the word tokenizer, the cached pymorphy3 lemmatizer and the sentencizer."""
+def make_nlp(*, lemmas: bool = True, sentences: bool = True) -> Language:
+    """``spacy.blank("ru")`` with the word tokenizer, the cached pymorphy3 lemmatizer and the sentencizer (each
+    left out when no component needs it)."""
     register_extensions()
     nlp = spacy.blank("ru")
     # a new token string costs a Lexeme with ~20 computed attributes (like_num, is_stop, …) no component reads
     nlp.vocab.lex_attr_getters = {k: v for k, v in nlp.vocab.lex_attr_getters.items() if k == LOWER}
     nlp.tokenizer = WordTokenizer(nlp.vocab)
-    nlp.add_pipe("voc_lemmatizer")
+    if lemmas:
+        nlp.add_pipe("voc_lemmatizer")
     if sentences:
         nlp.add_pipe("voc_sentencizer")
     return nlp
