@@ -119,15 +119,19 @@ class JourneyStageAnalyzer(Analyzer):
             return stage, "ticket", TICKET_CONFIDENCE
         return None
 
-    def _cues(self, doc: Doc) -> list[Cue]:
+    def _doc_cues(self, doc: Doc) -> list[Cue]:
         """Keyword/touchpoint phrase matches of every stage in the client's words."""
         return [(m, p.offset >= 0) for p in client_pieces(doc) for m in self.index_.matches(p.doc, p.window)]
+
+    def _cues(self, rec: Feedback) -> list[Cue]:
+        """:meth:`_doc_cues` of a record (its Doc made here)."""
+        return self._doc_cues(make_docs([rec], [Findings(feedback_id=rec.id)])[0])
 
     def predict(self, rec: Feedback, findings: Findings | None = None,
                 cues: list[Cue] | None = None) -> tuple[str | None, float, list[Cue]]:
         """Stage predicted from the text (+ touchpoint, topics), its confidence, and the cue matches."""
         if cues is None:
-            cues = self._cues(make_docs([rec], [findings or Findings(feedback_id=rec.id)])[0])
+            cues = self._cues(rec)
         scores = np.zeros(len(self.labels_))
         for m, _ in cues:
             scores[self._col[m.label]] += phrase_weight(m.n_words)
@@ -159,7 +163,7 @@ class JourneyStageAnalyzer(Analyzer):
         for i, choice in zip(todo, choices, strict=True):
             doc = docs[i]
             rec, f = doc._.record, doc._.findings
-            all_cues = self._cues(doc)
+            all_cues = self._doc_cues(doc)
             stage, conf, cues = self.predict(rec, f, all_cues)
             lexicon_only = stage is not None and conf > DEFAULT_CONFIDENCE and self.head and stage not in self.head.known
             if choice is not None and not lexicon_only:
