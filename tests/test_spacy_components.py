@@ -8,7 +8,7 @@ from voc.analyzers.base import LazyModel
 from voc.analyzers.cause import CauseAnalyzer
 from voc.analyzers.components import SPECS
 from voc.analyzers.lexicon import PhraseIndex
-from voc.analyzers.nlp import attach, make_docs, make_nlp, word_view
+from voc.analyzers.nlp import attach, findings_of, make_docs, make_nlp, record_of, word_view
 from voc.analyzers.sentiment import SentimentAnalyzer
 from voc.pipeline import Pipeline
 from voc.schema import Feedback, Findings
@@ -113,6 +113,7 @@ def test_analyzer_called_on_records_makes_its_own_docs():
     recs = [Feedback(id=str(i), text=t) for i, t in enumerate(["Отличный сервис", "Курьер опоздал"])]
     docs = make_docs(recs, [Findings(feedback_id=r.id) for r in recs])
     assert [d._.record.id for d in docs] == ["0", "1"] and all(d.has_annotation("LEMMA") for d in docs)
+    assert all(record_of(d) is d._.record and findings_of(d) is d._.findings for d in docs)
 
 
 def test_pipeline_docs_carry_span_groups_and_analyze_skips_them():

@@ -28,7 +28,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from models.base import NONE_LABEL, ModelInfo, TextClassifier
-from voc.analyzers.nlp import add_evidence, make_docs
+from voc.analyzers.nlp import add_evidence, findings_of, make_docs, record_of
 from voc.schema import Evidence, Feedback, Findings
 
 LOG = logging.getLogger("voc.analyzers")
@@ -57,7 +57,7 @@ class Analyzer(ABC):  # noqa: B024 - subclasses override analyze_docs or __call_
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
         """Fill this analyzer's fields of ``doc._.findings`` for every Doc of the batch, in place."""
-        self.__call__([d._.record for d in docs], [d._.findings for d in docs])
+        self.__call__([record_of(d) for d in docs], [findings_of(d) for d in docs])
 
     def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
         """Fill this analyzer's fields of ``findings[i]`` for ``records[i]``, in place (Docs made here)."""
@@ -184,7 +184,7 @@ def add_span_evidence(analyzer: Analyzer, model: TextClassifier, docs: Sequence[
     ``(row i, label column, evidence label)``, in one batched call."""
     if not items or top_k <= 0:
         return
-    records = [d._.record for d in docs]
+    records = [record_of(d) for d in docs]
     spans = model.explain_spans([records[i].text for i, _, _ in items], [j for _, j, _ in items], top_k=top_k,
                                 windows=[records[i].client_spans() for i, _, _ in items])
     for (i, _, label), row in zip(items, spans, strict=True):

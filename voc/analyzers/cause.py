@@ -55,7 +55,7 @@ from voc.analyzers.lexicon import (
     piece_lemmas,
     softmax,
 )
-from voc.analyzers.nlp import lemma_doc, word_view
+from voc.analyzers.nlp import findings_of, lemma_doc, record_of, word_view
 from voc.analyzers.registry import register
 from voc.config import CauseConfig, load_causes
 from voc.schema import Label
@@ -168,8 +168,8 @@ class CauseAnalyzer(Analyzer):
         return Label(name=self.labels_[best], confidence=round(max(conf, FALLBACK_CONFIDENCE + 0.01), 3))
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
-        records = [d._.record for d in docs]
-        findings = [d._.findings for d in docs]
+        records = [record_of(d) for d in docs]
+        findings = [findings_of(d) for d in docs]
         proba = self.head.proba(records) if self.head else None
         others: set[int] = set()
         if self.head is not None and proba is not None and self.others_min is not None:

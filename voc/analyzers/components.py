@@ -25,7 +25,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from voc.analyzers.base import Analyzer
-from voc.analyzers.nlp import attach
+from voc.analyzers.nlp import attach, findings_of, record_of
 from voc.analyzers.registry import create
 
 _STASH: dict[str, Any] = {}
@@ -124,9 +124,9 @@ class RedactComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         t0 = time.perf_counter()
-        original = doc._.record
+        original = record_of(doc)
         record, counts = self.redactor.redact_record(original)
-        findings = doc._.findings
+        findings = findings_of(doc)
         findings.pii_masked = counts
         if record.text != original.text:
             doc = attach(self.make_doc(record.text), record, findings, "voc_no_spans" not in doc.user_data)

@@ -9,6 +9,7 @@ from typing import Any
 from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer
+from voc.analyzers.nlp import findings_of, record_of
 from voc.analyzers.registry import register
 
 
@@ -41,6 +42,6 @@ class DiscoveredTopicsAnalyzer(Analyzer):
         return self.model.version
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
-        assigned = self.model.assign([d._.record.client_text() for d in docs])
+        assigned = self.model.assign([record_of(d).client_text() for d in docs])
         for doc, (_, name, _) in zip(docs, assigned, strict=True):
-            doc._.findings.discovered_topic = name
+            findings_of(doc).discovered_topic = name

@@ -14,6 +14,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, LazyModel, thresholds
+from voc.analyzers.nlp import findings_of, record_of
 from voc.analyzers.registry import register
 from voc.schema import Evidence, Feedback, Label
 from voc.vocab import NO_EMOTION
@@ -45,7 +46,7 @@ class EmotionAnalyzer(Analyzer):
         if not docs:
             return
         model = self.model
-        records = [d._.record for d in docs]
+        records = [record_of(d) for d in docs]
         features = model.featurize([r.client_text() for r in records])
         proba = model.proba_from_features(features)
         fired = proba >= thresholds(model, np.float32)
@@ -55,7 +56,7 @@ class EmotionAnalyzer(Analyzer):
             chosen.append([int(j) for j in idx[np.argsort(-proba[i, idx])][: self.max_emotions]])
         evidence = self._evidence(records, chosen, features)
         for i, doc in enumerate(docs):
-            f = doc._.findings
+            f = findings_of(doc)
             if chosen[i]:
                 f.emotions = [Label(name=model.labels[j], confidence=round(float(proba[i, j]), 4)) for j in chosen[i]]
             else:

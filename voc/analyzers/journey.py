@@ -37,7 +37,7 @@ from voc.analyzers.lexicon import (
     phrase_weight,
     softmax,
 )
-from voc.analyzers.nlp import make_docs
+from voc.analyzers.nlp import findings_of, make_docs, record_of
 from voc.analyzers.registry import register
 from voc.config import JourneyConfig, load_journey, normalize_name
 from voc.schema import Feedback, Findings
@@ -152,17 +152,17 @@ class JourneyStageAnalyzer(Analyzer):
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
         todo: list[int] = []
         for i, doc in enumerate(docs):
-            given = self.given(doc._.record)
+            given = self.given(record_of(doc))
             if given is not None:
-                f = doc._.findings
+                f = findings_of(doc)
                 f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = given
             else:
                 todo.append(i)
-        choices = self.head.choose([docs[i]._.record for i in todo]) if self.head else [None] * len(todo)
+        choices = self.head.choose([record_of(docs[i]) for i in todo]) if self.head else [None] * len(todo)
         explain: list[tuple[int, int, str]] = []
         for i, choice in zip(todo, choices, strict=True):
             doc = docs[i]
-            rec, f = doc._.record, doc._.findings
+            rec, f = record_of(doc), findings_of(doc)
             all_cues = self._doc_cues(doc)
             stage, conf, cues = self.predict(rec, f, all_cues)
             lexicon_only = stage is not None and conf > DEFAULT_CONFIDENCE and self.head and stage not in self.head.known

@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from voc.analyzers.nlp import lemma_doc, shared_nlp, word_view
+from voc.analyzers.nlp import lemma_doc, record_of, shared_nlp, word_view
 from voc.schema import Evidence, Feedback, SentenceSentiment, SpeakerRole
 from voc.text import NEGATIONS, STOP_WORDS, normalize_phrase
 
@@ -128,7 +128,7 @@ class Piece:
 def client_pieces(doc: Doc) -> list[Piece]:
     """:func:`client_segments` of the Doc's record as windows of the Doc (an unlocated turn: its own Doc)."""
     out = []
-    for off, text in client_segments(doc._.record):
+    for off, text in client_segments(record_of(doc)):
         if off >= 0:
             out.append(Piece(doc, (off, off + len(text)), off))
         else:

@@ -115,7 +115,7 @@ def make_lemmatizer(nlp: Language, name: str) -> CachedRussianLemmatizer:
 
 def doc_text(doc: Doc) -> str:
     """The Doc's text: its record's (``Doc.text`` joins every token anew)."""
-    record = doc._.record if doc.has_extension("record") else None
+    record = record_of(doc)
     return record.text if record is not None else doc.text
 
 
@@ -151,8 +151,8 @@ def make_sentencizer(nlp: Language, name: str) -> RazdelSentencizer:  # noqa: AR
 
 
 def _field_extension(field: str) -> None:
-    Doc.set_extension(field, getter=lambda doc: getattr(doc._.findings, field),
-                      setter=lambda doc, value: setattr(doc._.findings, field, value), force=True)
+    Doc.set_extension(field, getter=lambda doc: getattr(findings_of(doc), field),
+                      setter=lambda doc, value: setattr(findings_of(doc), field, value), force=True)
 
 
 def register_extensions() -> None:
@@ -184,6 +184,21 @@ def make_nlp(*, lemmas: bool = True, sentences: bool = True) -> Language:
 def shared_nlp() -> Language:
     """The process's default nlp (keyword patterns, analyzers called on records outside a Pipeline)."""
     return make_nlp()
+
+
+#: where ``Doc._.record`` / ``Doc._.findings`` live in ``doc.user_data`` (spaCy's key of a Doc extension)
+_RECORD_KEY = ("._.", "record", None, None)
+_FINDINGS_KEY = ("._.", "findings", None, None)
+
+
+def record_of(doc: Doc) -> Feedback:
+    """``doc._.record`` without building an ``Underscore`` (the analyzers read it once per row and component)."""
+    return doc.user_data.get(_RECORD_KEY)
+
+
+def findings_of(doc: Doc) -> Findings:
+    """``doc._.findings``, read the same way."""
+    return doc.user_data.get(_FINDINGS_KEY)
 
 
 def attach(doc: Doc, record: Feedback, findings: Findings, span_groups: bool = True) -> Doc:
@@ -253,7 +268,7 @@ def add_evidence(doc: Doc, component: str, items: Iterable[Evidence]) -> None:
     items = list(items)
     if not items:
         return
-    doc._.findings.evidence.extend(items)
+    findings_of(doc).evidence.extend(items)
     if "voc_no_spans" in doc.user_data:
         return
     key = EVIDENCE_GROUP.format(component)

@@ -18,7 +18,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, LazyModel
-from voc.analyzers.nlp import sentence_spans
+from voc.analyzers.nlp import findings_of, record_of, sentence_spans
 from voc.analyzers.registry import register
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole
 
@@ -44,7 +44,7 @@ def locate_turns(record: Feedback) -> list[tuple[int | None, int | None]]:
 
 
 def _segments(i: int, doc: Doc, per_sentence: bool, max_sentences: int) -> list[Segment]:
-    record: Feedback = doc._.record
+    record: Feedback = record_of(doc)
     if record.turns:
         has_client = any(t.speaker == SpeakerRole.client for t in record.turns)
         return [Segment(i, t.text, s, e, t.speaker, (t.speaker == SpeakerRole.client) or not has_client,
@@ -98,7 +98,7 @@ class SentimentAnalyzer(Analyzer):
             return
         model = self.model
         labels = model.labels
-        records = [d._.record for d in docs]
+        records = [record_of(d) for d in docs]
         segs = [s for i, d in enumerate(docs) for s in _segments(i, d, self.per_sentence, self.max_sentences)]
         scored = model.segment_proba([s.text for s in segs], [s.record if s.in_document else -1 for s in segs],
                                      [r.client_text() for r in records])
@@ -111,7 +111,7 @@ class SentimentAnalyzer(Analyzer):
         for k, s in enumerate(segs):
             per_record[s.record].append(k)
         for i, (rec, doc) in enumerate(zip(records, docs, strict=True)):
-            f: Findings = doc._.findings
+            f: Findings = findings_of(doc)
             f.sentiment = labels[doc_label_idx[i]]  # type: ignore[assignment]
             f.sentiment_score = round(float(doc_score[i]), 4)
             f.sentiment_confidence = round(float(doc_proba[i, doc_label_idx[i]]), 4)

@@ -33,7 +33,7 @@ from voc.analyzers.lexicon import (
     mention_sentiment,
     phrase_weight,
 )
-from voc.analyzers.nlp import lemma_doc
+from voc.analyzers.nlp import findings_of, lemma_doc, record_of
 from voc.analyzers.registry import register
 from voc.config import Taxonomy, load_taxonomy
 from voc.schema import Feedback, TopicMention
@@ -104,7 +104,7 @@ class TopicAnalyzer(Analyzer):
         return total
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
-        records: list[Feedback] = [d._.record for d in docs]
+        records: list[Feedback] = [record_of(d) for d in docs]
         windows = [r.client_spans() for r in records]
         all_matches = [self.index_.matches(d) for d in docs]
         # in dialogs only matches inside the customer's turns count (topics are what the customer talks about)
@@ -115,7 +115,7 @@ class TopicAnalyzer(Analyzer):
         explain: list[tuple[int, int, str]] = []
         pending: list[tuple[int, str, float]] = []  # head topics whose evidence comes from the model
         for i, (rec, doc) in enumerate(zip(records, docs, strict=True)):
-            f = doc._.findings
+            f = findings_of(doc)
             detected = found_by_lexicon[i]
             doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             found: list[tuple[str, float, list[PhraseMatch], str]] = [
@@ -140,14 +140,14 @@ class TopicAnalyzer(Analyzer):
         if self.lazy is not None:
             add_span_evidence(self, self.model, docs, explain, self.evidence_top_k)
         for i, name, conf in pending:
-            f = docs[i]._.findings
+            f = findings_of(docs[i])
             spans = [(e.start, e.end) for e in f.evidence if e.label == f"topic:{name}" and e.start is not None]
             doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             sentiment, score = mention_sentiment(spans, f.sentences, doc_sent)
             f.topics.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
                                          sentiment_score=score, source="model"))
         for i in sorted({i for i, _, _ in pending}):  # others' topics first, as they were; ours by confidence
-            docs[i]._.findings.topics.sort(key=lambda t: (t.source in ("taxonomy", "model"),
+            findings_of(docs[i]).topics.sort(key=lambda t: (t.source in ("taxonomy", "model"),
                                                           -t.confidence if t.source in ("taxonomy", "model") else 0.0))
 
     def _head_topics(self, records: Sequence[Feedback],

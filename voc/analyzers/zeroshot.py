@@ -28,6 +28,7 @@ from voc.analyzers.base import Analyzer
 from voc.analyzers.cause import FALLBACK_CONFIDENCE
 from voc.analyzers.journey import DEFAULT_CONFIDENCE, JourneyStageAnalyzer
 from voc.analyzers.lexicon import client_segments, mention_sentiment
+from voc.analyzers.nlp import findings_of, record_of
 from voc.analyzers.registry import register
 from voc.config import CauseConfig, JourneyConfig, Taxonomy, load_causes, load_taxonomy
 from voc.schema import Evidence, Feedback, Findings, Label, TopicMention
@@ -112,8 +113,8 @@ class ZeroShotCauseAnalyzer(_ZeroShotMixin, Analyzer):
         return Label(name=name, confidence=max(conf, FALLBACK_CONFIDENCE + 0.01))
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
-        records: list[Feedback] = [d._.record for d in docs]
-        findings: list[Findings] = [d._.findings for d in docs]
+        records: list[Feedback] = [record_of(d) for d in docs]
+        findings: list[Findings] = [findings_of(d) for d in docs]
         rows = [i for i, f in enumerate(findings) if f.sentiment == "negative"]
         for f in findings:
             if f.sentiment != "negative":
@@ -153,17 +154,17 @@ class ZeroShotJourneyStageAnalyzer(_ZeroShotMixin, JourneyStageAnalyzer):
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
         todo: list[int] = []
         for i, doc in enumerate(docs):
-            given = self.given(doc._.record)
+            given = self.given(record_of(doc))
             if given is not None:
-                f = doc._.findings
+                f = findings_of(doc)
                 f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = given
             else:
                 todo.append(i)
         if not todo:
             return
-        preds = self._predict([docs[i]._.record for i in todo])
+        preds = self._predict([record_of(docs[i]) for i in todo])
         for i, pred in zip(todo, preds, strict=True):
-            f = docs[i]._.findings
+            f = findings_of(docs[i])
             if pred.labels:
                 stage, conf = pred.labels[0]
                 conf = max(conf, DEFAULT_CONFIDENCE + 0.01)
@@ -198,9 +199,9 @@ class ZeroShotTopicAnalyzer(_ZeroShotMixin, Analyzer):
                                       lexical_weight=lexical_weight, max_sentences=max_sentences)
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
-        preds = self._predict([d._.record for d in docs])
+        preds = self._predict([record_of(d) for d in docs])
         for doc, pred in zip(docs, preds, strict=True):
-            f = doc._.findings
+            f = findings_of(doc)
             doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             mentions: list[TopicMention] = []
             evidence: list[Evidence] = []
