@@ -113,8 +113,10 @@ def _probs(labels: Sequence[str], given: dict[str, float]) -> list[float]:
 
 
 def _stub(monkeypatch, module: str, model: TextClassifier) -> None:
+    from voc.analyzers.base import LazyModel
+
     monkeypatch.setattr(f"voc.analyzers.{module}.load_head_model",
-                        lambda name, *a, **k: None if name == "lexicon" else model)
+                        lambda name, *a, **k: None if name == "lexicon" else LazyModel.of(model))
 
 
 CAUSE_ROWS = {"Приложение вылетает при оплате": {"—": 0.9, "технический сбой": 0.05},

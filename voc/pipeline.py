@@ -1,4 +1,6 @@
-"""The analysis pipeline: PII redaction, then the analyzers in order, over one batch of records.
+"""The analysis pipeline: PII redaction, then the analyzers in order, over one batch of records — a spaCy
+``Language`` (``spacy.blank("ru")``, see ``voc.analyzers.nlp``) whose components are ``voc_redact``, the lemmatizer,
+the sentencizer and the analyzers (``voc.analyzers.components``), run with ``nlp.pipe`` in batches.
 
 Batch runs (``voc.batch``) hand it records the privacy gate (``voc.ingest.privacy``) has already masked, with
 their counts (``analyze(records, pii_counts=...)``), so texts are masked once, at ingest; records made in
@@ -17,24 +19,32 @@ Like a spaCy pipeline, it is an ordered list of named components built from conf
     profile: default                       # default (the encoder, once shipped/promoted) | fast (TF-IDF + lexicons)
 
 Configured taxonomy/journey/causes files are passed to the analyzers that use them; the profile is passed to
-every model-backed analyzer, which resolves its model through ``models.registry.task_model_path``.
+every model-backed analyzer, which resolves its model through ``models.registry.task_model_path`` (weights load
+on first use). The pipeline, not each analyzer, starts every row with empty evidence and records the versions.
 """
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer
+from voc.analyzers.components import SPECS, AnalyzerComponent, RedactComponent, factory_name, stash
+from voc.analyzers.nlp import attach, make_nlp
 from voc.analyzers.registry import create
 from voc.config import read_yaml_file
 from voc.schema import Feedback, Findings
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
+#: the Doc annotations the built-in pipes give (lemmas, sentences)
+DOC_ATTRS: tuple[str, ...] = ("token.lemma", "doc.sents")
 
 
 class ComponentSpec(BaseModel):
@@ -71,7 +81,10 @@ class PipelineConfig(BaseModel):
 
 
 class Pipeline:
-    """Redaction + analyzers over batches of Feedback."""
+    """Redaction + analyzers over batches of Feedback, as a spaCy pipeline (``self.nlp``)."""
+
+    #: Docs per ``nlp.pipe`` batch: each analyzer is vectorised over a batch
+    batch_size: int = 1000
 
     def __init__(self, analyzers: Sequence[Analyzer], redactor: Any | None = None, stages: Sequence[str] = ()):
         names = [a.name for a in analyzers]
@@ -83,6 +96,36 @@ class Pipeline:
         self.redactor = redactor
         self.stages = list(stages)
         self.timings: dict[str, float] = {}
+        # what the analyzers read from the Doc (spaCy notation); a custom analyzer may read anything
+        needs = {r for a in self.analyzers for r in (SPECS[a.name][1] if a.name in SPECS else DOC_ATTRS)}
+        self.nlp = make_nlp(lemmas="token.lemma" in needs, sentences="doc.sents" in needs)
+        if redactor is not None:
+            self.nlp.add_pipe("voc_redact", first=True, config={"instance": stash(redactor)})
+        for a in self.analyzers:
+            factory = factory_name(a.name)
+            config: dict[str, Any] = {"instance": stash(a)}
+            if factory == "voc_analyzer":
+                config["analyzer"] = a.name
+            self.nlp.add_pipe(factory, name=a.name, config=config)
+        for _, proc in self.nlp.pipeline:
+            if isinstance(proc, AnalyzerComponent | RedactComponent):
+                proc.timings = self.timings
+        # models load on first use; a process about to fork workers loads them first, so the workers share them
+        ref = weakref.ref(self)
+        os.register_at_fork(before=lambda: (p := ref()) is not None and p.warm_up())
+
+    def warm_up(self) -> None:
+        """Load every analyzer's model now (otherwise on first use)."""
+        for a in self.analyzers:
+            if hasattr(a, "warm_up"):
+                a.warm_up()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (Ray workers) without the spaCy ``Language``, which is rebuilt from the analyzers."""
+        return {"analyzers": self.analyzers, "redactor": self.redactor, "stages": self.stages}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["analyzers"], redactor=state["redactor"], stages=state["stages"])  # type: ignore[misc]
 
     @classmethod
     def load(
@@ -155,26 +198,36 @@ class Pipeline:
         ``pii_counts`` (one dict per record) says the records were masked by the privacy gate already:
         they are not redacted again and the counts go to ``Findings.pii_masked``.
         """
-        if pii_counts is not None:
-            if len(pii_counts) != len(records):
-                raise ValueError(f"pii_counts has {len(pii_counts)} entries for {len(records)} records")
-            redacted, counts = list(records), [dict(c) for c in pii_counts]
-        else:
-            t0 = time.perf_counter()
-            redacted, counts = self.redact(records)
-            self.timings["redact"] = self.timings.get("redact", 0.0) + time.perf_counter() - t0
-        findings = [
-            Findings(feedback_id=r.id, pii_masked=c, call_metrics=r.call_metrics)
-            for r, c in zip(redacted, counts, strict=True)
-        ]
-        for analyzer in self.analyzers:
-            t0 = time.perf_counter()
-            analyzer(redacted, findings)
-            self.timings[analyzer.name] = self.timings.get(analyzer.name, 0.0) + time.perf_counter() - t0
+        out = self.docs(records, pii_counts, span_groups=False)
+        return [d._.record for d in out], [d._.findings for d in out]
+
+    def docs(self, records: Sequence[Feedback], pii_counts: Sequence[dict[str, int]] | None = None, *,
+             span_groups: bool = True) -> list[Doc]:
+        """``analyze`` returning the Docs: ``Doc._.record`` (redacted), ``Doc._.findings`` (versions set) and,
+        with ``span_groups``, the evidence as ``doc.spans["evidence:<component>"]``."""
+        if pii_counts is not None and len(pii_counts) != len(records):
+            raise ValueError(f"pii_counts has {len(pii_counts)} entries for {len(records)} records")
+        counts = [dict(c) for c in pii_counts] if pii_counts is not None else [{} for _ in records]
+        findings = [Findings(feedback_id=r.id, pii_masked=c, call_metrics=r.call_metrics)
+                    for r, c in zip(records, counts, strict=True)]
+        out = self._run(records, findings, masked=pii_counts is not None, span_groups=span_groups)
         versions = self.versions
         for f in findings:
             f.model_versions = versions
-        return redacted, findings
+        return out
+
+    def _run(self, records: Sequence[Feedback], findings: list[Findings], *, masked: bool,
+             span_groups: bool) -> list[Doc]:
+        """``nlp.pipe`` over the records' Docs (``voc_redact`` off for records the privacy gate masked)."""
+        disable = ["voc_redact"] if masked and "voc_redact" in self.nlp.pipe_names else []
+        components = sum(v for k, v in self.timings.items() if k != "nlp")
+        t0 = time.perf_counter()
+        docs = (attach(self.nlp.make_doc(r.text), r, f, span_groups) for r, f in zip(records, findings, strict=True))
+        out = list(self.nlp.pipe(docs, batch_size=self.batch_size, disable=disable))
+        components = sum(v for k, v in self.timings.items() if k != "nlp") - components
+        # the rest is spaCy's own work: tokenizer, lemmatizer, sentencizer
+        self.timings["nlp"] = self.timings.get("nlp", 0.0) + max(0.0, time.perf_counter() - t0 - components)
+        return out
 
     def close(self) -> None:
         for a in self.analyzers:

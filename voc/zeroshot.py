@@ -448,7 +448,7 @@ class ZeroShotClassifier:
 
 
 def _lemma_text(text: str) -> str:
-    from voc.analyzers.cause import content_lemma_text
+    from voc.analyzers.lexicon import content_lemma_text
     from voc.text import lemmas
 
     return content_lemma_text(lemmas(text))

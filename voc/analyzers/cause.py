@@ -36,57 +36,36 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, HeadChoice, TaskHead, add_span_evidence
+from voc.analyzers.lexicon import (
+    PhraseIndex,
+    PhraseMatch,
+    Piece,
+    client_pieces,
+    client_segments,
+    content_lemma_text,
+    match_evidence,
+    negated,
+    phrase_weight,
+    piece_lemmas,
+    softmax,
+)
+from voc.analyzers.nlp import findings_of, lemma_doc, record_of, word_view
 from voc.analyzers.registry import register
-from voc.analyzers.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
 from voc.config import CauseConfig, load_causes
-from voc.schema import Evidence, Feedback, Findings, Label, SpeakerRole
-from voc.text import NEGATIONS, STOP_WORDS
+from voc.schema import Label
+from voc.text import lemmas
+
+__all__ = ["CauseAnalyzer", "client_segments", "content_lemma_text", "softmax"]
 
 FALLBACK_CONFIDENCE = 0.3
 #: what a negative record gets when the cause head's top label is "—": its best cause, or the lexicon's
 HEAD_NONE = ("forced", "lexicon")
-
-
-def client_segments(rec: Feedback) -> list[tuple[int, str]]:
-    """The customer's own words as (offset into ``rec.text``, text) pieces: client turns, else the text.
-
-    A turn not found verbatim in ``rec.text`` gets offset -1 (its evidence then carries no offsets).
-    """
-    if not rec.turns or not any(t.speaker == SpeakerRole.client for t in rec.turns):
-        return [(0, rec.text)]
-    return [(span[0] if span is not None else -1, turn.text)
-            for turn, span in zip(rec.turns, rec.turn_spans(), strict=True) if turn.speaker == SpeakerRole.client]
-
-
-def negated(match: PhraseMatch, lemma_seq: Sequence[str], window: int) -> bool:
-    """True when a negation precedes the match within ``window`` words (and the phrase is not itself negated)."""
-    if match.phrase[0] in NEGATIONS:
-        return False
-    return any(w in NEGATIONS for w in lemma_seq[max(0, match.pos - window) : match.pos])
-
-
-def content_lemma_text(lemma_seq: Sequence[str]) -> str:
-    """Lemmas without stop words, a negation glued to the next word («не_сообщить»), for TF-IDF."""
-    out: list[str] = []
-    negation = False
-    for w in lemma_seq:
-        if w in NEGATIONS:
-            negation = True
-            continue
-        if w not in STOP_WORDS and len(w) > 1:
-            out.append(f"не_{w}" if negation else w)
-        negation = False
-    return " ".join(out)
-
-
-def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    z = np.exp((scores - scores.max()) * temperature)
-    return z / z.sum()
 
 
 @register("cause")
@@ -95,6 +74,7 @@ class CauseAnalyzer(Analyzer):
     other records (module docstring)."""
 
     requires = ("sentiment",)
+    evidence_prefixes = ("cause:",)
 
     def __init__(
         self,
@@ -122,44 +102,56 @@ class CauseAnalyzer(Analyzer):
         self.min_score = min_score
         self.negation_window = negation_window
         self.temperature = temperature
-        scored = [c for c in self.config.causes if c.name != self.config.fallback]
-        if not scored:
+        self._scored = [c for c in self.config.causes if c.name != self.config.fallback]
+        if not self._scored:
             raise ValueError("causes config: needs at least one cause besides the fallback")
-        self.labels_ = [c.name for c in scored]
-        self.index_ = PhraseIndex({c.name: c.keywords for c in scored})
-        docs = []
-        for c in scored:
-            seq, _ = lemmatize_with_spans(" . ".join([c.description, *c.examples, *c.keywords]))
-            docs.append(content_lemma_text(seq))
-        self.vectorizer_ = TfidfVectorizer(
-            analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, lowercase=False
-        )
-        self.cause_vectors_ = self.vectorizer_.fit_transform(docs)
+        self.labels_ = [c.name for c in self._scored]
+        self._col = {name: j for j, name in enumerate(self.labels_)}
+        self.index_ = PhraseIndex({c.name: c.keywords for c in self._scored})
+        self._similarity: tuple[Any, Any] | None = None
 
     @property
     def version(self) -> str:
         lexicon = "weak-lexicon-tfidf-1"
         return f"{self.head.version}+{lexicon}" if self.head else lexicon
 
-    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[tuple[PhraseMatch, int]]]]:
+    def warm_up(self) -> None:
+        super().warm_up()
+        self.similarity()
+
+    def similarity(self) -> tuple[Any, Any]:
+        """The TF-IDF vectorizer (lemma uni+bigrams) and the causes' vectors, fitted on first use."""
+        if self._similarity is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            docs = [content_lemma_text(lemmas(" . ".join([c.description, *c.examples, *c.keywords])))
+                    for c in self._scored]
+            vectorizer = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
+                                         sublinear_tf=True, lowercase=False)
+            self._similarity = (vectorizer, vectorizer.fit_transform(docs))
+        return self._similarity
+
+    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[PhraseMatch]]]:
         """Combined scores, shape (len(texts), len(labels_)), and the non-negated cue matches per text."""
-        lex = np.zeros((len(texts), len(self.labels_)))
-        col = {name: j for j, name in enumerate(self.labels_)}
-        cues: list[list[tuple[PhraseMatch, int]]] = []
+        pieces = [Piece(d, (0, len(t)), 0) for d, t in ((lemma_doc(t), t) for t in texts)]
+        return self._score_pieces(pieces)
+
+    def _score_pieces(self, pieces: Sequence[Piece]) -> tuple[np.ndarray, list[list[PhraseMatch]]]:
+        lex = np.zeros((len(pieces), len(self.labels_)))
+        cues: list[list[PhraseMatch]] = []
         lemma_texts: list[str] = []
-        for i, text in enumerate(texts):
-            seq, spans = lemmatize_with_spans(text)
+        for i, piece in enumerate(pieces):
+            seq, first = piece_lemmas(piece)
             lemma_texts.append(content_lemma_text(seq))
-            kept = [
-                (m, i)
-                for m in self.index_.scan(seq, spans)
-                if not negated(m, seq, self.negation_window)
-            ]
-            for m, _ in kept:
-                lex[i, col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
+            all_lemmas = word_view(piece.doc)[0]
+            kept = [m for m in self.index_.matches(piece.doc, piece.window)
+                    if not negated(m, all_lemmas, self.negation_window, first)]
+            for m in kept:
+                lex[i, self._col[m.label]] += phrase_weight(m.n_words)
             cues.append(kept)
         lex = 1.0 - np.exp(-0.7 * lex)
-        sim = (self.vectorizer_.transform(lemma_texts) @ self.cause_vectors_.T).toarray()
+        vectorizer, cause_vectors = self.similarity()
+        sim = (vectorizer.transform(lemma_texts) @ cause_vectors.T).toarray()
         return lex + self.similarity_weight * sim, cues
 
     def predict(self, texts: Sequence[str]) -> list[Label]:
@@ -175,7 +167,9 @@ class CauseAnalyzer(Analyzer):
         conf = float(proba[best]) * (1.0 - math.exp(-3.0 * float(row[best])))
         return Label(name=self.labels_[best], confidence=round(max(conf, FALLBACK_CONFIDENCE + 0.01), 3))
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+        records = [record_of(d) for d in docs]
+        findings = [findings_of(d) for d in docs]
         proba = self.head.proba(records) if self.head else None
         others: set[int] = set()
         if self.head is not None and proba is not None and self.others_min is not None:
@@ -185,45 +179,30 @@ class CauseAnalyzer(Analyzer):
         for i, f in enumerate(findings):
             if f.sentiment != "negative" and i not in others:
                 f.cause = None
-                f.evidence = [e for e in f.evidence if not e.label.startswith("cause:")]
         if not rows:
             return
-        pieces: list[tuple[int, int, str]] = []  # (row, offset, text)
-        for i in rows:
-            pieces.extend((i, off, text) for off, text in client_segments(records[i]))
-        scores, cues = self.score([p[2] for p in pieces])
+        pieces: list[tuple[int, Piece]] = [(i, p) for i in rows for p in client_pieces(docs[i])]
+        scores, cues = self._score_pieces([p for _, p in pieces])
         per_row: dict[int, np.ndarray] = {}
-        per_row_cues: dict[int, list[tuple[PhraseMatch, int]]] = {}
-        for k, (i, off, _) in enumerate(pieces):
+        per_row_cues: dict[int, list[tuple[PhraseMatch, bool]]] = {}
+        for k, (i, p) in enumerate(pieces):
             per_row[i] = np.maximum(per_row[i], scores[k]) if i in per_row else scores[k]
-            per_row_cues.setdefault(i, []).extend((m, off) for m, _ in cues[k])
+            per_row_cues.setdefault(i, []).extend((m, p.offset >= 0) for m in cues[k])
         choices = self._head_choices(rows, per_row, proba, others)
-        explain: list[tuple[int, HeadChoice]] = []
+        explain: list[tuple[int, int, str]] = []
         for i in rows:
             f = findings[i]
             choice = choices.get(i)
             label = Label(name=choice.label, confidence=choice.confidence) if choice else self._label(per_row[i])
             f.cause = label
-            f.evidence = [e for e in f.evidence if not e.label.startswith("cause:")]
-            for m, off in per_row_cues[i]:
-                if m.label != label.name:
-                    continue
-                text = records[i].text[off + m.start : off + m.end] if off >= 0 else None
-                f.evidence.append(
-                    Evidence(
-                        label=f"cause:{label.name}",
-                        text=text if text is not None else " ".join(m.phrase),
-                        start=off + m.start if off >= 0 else None,
-                        end=off + m.end if off >= 0 else None,
-                        weight=1.0 + 0.5 * (m.n_words - 1),
-                    )
-                )
-            if choice and not any(e.label == f"cause:{label.name}" for e in f.evidence):
-                explain.append((i, choice))
-            f.model_versions[self.name] = self.version
+            tag = f"cause:{label.name}"
+            cue_evidence = [match_evidence(tag, records[i].text, m, located)
+                            for m, located in per_row_cues[i] if m.label == label.name]
+            self.evidence(docs[i], cue_evidence)
+            if choice and not cue_evidence:
+                explain.append((i, choice.column, tag))
         if self.head:
-            add_span_evidence(self.head.model, records, findings,
-                              [(i, c.column, f"cause:{c.label}") for i, c in explain], self.evidence_top_k)
+            add_span_evidence(self, self.head.model, docs, explain, self.evidence_top_k)
 
     def _head_choices(self, rows: list[int], lexicon: dict[int, np.ndarray], proba: np.ndarray | None,
                       others: set[int]) -> dict[int, HeadChoice]:

@@ -26,24 +26,36 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from spacy.tokens import Doc
 
 from voc.analyzers.base import Analyzer, TaskHead, add_span_evidence
-from voc.analyzers.cause import client_segments, softmax
+from voc.analyzers.lexicon import (
+    PhraseIndex,
+    PhraseMatch,
+    client_pieces,
+    match_evidence,
+    phrase_weight,
+    softmax,
+)
+from voc.analyzers.nlp import findings_of, make_docs, record_of
 from voc.analyzers.registry import register
-from voc.analyzers.topics import PhraseIndex, PhraseMatch, lemmatize_with_spans
 from voc.config import JourneyConfig, load_journey, normalize_name
-from voc.schema import Evidence, Feedback, Findings
+from voc.schema import Feedback, Findings
 
 RECORD_CONFIDENCE = 1.0
 TICKET_CONFIDENCE = 0.9
 DEFAULT_CONFIDENCE = 0.2
 #: what a record gets when the stage head answers "—": no stage, or the lexicon's prediction
 HEAD_NONE = ("none", "lexicon")
+#: a stage cue: the match and whether it lies in the record's text (False: a turn not found in it)
+Cue = tuple[PhraseMatch, bool]
 
 
 @register("journey_stage")
 class JourneyStageAnalyzer(Analyzer):
     """Fills ``journey_stage``, ``journey_stage_source`` and ``journey_stage_confidence``."""
+
+    evidence_prefixes = ("journey_stage:",)
 
     def __init__(
         self,
@@ -66,6 +78,7 @@ class JourneyStageAnalyzer(Analyzer):
         self.touchpoint_weight = touchpoint_weight
         self.temperature = temperature
         self.labels_ = [s.name for s in self.config.stages]
+        self._col = {name: j for j, name in enumerate(self.labels_)}
         self.by_name_ = self.config.stage_by_name()
         self.by_ticket_category_ = self.config.stage_by_ticket_category()
         self.index_ = PhraseIndex({s.name: [*s.keywords, *s.touchpoints] for s in self.config.stages})
@@ -96,30 +109,39 @@ class JourneyStageAnalyzer(Analyzer):
         key = normalize_name(category)
         return self.by_ticket_category_.get(key) or self.by_name_.get(key)
 
-    def _cues(self, rec: Feedback) -> list[tuple[PhraseMatch, int]]:
-        """Keyword/touchpoint phrase matches of every stage in the client's words, with their piece offsets."""
-        cues: list[tuple[PhraseMatch, int]] = []
-        for off, text in client_segments(rec):
-            seq, spans = lemmatize_with_spans(text)
-            cues += [(m, off) for m in self.index_.scan(seq, spans)]
-        return cues
+    def given(self, rec: Feedback) -> tuple[str, str, float] | None:
+        """The stage the record or its ticket gives (stage, source, confidence), else None."""
+        stage = self.from_record(rec)
+        if stage is not None:
+            return stage, "record", RECORD_CONFIDENCE
+        stage = self.from_ticket(rec)
+        if stage is not None:
+            return stage, "ticket", TICKET_CONFIDENCE
+        return None
 
-    def predict(
-        self, rec: Feedback, findings: Findings | None = None
-    ) -> tuple[str | None, float, list[tuple[PhraseMatch, int]]]:
+    def _doc_cues(self, doc: Doc) -> list[Cue]:
+        """Keyword/touchpoint phrase matches of every stage in the client's words."""
+        return [(m, p.offset >= 0) for p in client_pieces(doc) for m in self.index_.matches(p.doc, p.window)]
+
+    def _cues(self, rec: Feedback) -> list[Cue]:
+        """:meth:`_doc_cues` of a record (its Doc made here)."""
+        return self._doc_cues(make_docs([rec], [Findings(feedback_id=rec.id)])[0])
+
+    def predict(self, rec: Feedback, findings: Findings | None = None,
+                cues: list[Cue] | None = None) -> tuple[str | None, float, list[Cue]]:
         """Stage predicted from the text (+ touchpoint, topics), its confidence, and the cue matches."""
+        if cues is None:
+            cues = self._cues(rec)
         scores = np.zeros(len(self.labels_))
-        col = {name: j for j, name in enumerate(self.labels_)}
-        cues = self._cues(rec)
         for m, _ in cues:
-            scores[col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
+            scores[self._col[m.label]] += phrase_weight(m.n_words)
         if rec.touchpoint:
             for stage in self.by_touchpoint_.get(normalize_name(rec.touchpoint), []):
-                scores[col[stage]] += self.touchpoint_weight
+                scores[self._col[stage]] += self.touchpoint_weight
         if findings is not None:
             for topic in findings.topics:
                 for stage in self.by_topic_.get(topic.name, []):
-                    scores[col[stage]] += self.topic_weight * topic.confidence
+                    scores[self._col[stage]] += self.topic_weight * topic.confidence
         if scores.max() <= 0:
             return self.config.default_stage, DEFAULT_CONFIDENCE, []
         best = int(scores.argmax())
@@ -127,28 +149,25 @@ class JourneyStageAnalyzer(Analyzer):
         stage = self.labels_[best]
         return stage, round(max(conf, DEFAULT_CONFIDENCE + 0.01), 3), [c for c in cues if c[0].label == stage]
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
         todo: list[int] = []
-        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
-            f.evidence = [e for e in f.evidence if not e.label.startswith("journey_stage:")]
-            f.model_versions[self.name] = self.version
-            stage = self.from_record(rec)
-            if stage is not None:
-                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "record", RECORD_CONFIDENCE
-                continue
-            stage = self.from_ticket(rec)
-            if stage is not None:
-                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "ticket", TICKET_CONFIDENCE
-                continue
-            todo.append(i)
-        choices = self.head.choose([records[i] for i in todo]) if self.head else [None] * len(todo)
+        for i, doc in enumerate(docs):
+            given = self.given(record_of(doc))
+            if given is not None:
+                f = findings_of(doc)
+                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = given
+            else:
+                todo.append(i)
+        choices = self.head.choose([record_of(docs[i]) for i in todo]) if self.head else [None] * len(todo)
         explain: list[tuple[int, int, str]] = []
         for i, choice in zip(todo, choices, strict=True):
-            rec, f = records[i], findings[i]
-            stage, conf, cues = self.predict(rec, f)
+            doc = docs[i]
+            rec, f = record_of(doc), findings_of(doc)
+            all_cues = self._doc_cues(doc)
+            stage, conf, cues = self.predict(rec, f, all_cues)
             lexicon_only = stage is not None and conf > DEFAULT_CONFIDENCE and self.head and stage not in self.head.known
             if choice is not None and not lexicon_only:
-                cues = [c for c in self._cues(rec) if c[0].label == choice.label]
+                cues = [c for c in all_cues if c[0].label == choice.label]
                 stage, conf = choice.label, choice.confidence
                 if not cues:
                     explain.append((i, choice.column, f"journey_stage:{stage}"))
@@ -157,15 +176,6 @@ class JourneyStageAnalyzer(Analyzer):
             f.journey_stage = stage
             f.journey_stage_source = "predicted" if stage is not None else None
             f.journey_stage_confidence = conf if stage is not None else None
-            for m, off in cues:
-                f.evidence.append(
-                    Evidence(
-                        label=f"journey_stage:{stage}",
-                        text=rec.text[off + m.start : off + m.end] if off >= 0 else " ".join(m.phrase),
-                        start=off + m.start if off >= 0 else None,
-                        end=off + m.end if off >= 0 else None,
-                        weight=1.0 + 0.5 * (m.n_words - 1),
-                    )
-                )
+            self.evidence(doc, [match_evidence(f"journey_stage:{stage}", rec.text, m, located) for m, located in cues])
         if self.head:
-            add_span_evidence(self.head.model, records, findings, explain, self.evidence_top_k)
+            add_span_evidence(self, self.head.model, docs, explain, self.evidence_top_k)

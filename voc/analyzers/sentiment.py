@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from spacy.tokens import Doc
 
-from models.base import TextClassifier
-from models.registry import load_task_model as _load
-from voc.analyzers.base import Analyzer
+from voc.analyzers.base import Analyzer, LazyModel
+from voc.analyzers.nlp import findings_of, record_of, sentence_spans
 from voc.analyzers.registry import register
 from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, SpeakerRole
-from voc.text import sentences
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
@@ -44,20 +43,8 @@ def locate_turns(record: Feedback) -> list[tuple[int | None, int | None]]:
     return [span if span is not None else (None, None) for span in record.turn_spans()]
 
 
-def client_windows(record: Feedback) -> list[tuple[int, int]] | None:
-    """(start, end) ranges of the client's turns in ``record.text``; None = the whole text."""
-    return record.client_spans()
-
-
-def load_task_model(model: str | None, task: str, profile: str = "default") -> TextClassifier:
-    """The model given by path/name, or the profile's model of the task; a clear error naming the path."""
-    loaded = _load(model, task, profile)
-    if loaded is None:
-        raise ValueError(f"profile {profile!r} has no {task!r} model; name one with the analyzer's model option")
-    return loaded
-
-
-def _segments(i: int, record: Feedback, per_sentence: bool, max_sentences: int) -> list[Segment]:
+def _segments(i: int, doc: Doc, per_sentence: bool, max_sentences: int) -> list[Segment]:
+    record: Feedback = record_of(doc)
     if record.turns:
         has_client = any(t.speaker == SpeakerRole.client for t in record.turns)
         return [Segment(i, t.text, s, e, t.speaker, (t.speaker == SpeakerRole.client) or not has_client,
@@ -67,12 +54,12 @@ def _segments(i: int, record: Feedback, per_sentence: bool, max_sentences: int) 
     text = record.text
     if not per_sentence:
         return [Segment(i, text, 0, len(text), None, True, False)]
-    sents = sentences(text)
+    sents = sentence_spans(doc)
     if len(sents) > max_sentences:  # the tail is one segment: counted for the document, not listed
-        tail_start = sents[max_sentences].start
-        return [Segment(i, s.text, s.start, s.end, None, True, True) for s in sents[:max_sentences]] + [
+        tail_start = sents[max_sentences][1]
+        return [Segment(i, t, a, b, None, True, True) for t, a, b in sents[:max_sentences]] + [
             Segment(i, text[tail_start:], tail_start, len(text), None, True, False)]
-    return [Segment(i, s.text, s.start, s.end, None, True, True) for s in sents] or [
+    return [Segment(i, t, a, b, None, True, True) for t, a, b in sents] or [
         Segment(i, text, 0, len(text), None, True, False)]
 
 
@@ -80,54 +67,61 @@ def _segments(i: int, record: Feedback, per_sentence: bool, max_sentences: int) 
 class SentimentAnalyzer(Analyzer):
     """Document, sentence/turn and call-trajectory sentiment from a 3-class text classifier."""
 
+    evidence_prefixes = ("sentiment:",)
+
     def __init__(self, model: str | None = None, per_sentence: bool = True, max_sentences: int = 20,
                  evidence_top_k: int = 3, profile: str = "default") -> None:
-        self.model = load_task_model(model, "sentiment", profile)
-        missing = [lab for lab in SENTIMENT_LABELS if lab not in self.model.labels]
-        if missing or self.model.multilabel:
-            raise ValueError(f"model {self.model.version} must be single-label over {SENTIMENT_LABELS}; "
-                             f"it has {self.model.labels}")
+        self.lazy = LazyModel(model, "sentiment", profile)
+        missing = [lab for lab in SENTIMENT_LABELS if lab not in self.lazy.labels]
+        if missing or self.lazy.multilabel:
+            raise ValueError(f"model {self.lazy.name} must be single-label over {SENTIMENT_LABELS}; "
+                             f"it has {self.lazy.labels}")
         self.per_sentence = per_sentence
         self.max_sentences = max_sentences
         self.evidence_top_k = evidence_top_k
-        self._neg = self.model.labels.index("negative")
-        self._pos = self.model.labels.index("positive")
+        self._neg = self.lazy.labels.index("negative")
+        self._pos = self.lazy.labels.index("positive")
+
+    @property
+    def model(self) -> Any:
+        return self.lazy.get()
 
     @property
     def version(self) -> str:
-        return self.model.version
+        return self.lazy.version
 
     def _score(self, proba: np.ndarray) -> np.ndarray:
         return np.clip(proba[:, self._pos] - proba[:, self._neg], -1.0, 1.0)
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        if not records:
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+        if not docs:
             return
-        segs = [s for i, r in enumerate(records) for s in _segments(i, r, self.per_sentence, self.max_sentences)]
-        scored = self.model.segment_proba([s.text for s in segs], [s.record if s.in_document else -1 for s in segs],
-                                          [r.client_text() for r in records])
+        model = self.model
+        labels = model.labels
+        records = [record_of(d) for d in docs]
+        segs = [s for i, d in enumerate(docs) for s in _segments(i, d, self.per_sentence, self.max_sentences)]
+        scored = model.segment_proba([s.text for s in segs], [s.record if s.in_document else -1 for s in segs],
+                                     [r.client_text() for r in records])
         seg_proba, doc_proba, doc_features = scored.segments, scored.documents, scored.features
         doc_label_idx = doc_proba.argmax(axis=1)
         doc_score = self._score(doc_proba)
         seg_score = self._score(seg_proba)
-        wins = [client_windows(r) for r in records]
-        evidence = self._evidence(records, doc_label_idx, doc_features, wins)
+        evidence = self._evidence(records, doc_label_idx, doc_features, [r.client_spans() for r in records])
         per_record: list[list[int]] = [[] for _ in records]
         for k, s in enumerate(segs):
             per_record[s.record].append(k)
-        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
-            label = self.model.labels[doc_label_idx[i]]
-            f.sentiment = label  # type: ignore[assignment]
+        for i, (rec, doc) in enumerate(zip(records, docs, strict=True)):
+            f: Findings = findings_of(doc)
+            f.sentiment = labels[doc_label_idx[i]]  # type: ignore[assignment]
             f.sentiment_score = round(float(doc_score[i]), 4)
             f.sentiment_confidence = round(float(doc_proba[i, doc_label_idx[i]]), 4)
             f.sentences = [
                 SentenceSentiment(text=segs[k].text, start=segs[k].start, end=segs[k].end, speaker=segs[k].speaker,
-                                  sentiment=self.model.labels[int(seg_proba[k].argmax())],  # type: ignore[arg-type]
+                                  sentiment=labels[int(seg_proba[k].argmax())],  # type: ignore[arg-type]
                                   score=round(float(seg_score[k]), 4))
                 for k in per_record[i] if segs[k].reported
             ]
-            f.evidence = [e for e in f.evidence if not e.label.startswith("sentiment:")] + evidence[i]
-            f.model_versions["sentiment"] = self.version
+            self.evidence(doc, evidence[i])
             if rec.turns:
                 self._call_trajectory(rec, f, [float(seg_score[k]) for k in per_record[i]
                                                if segs[k].speaker == SpeakerRole.client])
@@ -138,7 +132,8 @@ class SentimentAnalyzer(Analyzer):
             return [[] for _ in records]
         spans = self.model.explain_spans([r.text for r in records], label_idx, top_k=self.evidence_top_k,
                                          features=features, windows=windows)
-        return [[Evidence(label=f"sentiment:{self.model.labels[label_idx[i]]}", text=s.text, start=s.start,
+        labels = self.model.labels
+        return [[Evidence(label=f"sentiment:{labels[label_idx[i]]}", text=s.text, start=s.start,
                           end=s.end, weight=s.weight) for s in row] for i, row in enumerate(spans)]
 
     @staticmethod

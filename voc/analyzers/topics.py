@@ -17,109 +17,39 @@ head topic: its keyword matches when the text has any, else the occluded phrases
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from spacy.tokens import Doc
 
-from voc.analyzers.base import Analyzer, add_span_evidence, load_head_model
+from voc.analyzers.base import Analyzer, add_span_evidence, load_head_model, thresholds
+from voc.analyzers.lexicon import (
+    PhraseIndex,
+    PhraseMatch,
+    match_confidence,
+    match_evidence,
+    mention_sentiment,
+    phrase_weight,
+)
+from voc.analyzers.nlp import findings_of, lemma_doc, record_of
 from voc.analyzers.registry import register
 from voc.config import Taxonomy, load_taxonomy
-from voc.schema import Evidence, Feedback, Findings, SentenceSentiment, TopicMention
-from voc.text import lemma, normalize_phrase, words
+from voc.schema import Feedback, TopicMention
+
+__all__ = ["PhraseIndex", "PhraseMatch", "TopicAnalyzer", "match_confidence"]
 
 
-@dataclass(frozen=True, slots=True)
-class PhraseMatch:
-    """One keyword phrase found in a text: its label, the words' char span, word position and length."""
-
-    label: str
-    phrase: tuple[str, ...]
-    start: int
-    end: int
-    n_words: int
-    pos: int = 0
+def _by_label(matches: Sequence[PhraseMatch]) -> dict[str, list[PhraseMatch]]:
+    out: dict[str, list[PhraseMatch]] = {}
+    for m in matches:
+        out.setdefault(m.label, []).append(m)
+    return out
 
 
-class PhraseIndex:
-    """Lemma phrases of several labels, indexed by first lemma for a fast longest-match scan."""
-
-    def __init__(self, phrases_by_label: dict[str, Iterable[str]]) -> None:
-        self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for label, phrases in phrases_by_label.items():
-            for phrase in phrases:
-                key = normalize_phrase(phrase)
-                if not key:
-                    continue
-                bucket = self._index.setdefault(key[0], [])
-                if (key, label) not in bucket:
-                    bucket.append((key, label))
-        for bucket in self._index.values():  # longest phrases first
-            bucket.sort(key=lambda item: -len(item[0]))
-
-    def __len__(self) -> int:
-        return sum(len(b) for b in self._index.values())
-
-    def scan(self, lemma_seq: Sequence[str], spans: Sequence[tuple[int, int]]) -> list[PhraseMatch]:
-        """Non-overlapping longest matches (all labels sharing the longest phrase at a position are kept)."""
-        index = self._index
-        out: list[PhraseMatch] = []
-        i, n = 0, len(lemma_seq)
-        while i < n:
-            bucket = index.get(lemma_seq[i])
-            best = 0
-            if bucket is not None:
-                for phrase, label in bucket:
-                    k = len(phrase)
-                    if k < best:
-                        break
-                    if i + k <= n and (k == 1 or tuple(lemma_seq[i : i + k]) == phrase):
-                        best = k
-                        out.append(PhraseMatch(label, phrase, spans[i][0], spans[i + k - 1][1], k, i))
-            i += best or 1
-        return out
-
-    def match_text(self, text: str) -> list[PhraseMatch]:
-        """Matches in a raw text (lemmatised here)."""
-        toks = words(text)
-        return self.scan([lemma(t.text) for t in toks], [(t.start, t.end) for t in toks])
-
-
-def lemmatize_with_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Word lemmas of ``text`` and their character spans."""
-    toks = words(text)
-    return [lemma(t.text) for t in toks], [(t.start, t.end) for t in toks]
-
-
-def match_confidence(strength: float) -> float:
-    """Confidence of a label from its summed match strength: 1 match → 0.55, 2 → ~0.73, 3 → ~0.84."""
-    return round(min(0.97, 1.0 - 0.45 * math.exp(-0.5 * (strength - 1.0))), 3)
-
-
-def _mention_sentiment(
-    spans: list[tuple[int, int]], sentences: Sequence[SentenceSentiment], doc: tuple[str, float]
-) -> tuple[str, float]:
-    """Sentiment of the sentences holding the mention spans (majority label, mean score)."""
-    hits: list[SentenceSentiment] = []
-    for start, _ in spans:
-        for s in sentences:
-            if s.start is not None and s.end is not None and s.start <= start < s.end:
-                if s not in hits:
-                    hits.append(s)
-                break
-    if not hits:
-        return doc
-    score = sum(s.score for s in hits) / len(hits)
-    counts = Counter(s.sentiment for s in hits).most_common()
-    top = [lab for lab, c in counts if c == counts[0][1]]
-    if len(top) == 1:
-        label = top[0]
-    else:  # tie: the label of the strongest sentence among the tied labels
-        label = max((s for s in hits if s.sentiment in top), key=lambda s: abs(s.score)).sentiment
-    return label, round(score, 4)
+def _in_windows(m: PhraseMatch, windows: list[tuple[int, int]] | None) -> bool:
+    return windows is None or any(a <= m.start < b for a, b in windows)
 
 
 @register("topics")
@@ -127,6 +57,7 @@ class TopicAnalyzer(Analyzer):
     """Multi-label taxonomy topics with aspect sentiment and matched-phrase evidence."""
 
     requires = ("sentiment",)
+    evidence_prefixes = ("topic:",)
 
     def __init__(self, taxonomy: str | Path | Taxonomy | None = None, min_strength: float = 1.0,
                  model: str | None = None, profile: str = "default", outside_taxonomy: bool = False,
@@ -137,28 +68,28 @@ class TopicAnalyzer(Analyzer):
         self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         self.min_strength = min_strength
         self.index_ = PhraseIndex({t.name: t.keywords for t in self.taxonomy.topics})
-        self.model = load_head_model(model, "topics", profile)
+        self.lazy = load_head_model(model, "topics", profile)
         self.evidence_top_k = evidence_top_k
         names = [t.name for t in self.taxonomy.topics]
         self.head_topics_: dict[str, int] = {}  # topic → column of the head that decides it
-        if self.model is not None:
-            if not self.model.multilabel:
-                raise ValueError(f"topics model {self.model.version} is single-label; a multi-label head is needed")
-            self.head_topics_ = {lab: j for j, lab in enumerate(self.model.labels)
-                                 if outside_taxonomy or lab in names}
-            self._thresholds = np.array([self.model.info.thresholds.get(lab, self.model.info.threshold)
-                                         for lab in self.model.labels])
-        self._evidence_labels = frozenset(f"topic:{n}" for n in [*names, *self.head_topics_])
+        if self.lazy is not None:
+            if not self.lazy.multilabel:
+                raise ValueError(f"topics model {self.lazy.name} is single-label; a multi-label head is needed")
+            self.head_topics_ = {lab: j for j, lab in enumerate(self.lazy.labels) if outside_taxonomy or lab in names}
+
+    @property
+    def model(self) -> Any:
+        return self.lazy.get() if self.lazy is not None else None
 
     @property
     def version(self) -> str:
-        return f"{self.model.version}+rules-1" if self.model is not None else "rules-1"
+        return f"{self.lazy.version}+rules-1" if self.lazy is not None else "rules-1"
 
     def detect(self, text: str) -> dict[str, list[PhraseMatch]]:
         """Topic name → its keyword matches in ``text`` (topics below ``min_strength`` dropped)."""
-        by_topic: dict[str, list[PhraseMatch]] = {}
-        for m in self.index_.match_text(text):
-            by_topic.setdefault(m.label, []).append(m)
+        return self._strong(_by_label(self.index_.matches(lemma_doc(text))))
+
+    def _strong(self, by_topic: dict[str, list[PhraseMatch]]) -> dict[str, list[PhraseMatch]]:
         return {t: ms for t, ms in by_topic.items() if self._strength(ms) >= self.min_strength}
 
     @staticmethod
@@ -167,78 +98,67 @@ class TopicAnalyzer(Analyzer):
         seen: set[tuple[str, ...]] = set()
         total = 0.0
         for m in matches:
-            weight = 1.0 + 0.5 * (m.n_words - 1)
+            weight = phrase_weight(m.n_words)
             total += weight if m.phrase not in seen else 0.25 * weight
             seen.add(m.phrase)
         return total
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        found_by_lexicon = [self._detect_client(rec) for rec in records]
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+        records: list[Feedback] = [record_of(d) for d in docs]
+        windows = [r.client_spans() for r in records]
+        all_matches = [self.index_.matches(d) for d in docs]
+        # in dialogs only matches inside the customer's turns count (topics are what the customer talks about)
+        found_by_lexicon = [{k: kept for k, v in self._strong(_by_label(ms)).items()
+                             if (kept := [m for m in v if _in_windows(m, w)])}
+                            for ms, w in zip(all_matches, windows, strict=True)]
         head = self._head_topics(records, found_by_lexicon)
         explain: list[tuple[int, int, str]] = []
         pending: list[tuple[int, str, float]] = []  # head topics whose evidence comes from the model
-        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
+        for i, (rec, doc) in enumerate(zip(records, docs, strict=True)):
+            f = findings_of(doc)
             detected = found_by_lexicon[i]
-            windows = rec.client_spans()
-            doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
+            doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             found: list[tuple[str, float, list[PhraseMatch], str]] = [
                 (name, match_confidence(self._strength(ms)), ms, "taxonomy")
                 for name, ms in detected.items() if name not in self.head_topics_]
             for name, conf in head[i]:
-                matches = detected.get(name) or self._all_matches(rec.text, name, windows)
+                matches = detected.get(name) or [m for m in all_matches[i]
+                                                 if m.label == name and _in_windows(m, windows[i])]
                 found.append((name, conf, matches, "model"))
                 if not matches:
                     explain.append((i, self.head_topics_[name], f"topic:{name}"))
                     pending.append((i, name, conf))
             mentions: list[TopicMention] = []
-            evidence: list[Evidence] = []
             for name, conf, matches, source in sorted(found, key=lambda x: -x[1]):
                 if source == "model" and not matches:
                     continue  # added after the model's evidence is in
-                sentiment, score = _mention_sentiment([(m.start, m.end) for m in matches], f.sentences, doc)
+                sentiment, score = mention_sentiment([(m.start, m.end) for m in matches], f.sentences, doc_sent)
                 mentions.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
                                              sentiment_score=score, source=source))  # type: ignore[arg-type]
-                evidence += [Evidence(label=f"topic:{name}", text=rec.text[m.start : m.end], start=m.start,
-                                      end=m.end, weight=1.0 + 0.5 * (m.n_words - 1)) for m in matches]
+                self.evidence(doc, [match_evidence(f"topic:{name}", rec.text, m) for m in matches])
             f.topics = [t for t in f.topics if t.source not in ("taxonomy", "model")] + mentions
-            f.evidence = [e for e in f.evidence if e.label not in self._evidence_labels] + evidence
-            f.model_versions[self.name] = self.version
-        if self.model is not None:
-            add_span_evidence(self.model, records, findings, explain, self.evidence_top_k)
+        if self.lazy is not None:
+            add_span_evidence(self, self.model, docs, explain, self.evidence_top_k)
         for i, name, conf in pending:
-            f = findings[i]
+            f = findings_of(docs[i])
             spans = [(e.start, e.end) for e in f.evidence if e.label == f"topic:{name}" and e.start is not None]
-            doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
-            sentiment, score = _mention_sentiment(spans, f.sentences, doc)
+            doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
+            sentiment, score = mention_sentiment(spans, f.sentences, doc_sent)
             f.topics.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
                                          sentiment_score=score, source="model"))
         for i in sorted({i for i, _, _ in pending}):  # others' topics first, as they were; ours by confidence
-            findings[i].topics.sort(key=lambda t: (t.source in ("taxonomy", "model"),
-                                                   -t.confidence if t.source in ("taxonomy", "model") else 0.0))
-
-    def _detect_client(self, rec: Feedback) -> dict[str, list[PhraseMatch]]:
-        """``detect`` over the record's text; in dialogs only matches inside the customer's turns count (topics
-        are what the customer talks about, not the operator's script)."""
-        detected = self.detect(rec.text)
-        windows = rec.client_spans()
-        if windows is not None:
-            detected = {k: kept for k, v in detected.items()
-                        if (kept := [m for m in v if any(a <= m.start < b for a, b in windows)])}
-        return detected
+            findings_of(docs[i]).topics.sort(key=lambda t: (t.source in ("taxonomy", "model"),
+                                                          -t.confidence if t.source in ("taxonomy", "model") else 0.0))
 
     def _head_topics(self, records: Sequence[Feedback],
                      detected: Sequence[dict[str, list[PhraseMatch]]]) -> list[list[tuple[str, float]]]:
         """Per record, the head's topics over their thresholds (× ``lexicon_factor`` for a topic whose keywords
         matched; only topics this analyzer lets it decide)."""
-        if self.model is None or not records or not self.head_topics_:
+        if self.lazy is None or not records or not self.head_topics_:
             return [[] for _ in records]
-        proba = self.model.predict_proba([r.client_text() for r in records])
-        matched = np.array([[lab in d for lab in self.model.labels] for d in detected], dtype=bool)
-        fired = proba >= self._thresholds * np.where(matched, self.lexicon_factor, 1.0)
-        return [[(self.model.labels[j], round(float(proba[i, j]), 4)) for j in np.flatnonzero(fired[i])
-                 if self.model.labels[j] in self.head_topics_] for i in range(len(records))]
-
-    def _all_matches(self, text: str, name: str, windows: list[tuple[int, int]] | None) -> list[PhraseMatch]:
-        """Keyword matches of one topic below ``min_strength`` too (evidence for a head topic)."""
-        return [m for m in self.index_.match_text(text)
-                if m.label == name and (windows is None or any(a <= m.start < b for a, b in windows))]
+        model = self.model
+        proba = model.predict_proba([r.client_text() for r in records])
+        matched = np.array([[lab in d for lab in model.labels] for d in detected], dtype=bool)
+        fired = proba >= thresholds(model) * np.where(matched, self.lexicon_factor, 1.0)
+        return [[(model.labels[j], round(float(proba[i, j]), 4)) for j in np.flatnonzero(fired[i])
+                 if model.labels[j] in self.head_topics_] for i in range(len(records))]

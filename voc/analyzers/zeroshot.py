@@ -22,11 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from spacy.tokens import Doc
+
 from voc.analyzers.base import Analyzer
-from voc.analyzers.cause import FALLBACK_CONFIDENCE, client_segments
+from voc.analyzers.cause import FALLBACK_CONFIDENCE
 from voc.analyzers.journey import DEFAULT_CONFIDENCE, JourneyStageAnalyzer
+from voc.analyzers.lexicon import client_segments, mention_sentiment
+from voc.analyzers.nlp import findings_of, record_of
 from voc.analyzers.registry import register
-from voc.analyzers.topics import _mention_sentiment
 from voc.config import CauseConfig, JourneyConfig, Taxonomy, load_causes, load_taxonomy
 from voc.schema import Evidence, Feedback, Findings, Label, TopicMention
 from voc.zeroshot import Encoder, Prediction, Unit, ZeroShotClassifier, config_digest, label_specs, text_units
@@ -78,6 +81,7 @@ class ZeroShotCauseAnalyzer(_ZeroShotMixin, Analyzer):
     """
 
     requires = ("sentiment",)
+    evidence_prefixes = ("cause:",)
 
     def __init__(
         self,
@@ -108,7 +112,9 @@ class ZeroShotCauseAnalyzer(_ZeroShotMixin, Analyzer):
         name, conf = pred.labels[0]
         return Label(name=name, confidence=max(conf, FALLBACK_CONFIDENCE + 0.01))
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+        records: list[Feedback] = [record_of(d) for d in docs]
+        findings: list[Findings] = [findings_of(d) for d in docs]
         rows = [i for i, f in enumerate(findings) if f.sentiment == "negative"]
         for f in findings:
             if f.sentiment != "negative":
@@ -119,10 +125,9 @@ class ZeroShotCauseAnalyzer(_ZeroShotMixin, Analyzer):
         for i, pred in zip(rows, preds, strict=True):
             f = findings[i]
             f.cause = self._label(pred)
-            f.evidence = [e for e in f.evidence if not e.label.startswith("cause:")]
             if f.cause.name in pred.evidence:
-                f.evidence.append(_evidence(f"cause:{f.cause.name}", pred.evidence[f.cause.name], f.cause.confidence))
-            f.model_versions[self.name] = self.version
+                self.evidence(docs[i], [_evidence(f"cause:{f.cause.name}", pred.evidence[f.cause.name],
+                                                  f.cause.confidence)])
 
 
 @register("journey_stage", method="zeroshot")
@@ -146,34 +151,29 @@ class ZeroShotJourneyStageAnalyzer(_ZeroShotMixin, JourneyStageAnalyzer):
                                       encoder=encoder, margin=margin, sentence_weight=sentence_weight,
                                       lexical_weight=lexical_weight, max_sentences=max_sentences)
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
         todo: list[int] = []
-        for i, (rec, f) in enumerate(zip(records, findings, strict=True)):
-            f.evidence = [e for e in f.evidence if not e.label.startswith("journey_stage:")]
-            stage = self.from_record(rec)
-            if stage is not None:
-                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "record", 1.0
-                continue
-            stage = self.from_ticket(rec)
-            if stage is not None:
-                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = stage, "ticket", 0.9
-                continue
-            todo.append(i)
+        for i, doc in enumerate(docs):
+            given = self.given(record_of(doc))
+            if given is not None:
+                f = findings_of(doc)
+                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = given
+            else:
+                todo.append(i)
         if not todo:
             return
-        preds = self._predict([records[i] for i in todo])
+        preds = self._predict([record_of(docs[i]) for i in todo])
         for i, pred in zip(todo, preds, strict=True):
-            f = findings[i]
+            f = findings_of(docs[i])
             if pred.labels:
                 stage, conf = pred.labels[0]
                 conf = max(conf, DEFAULT_CONFIDENCE + 0.01)
-                f.evidence.append(_evidence(f"journey_stage:{stage}", pred.evidence[stage], conf))
+                self.evidence(docs[i], [_evidence(f"journey_stage:{stage}", pred.evidence[stage], conf)])
             else:
                 stage, conf = self.config.default_stage, DEFAULT_CONFIDENCE
             f.journey_stage = stage
             f.journey_stage_source = "predicted" if stage is not None else None
             f.journey_stage_confidence = round(conf, 3) if stage is not None else None
-            f.model_versions[self.name] = self.version
 
 
 @register("topics", method="zeroshot")
@@ -182,6 +182,7 @@ class ZeroShotTopicAnalyzer(_ZeroShotMixin, Analyzer):
     sentiment read from the sentence that carries the topic."""
 
     requires = ("sentiment",)
+    evidence_prefixes = ("topic:",)
 
     def __init__(
         self,
@@ -196,21 +197,20 @@ class ZeroShotTopicAnalyzer(_ZeroShotMixin, Analyzer):
         self.classifier = _classifier(taxonomy, "taxonomy", label_specs(self.taxonomy.topics), multi_label=True,
                                       encoder=encoder, margin=margin, sentence_weight=sentence_weight,
                                       lexical_weight=lexical_weight, max_sentences=max_sentences)
-        self._evidence_labels = frozenset(f"topic:{t.name}" for t in self.taxonomy.topics)
 
-    def __call__(self, records: Sequence[Feedback], findings: Sequence[Findings]) -> None:
-        preds = self._predict(records)
-        for f, pred in zip(findings, preds, strict=True):
-            doc = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+        preds = self._predict([record_of(d) for d in docs])
+        for doc, pred in zip(docs, preds, strict=True):
+            f = findings_of(doc)
+            doc_sent = (f.sentiment or "neutral", f.sentiment_score if f.sentiment_score is not None else 0.0)
             mentions: list[TopicMention] = []
             evidence: list[Evidence] = []
             for name, conf in pred.labels:
                 unit = pred.evidence[name]
                 spans = [(unit.start, unit.end)] if unit.start is not None and unit.end is not None else []
-                sentiment, score = _mention_sentiment(spans, f.sentences, doc)
+                sentiment, score = mention_sentiment(spans, f.sentences, doc_sent)
                 mentions.append(TopicMention(name=name, confidence=conf, sentiment=sentiment,  # type: ignore[arg-type]
                                              sentiment_score=score, source="taxonomy"))
                 evidence.append(_evidence(f"topic:{name}", unit, conf))
             f.topics = [t for t in f.topics if t.source != "taxonomy"] + mentions
-            f.evidence = [e for e in f.evidence if e.label not in self._evidence_labels] + evidence
-            f.model_versions[self.name] = self.version
+            self.evidence(doc, evidence)
