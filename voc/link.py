@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,10 @@ LINK_BY_ID = "ticket_id"
 LINK_BY_CUSTOMER = "customer_window"
 
 
+@overload
+def _utc(ts: datetime) -> datetime: ...
+@overload
+def _utc(ts: datetime | None) -> datetime | None: ...
 def _utc(ts: datetime | None) -> datetime | None:
     if ts is None:
         return None
@@ -45,14 +50,16 @@ class TicketIndex:
     @classmethod
     def build(cls, tickets: Sequence[Ticket], customer_key: Callable[[str], str] | None = None) -> TicketIndex:
         by_id = {t.ticket_id: t for t in tickets}
-        grouped: dict[str, list[Ticket]] = defaultdict(list)
+        # only tickets with a customer and a creation time can be found by the window; sorted (stably) by time
+        grouped: dict[str, list[tuple[datetime, Ticket]]] = defaultdict(list)
         for t in tickets:
             if t.customer_id and t.created_at:
-                grouped[customer_key(t.customer_id) if customer_key else t.customer_id].append(t)
-        by_customer = {}
-        for cid, items in grouped.items():
-            items.sort(key=lambda t: _utc(t.created_at))
-            by_customer[cid] = ([_utc(t.created_at) for t in items], items)
+                key = customer_key(t.customer_id) if customer_key else t.customer_id
+                grouped[key].append((_utc(t.created_at), t))
+        by_customer: dict[str, tuple[list[datetime], list[Ticket]]] = {}
+        for cid, pairs in grouped.items():
+            pairs.sort(key=lambda p: p[0])
+            by_customer[cid] = ([at for at, _ in pairs], [t for _, t in pairs])
         return cls(by_id=by_id, by_customer=by_customer, customer_key=customer_key)
 
     def __len__(self) -> int:

@@ -112,7 +112,10 @@ class Pipeline:
                 proc.timings = self.timings
         # models load on first use; a process about to fork workers loads them first, so the workers share them
         ref = weakref.ref(self)
-        os.register_at_fork(before=lambda: (p := ref()) is not None and p.warm_up())
+        def warm_up_before_fork() -> None:
+            if (p := ref()) is not None:
+                p.warm_up()
+        os.register_at_fork(before=warm_up_before_fork)
 
     def warm_up(self) -> None:
         """Load every analyzer's model now (otherwise on first use)."""
@@ -152,6 +155,7 @@ class Pipeline:
         if topic_model is not None and not any(s.name == "discovered_topics" for s in specs):
             specs.append(ComponentSpec(name="discovered_topics", config={"model": str(topic_model)}))
         prof = check_profile(profile or cfg.profile)
+        shared: dict[str, dict[str, Any]]
         shared = {"sentiment": {"profile": prof}, "emotions": {"profile": prof},
                   "topics": {"taxonomy": taxonomy, "profile": prof}, "cause": {"causes": causes, "profile": prof},
                   "journey_stage": {"journey": journey, "profile": prof}}

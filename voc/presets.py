@@ -135,11 +135,13 @@ def suggest_preset(
     scores = {name: 0.0 for name in PRESETS}
     if not items:
         return None, scores
+    from voc.analyzers.lexicon import phrase_weight
+
     index = _distinctive_index()
     for text in items:
         counts: dict[str, float] = {}
         for m in index.match_text(text):
-            counts[m.label] = counts.get(m.label, 0.0) + 1.0 + 0.5 * (m.n_words - 1)
+            counts[m.label] = counts.get(m.label, 0.0) + phrase_weight(m.n_words)
         if counts:
             top = max(counts.values())
             winners = [k for k, v in counts.items() if v == top]

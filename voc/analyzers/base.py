@@ -145,15 +145,20 @@ class LazyModel:
 
     def get(self) -> TextClassifier:
         """The loaded model (weights read on the first call; ``models.registry`` caches them per process)."""
-        if self._model is None:
+        model = self._model
+        if model is None:
             if self.path is None:
                 raise ValueError(f"no {self.task!r} model")
             with self._lock:
-                if self._model is None:
+                model = self._model
+                if model is None:
                     from models.registry import load_task_model
 
-                    self._model = load_task_model(self.path, self.task)
-        return self._model
+                    model = load_task_model(self.path, self.task)
+                    if model is None:  # not reached: with a path given it loads or raises
+                        raise ValueError(f"no {self.task!r} model at {self.path}")
+                    self._model = model
+        return model
 
     @property
     def loaded(self) -> bool:

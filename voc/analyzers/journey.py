@@ -40,7 +40,7 @@ from voc.analyzers.lexicon import (
 from voc.analyzers.nlp import findings_of, make_docs, record_of
 from voc.analyzers.registry import register
 from voc.config import JourneyConfig, load_journey, normalize_name
-from voc.schema import Feedback, Findings
+from voc.schema import Feedback, Findings, JourneyStageSource
 
 RECORD_CONFIDENCE = 1.0
 TICKET_CONFIDENCE = 0.9
@@ -109,7 +109,7 @@ class JourneyStageAnalyzer(Analyzer):
         key = normalize_name(category)
         return self.by_ticket_category_.get(key) or self.by_name_.get(key)
 
-    def given(self, rec: Feedback) -> tuple[str, str, float] | None:
+    def given(self, rec: Feedback) -> tuple[str, JourneyStageSource, float] | None:
         """The stage the record or its ticket gives (stage, source, confidence), else None."""
         stage = self.from_record(rec)
         if stage is not None:

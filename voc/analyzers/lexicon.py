@@ -177,9 +177,10 @@ def match_evidence(label: str, text: str, match: PhraseMatch, located: bool = Tr
 
 
 def mention_sentiment(
-    spans: list[tuple[int, int]], sentences: Sequence[SentenceSentiment], doc: tuple[str, float]
+    spans: Sequence[tuple[int, int | None]], sentences: Sequence[SentenceSentiment], doc: tuple[str, float]
 ) -> tuple[str, float]:
-    """Sentiment of the sentences holding the mention spans (majority label, mean score)."""
+    """Sentiment of the sentences holding the mention spans (majority label, mean score; only a span's start is
+    read)."""
     hits: list[SentenceSentiment] = []
     for start, _ in spans:
         for s in sentences:

@@ -24,7 +24,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import spacy
@@ -36,6 +36,9 @@ from spacy.vocab import Vocab
 
 from voc.schema import Evidence, Feedback, Findings
 from voc.text import _morph, lemma, sentences
+
+if TYPE_CHECKING:
+    from thinc.types import Ints2d
 
 _LETTER = "А-Яа-яЁёA-Za-z"
 _TOKEN_RE = re.compile(rf"[{_LETTER}][{_LETTER}\-]*|\d+|[^\s{_LETTER}\d]+|\s+")
@@ -104,8 +107,13 @@ class CachedRussianLemmatizer(RussianLemmatizer):
         cache = self._cache
         orths = doc.to_array(ORTH).tolist()
         lemmas = [cache[o] if o in cache else self._add(o) for o in orths]
-        doc.from_array([LEMMA], np.array(lemmas, dtype=np.uint64).reshape(-1, 1))
+        doc.from_array([LEMMA], _column(np.array(lemmas, dtype=np.uint64)))
         return doc
+
+
+def _column(values: np.ndarray) -> Ints2d:
+    """One ``Doc.from_array`` column: uint64, as spaCy's Cython reads it (its stub names thinc's ``Ints2d``)."""
+    return cast("Ints2d", values.astype(np.uint64, copy=False).reshape(-1, 1))
 
 
 @Language.factory("voc_lemmatizer", assigns=["token.lemma"])
@@ -137,7 +145,7 @@ class RazdelSentencizer:
             k = bisect_right(idx, s.start) - 1
             if k > 0:
                 flags[k] = 1
-        doc.from_array([SENT_START], np.array(flags, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
+        doc.from_array([SENT_START], _column(np.array(flags, dtype=np.int64)))
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 1000) -> Iterable[Doc]:  # noqa: ARG002 - spaCy API
@@ -171,7 +179,9 @@ def make_nlp(*, lemmas: bool = True, sentences: bool = True) -> Language:
     register_extensions()
     nlp = spacy.blank("ru")
     # a new token string costs a Lexeme with ~20 computed attributes (like_num, is_stop, …) no component reads
-    nlp.vocab.lex_attr_getters = {k: v for k, v in nlp.vocab.lex_attr_getters.items() if k == LOWER}
+    # spaCy's Vocab stub leaves out the (Cython) lex_attr_getters attribute
+    getters = nlp.vocab.lex_attr_getters  # type: ignore[attr-defined]
+    nlp.vocab.lex_attr_getters = {k: v for k, v in getters.items() if k == LOWER}  # type: ignore[attr-defined]
     nlp.tokenizer = WordTokenizer(nlp.vocab)
     if lemmas:
         nlp.add_pipe("voc_lemmatizer")
@@ -191,14 +201,19 @@ _RECORD_KEY = ("._.", "record", None, None)
 _FINDINGS_KEY = ("._.", "findings", None, None)
 
 
+def _user_value(doc: Doc, key: tuple[str, str, None, None]) -> Any:
+    """``doc.user_data[key]`` or None (a Doc never attached); spaCy keys extensions by tuples, its stub says str."""
+    return cast("dict[Any, Any]", doc.user_data).get(key)
+
+
 def record_of(doc: Doc) -> Feedback:
     """``doc._.record`` without building an ``Underscore`` (the analyzers read it once per row and component)."""
-    return doc.user_data.get(_RECORD_KEY)
+    return _user_value(doc, _RECORD_KEY)
 
 
 def findings_of(doc: Doc) -> Findings:
     """``doc._.findings``, read the same way."""
-    return doc.user_data.get(_FINDINGS_KEY)
+    return _user_value(doc, _FINDINGS_KEY)
 
 
 def attach(doc: Doc, record: Feedback, findings: Findings, span_groups: bool = True) -> Doc:

@@ -165,6 +165,7 @@ class ZeroShotJourneyStageAnalyzer(_ZeroShotMixin, JourneyStageAnalyzer):
         preds = self._predict([record_of(docs[i]) for i in todo])
         for i, pred in zip(todo, preds, strict=True):
             f = findings_of(docs[i])
+            stage: str | None
             if pred.labels:
                 stage, conf = pred.labels[0]
                 conf = max(conf, DEFAULT_CONFIDENCE + 0.01)
