@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -33,6 +33,9 @@ from voc.analyzers.base import Analyzer
 from voc.analyzers.registry import create
 from voc.config import read_yaml_file
 from voc.schema import Feedback, Findings
+
+if TYPE_CHECKING:
+    from voc.runspec import RunSpec
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
 
@@ -83,6 +86,7 @@ class Pipeline:
         self.redactor = redactor
         self.stages = list(stages)
         self.timings: dict[str, float] = {}
+        self.preset: Any | None = None  # the domain preset chosen by from_spec (voc.presets.PresetChoice)
 
     @classmethod
     def load(
@@ -129,6 +133,22 @@ class Pipeline:
             redactor = Redactor(names=names != "off", name_engine=names if names != "off" else "auto")
         stages = [s.name for s in load_journey(journey).stages]
         return cls(analyzers, redactor=redactor, stages=stages)
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec) -> Pipeline:
+        """The pipeline a run spec asks for (voc.runspec): the preset resolved (``auto`` reads a sample of the
+        inputs; files named explicitly win), then configs, redaction, topic model and profile applied.
+        ``pipeline.preset`` records the choice for the run summary."""
+        from voc.presets import resolve_preset
+
+        choice, taxonomy, journey, causes = resolve_preset(
+            spec.preset, spec.inputs, spec.column_mapping(), taxonomy=spec.taxonomy, journey=spec.journey,
+            causes=spec.causes)
+        pipe = cls.load(taxonomy=taxonomy, journey=journey, causes=causes, config=spec.pipeline_config,
+                        redact=spec.redact, redact_names=spec.redact_names, topic_model=spec.topic_model,
+                        profile=spec.profile)
+        pipe.preset = choice
+        return pipe
 
     @property
     def versions(self) -> dict[str, str]:
