@@ -37,7 +37,9 @@ from api.uploads import (
     check_feedback_file,
     check_tickets_file,
     display_name,
+    form_options,
     save_upload,
+    spec_from_form,
 )
 from api.worker import count_rows
 from voc.aggregate.drill import DrillFilter
@@ -126,18 +128,30 @@ def create_batch(
     tickets: UploadFile | None = File(None, description="ticket export (CSV/XLSX/JSONL/Parquet/JSON)"),
     journey: UploadFile | None = File(None, description="journey stages YAML"),
     taxonomy: UploadFile | None = File(None, description="topic taxonomy YAML"),
+    causes: UploadFile | None = File(None, description="complaint causes YAML"),
+    columns: UploadFile | None = File(None, description="column mapping YAML ('columns: {text: Отзыв, ...}')"),
     text_col: str | None = Form(None, max_length=200, description="name of the text column, e.g. 'Отзыв'"),
+    channel: str | None = Form(None, max_length=50, description="channel for rows that have none (review, chat, …)"),
+    preset: str | None = Form(None, max_length=50, description="domain preset: banking, telecom, retail or auto"),
+    profile: str | None = Form(None, max_length=50, description="models: default or fast (TF-IDF + lexicons)"),
+    redact_names: str | None = Form(None, description="person-name masking: morph, natasha, auto, off"),
+    link_window_days: float | None = Form(None, description="feedback ↔ ticket link window in days (default 3)"),
+    repeat_window_days: float | None = Form(None, description="repeat-contact window in days (default 7)"),
     keep_pii_columns: list[str] | None = Form(
         None, description="PII columns to keep raw (else dropped), e.g. 'email клиента'; repeat the field for "
                           "several, or send one JSON array '[\"ФИО\", \"email клиента\"]'"),
     principal: Principal = Depends(require("analyst")),
 ) -> JSONResponse:
     state: ServiceState = get_state(request)
-    keep = parse_keep_pii_columns(keep_pii_columns)
+    options = form_options(
+        text_col=text_col, channel=channel, preset=preset, profile=profile, redact_names=redact_names,
+        link_window_days=link_window_days, repeat_window_days=repeat_window_days,
+        keep_pii_columns=parse_keep_pii_columns(keep_pii_columns))
+    configs = {"columns": columns, "journey": journey, "taxonomy": taxonomy, "causes": causes}
     job_id = secrets.token_hex(8)
     root = state.batches_dir / job_id
     try:  # any failure (a problem, a database error, a bug) removes what this request wrote
-        job = _store_and_queue(state, principal, job_id, root, file, tickets, journey, taxonomy, text_col, keep)
+        job = _store_and_queue(state, principal, job_id, root, file, tickets, configs, options)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -173,28 +187,27 @@ def parse_keep_pii_columns(values: list[str] | None) -> list[str]:
 
 
 def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, root: Path, file: UploadFile,
-                     tickets: UploadFile | None, journey: UploadFile | None, taxonomy: UploadFile | None,
-                     text_col: str | None, keep_pii_columns: list[str]) -> Job:
-    """Save the uploads under ``root/input``, run the cheap checks, create the queued job row."""
+                     tickets: UploadFile | None, configs: dict[str, UploadFile | None],
+                     options: dict[str, Any]) -> Job:
+    """Save the uploads under ``root/input``, run the cheap checks, create the queued job row; ``job.inputs``
+    holds the saved files and the form ``options`` (the worker builds the run spec: api.uploads.spec_from_form)."""
     settings = state.settings
     inputs_dir = root / "input"
     shown = display_name(file.filename, "upload")
     feedback = save_upload(file, "file", inputs_dir, FEEDBACK_SUFFIXES)
     inputs: dict[str, Any] = {"feedback": str(feedback)}
-    check_feedback_file(feedback, text_col, settings, shown)
-    if tickets is not None and tickets.filename:
-        inputs["tickets_name"] = display_name(tickets.filename, "tickets")
-        inputs["tickets"] = str(save_upload(tickets, "tickets", inputs_dir, FEEDBACK_SUFFIXES))
-        check_tickets_file(Path(inputs["tickets"]), settings, inputs["tickets_name"])
-    for name, upload in (("journey", journey), ("taxonomy", taxonomy)):
+    for name, upload in configs.items():
         if upload is not None and upload.filename:
             inputs[f"{name}_name"] = display_name(upload.filename, name)
             inputs[name] = str(save_upload(upload, name, inputs_dir, CONFIG_SUFFIXES))
             check_config(Path(inputs[name]), name, inputs[f"{name}_name"])
-    if text_col:
-        inputs["text_col"] = text_col
-    if keep_pii_columns:
-        inputs["keep_pii_columns"] = keep_pii_columns
+    inputs.update(options)
+    spec = spec_from_form(inputs, root / "out", settings)
+    check_feedback_file(feedback, spec.text_col, settings, shown, mapping=spec.column_mapping())
+    if tickets is not None and tickets.filename:
+        inputs["tickets_name"] = display_name(tickets.filename, "tickets")
+        inputs["tickets"] = str(save_upload(tickets, "tickets", inputs_dir, FEEDBACK_SUFFIXES))
+        check_tickets_file(Path(inputs["tickets"]), settings, inputs["tickets_name"])
     small = feedback.stat().st_size <= settings.preview_max_mb * 1024 * 1024
     rows_total = count_rows(feedback) if small or feedback.suffix == ".parquet" else None  # else: the worker
     if feedback.suffix == ".xlsx":

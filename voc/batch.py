@@ -199,7 +199,8 @@ def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate
         quiet: bool = True) -> BatchResult:
     """Analyse ``spec.inputs`` into ``spec.outdir``; see the module docstring. Raises ``BatchCancelled`` on request.
 
-    ``pipeline`` replaces ``Pipeline.from_spec(spec)`` (it is then sent to the workers pickled); ``privacy``
+    ``pipeline`` replaces ``Pipeline.from_spec(spec)`` (one not built by ``from_spec`` is sent to worker
+    processes pickled; one that was is rebuilt in each worker from its spec); ``privacy``
     replaces the gate built from the spec's PII options and the pipeline's redactor.
     """
     if spec.outdir is None:
@@ -209,11 +210,8 @@ def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate
     parts = outdir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     mapping = spec.column_mapping()
-    worker_spec = None
-    if pipeline is None:
-        pipeline = Pipeline.from_spec(spec)
-        chosen = getattr(getattr(pipeline, "preset", None), "name", None)
-        worker_spec = spec.model_copy(update={"preset": chosen})  # workers do not sample the inputs again
+    pipeline = pipeline or Pipeline.from_spec(spec)
+    worker_spec = getattr(pipeline, "spec", None)  # built from a spec: workers build their own from it
     if privacy is None:
         key, key_source = load_key(spec.pseudonym_key, spec.pseudonym_key_file)
         privacy = PrivacyGate(pipeline.redactor, Pseudonymizer(key), spec.kept_pii_columns(mapping), key_source)

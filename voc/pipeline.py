@@ -87,6 +87,7 @@ class Pipeline:
         self.stages = list(stages)
         self.timings: dict[str, float] = {}
         self.preset: Any | None = None  # the domain preset chosen by from_spec (voc.presets.PresetChoice)
+        self.spec: RunSpec | None = None  # the run spec from_spec built this pipeline from
 
     @classmethod
     def load(
@@ -138,7 +139,8 @@ class Pipeline:
     def from_spec(cls, spec: RunSpec) -> Pipeline:
         """The pipeline a run spec asks for (voc.runspec): the preset resolved (``auto`` reads a sample of the
         inputs; files named explicitly win), then configs, redaction, topic model and profile applied.
-        ``pipeline.preset`` records the choice for the run summary."""
+        ``pipeline.preset`` records the choice for the run summary, ``pipeline.spec`` the spec (worker processes
+        build their own pipeline from it: voc.run.pool)."""
         from voc.presets import resolve_preset
 
         choice, taxonomy, journey, causes = resolve_preset(
@@ -148,6 +150,8 @@ class Pipeline:
                         redact=spec.redact, redact_names=spec.redact_names, topic_model=spec.topic_model,
                         profile=spec.profile)
         pipe.preset = choice
+        # what a worker process builds the same pipeline from (the preset resolved: no second sampling)
+        pipe.spec = spec.model_copy(update={"preset": getattr(choice, "name", None)})
         return pipe
 
     @property

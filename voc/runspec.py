@@ -63,7 +63,7 @@ class RunSpec(BaseModel):
     # resources and outputs
     outdir: Path | None = Field(None, description="output directory (voc.analyze: a temp dir if None)")
     workers: int = Field(1, ge=1, le=256, description="analysis processes (or Ray actors)")
-    chunk_size: int = Field(20_000, ge=100, description="rows per chunk (bounds memory)")
+    chunk_size: int = Field(20_000, ge=1, description="rows per chunk (bounds memory)")
     engine: Literal["local", "ray"] = Field("local", description="local processes or a Ray Data actor pool")
     ray_address: str | None = Field(None, description="with engine=ray: a running cluster's address")
     sink: str | None = Field(None, description="also export the finished run (clickhouse://HOST:PORT/DB)")
