@@ -33,9 +33,18 @@ def _one_thread() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def _init_worker(spec: Any, pipeline: Any, gate: Any, index: Any, link_window_days: float, parts: Path) -> None:
-    """Pool initializer: build (or unpickle) the pipeline once per worker process."""
+def voc_environment() -> dict[str, str]:
+    """The parent's ``VOC_*`` settings now (the fork server keeps the environment it started with)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("VOC_")}
+
+
+def _init_worker(env: dict[str, str], spec: Any, pipeline: Any, gate: Any, index: Any, link_window_days: float,
+                 parts: Path) -> None:
+    """Pool initializer: the parent's VOC_* settings, then the pipeline built (or unpickled) once per worker."""
     global _worker
+    for key in [k for k in os.environ if k.startswith("VOC_") and k not in env]:
+        del os.environ[key]
+    os.environ.update(env)
     _one_thread()
     if pipeline is None:
         from voc.pipeline import Pipeline
@@ -60,7 +69,7 @@ class LocalPool:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         pipeline = None if spec is not None else state.pipeline
-        initargs = (spec, pipeline, state.gate, state.index, state.link_window_days, parts)
+        initargs = (voc_environment(), spec, pipeline, state.gate, state.index, state.link_window_days, parts)
         self.executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=initargs)
 
     def submit(self, i: int, chunk: Any) -> Future:
