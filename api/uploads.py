@@ -254,7 +254,7 @@ def form_options(**values: Any) -> dict[str, Any]:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "form"
-        raise _problem(field, str(first["msg"]), f"expected a valid {field}") from None
+        raise _problem(field, str(first["msg"]).removeprefix("Value error, "), f"expected a valid {field}") from None
     return given
 
 

@@ -60,6 +60,8 @@ def test_spec_errors_name_the_field():
         RunSpec.build(inputs=["a.csv"], redact_names="ner")
     with pytest.raises(ValueError, match="link_window_days"):
         RunSpec.build(inputs=["a.csv"], link_window_days=-1)
+    with pytest.raises(ValueError, match="^profile: unknown profile 'turbo'"):
+        RunSpec.build(inputs=["a.csv"], profile="turbo")
     with pytest.raises(ValueError, match="engine"):
         RunSpec.build(inputs=["a.csv"], engine="spark")
     spec = RunSpec.build(inputs=["a.csv"], text_col="Отзыв", channel="chat", keep_pii_columns=[" ФИО ", "ФИО"])
@@ -154,6 +156,9 @@ def test_upload_refuses_a_bad_option_naming_it(service, feedback):
     bad = service.post("/v1/batches", headers=service.analyst, files={"file": ("in.csv", feedback.read_bytes())},
                        data={"redact_names": "ner"})
     assert bad.status_code == 422 and "redact_names" in bad.text
+    bad = service.post("/v1/batches", headers=service.analyst, files={"file": ("in.csv", feedback.read_bytes())},
+                       data={"preset": "insurance", "profile": "fast"})
+    assert bad.status_code == 422 and "unknown preset 'insurance'" in bad.text
     bad = service.post("/v1/batches", headers=service.analyst, files={
         "file": ("in.csv", feedback.read_bytes()), "causes": ("c.yaml", b"causes: [1, 2")})
     assert bad.status_code == 422 and "causes" in bad.text

@@ -76,6 +76,22 @@ class RunSpec(BaseModel):
             raise ValueError(f"expected one of {', '.join(REDACT_NAME_ENGINES)}, got {value!r}")
         return value
 
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        from voc.presets import AUTO, preset_dir
+
+        if value is not None and value != AUTO:
+            preset_dir(value)  # ValueError naming the known presets
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        from models.registry import check_profile
+
+        return value if value is None else check_profile(value)
+
     @field_validator("keep_pii_columns")
     @classmethod
     def _keep_names(cls, value: list[str]) -> list[str]:
@@ -89,7 +105,7 @@ class RunSpec(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(x) for x in first["loc"]) or "spec"
-            raise ValueError(f"{loc}: {first['msg']}") from None
+            raise ValueError(f"{loc}: {first['msg'].removeprefix('Value error, ')}") from None
 
     def column_mapping(self) -> ColumnMapping:
         """The column mapping: the YAML file or object, with ``text_col`` and ``channel`` applied."""
