@@ -181,6 +181,21 @@ def test_workers_get_the_pipeline_through_the_initializer(feedback, tmp_path):
     assert result.frame is not None and len(result.frame) == 12 and result.aggregates.records == 12
 
 
+def test_a_pipeline_that_does_not_pickle_is_rebuilt_from_its_spec():
+    from voc.run.pool import pipeline_payload
+
+    class Native:
+        def __reduce__(self):
+            raise TypeError("cannot pickle 'InferenceSession' object")
+
+    spec = RunSpec(inputs=["a.csv"])
+    assert pipeline_payload(Native(), spec) == (None, spec)
+    with pytest.raises(ValueError, match="cannot be sent to worker processes"):
+        pipeline_payload(Native(), None)
+    blob, none = pipeline_payload({"a": 1}, spec)
+    assert none is None and blob
+
+
 def test_a_parent_with_a_live_onnx_session_does_not_hang_its_workers(tmp_path):
     """The encoder hang: a model run in the parent before the pool starts (native thread pools alive)."""
     from multitask_tiny import build_tiny_multitask
