@@ -15,7 +15,6 @@ Every CSV is written by ``voc.safe_csv.write_csv`` (formula prefixes neutralised
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,15 +37,12 @@ from voc.run.analyse import (
     ChunkState,
     ProtectedChunk,
     analyse_chunk,
-    check_resumable,
     commit_chunk,
-    committed_stats,
-    part_path,
     protect_chunk,
-    read_chunks,
     rejected_frame,
 )
 from voc.run.assemble import assemble
+from voc.run.dispatch import Tally, analyse_chunks
 from voc.run.render import render
 from voc.run.result import BatchCancelled, BatchProgress, BatchResult
 from voc.runspec import ENGINES, RunSpec
@@ -82,46 +78,6 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
-class _Tally:
-    """The run's counts, summed chunk by chunk as they commit (or are found committed)."""
-
-    def __init__(self, summary: RunSummary, parts: Path, progress: Callable[[BatchProgress], None] | None,
-                 bar: Any | None) -> None:
-        self.summary, self.parts, self.progress, self.bar = summary, parts, progress, bar
-        self.totals: Counter = Counter()
-        self.chunk_paths: list[Path] = []
-
-    def account(self, i: int, stats: dict) -> None:
-        s = self.summary
-        _account_privacy(s.privacy, stats.get("privacy") or {})
-        self.chunk_paths.append(part_path(self.parts, i))
-        self.totals.update({k: stats[k] for k in ("rows_in", "rows_out", "rows_rejected", "records")})
-        s.pii_masked = dict(Counter(s.pii_masked) + Counter(stats["pii"]))
-        s.linked = dict(Counter(s.linked) + Counter(stats["linked"]))
-        s.rejected_by_reason = dict(Counter(s.rejected_by_reason) + Counter(stats["rejected_by_reason"]))
-        if self.bar is not None:
-            self.bar.update(stats["rows_in"])
-        if self.progress is not None:
-            t = self.totals
-            self.progress(BatchProgress(i, t["rows_in"], t["rows_out"], t["rows_rejected"], t["records"]))
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        s, t = self.summary, self.totals
-        s.rows_in, s.rows_out, s.rows_rejected, s.records = (t["rows_in"], t["rows_out"], t["rows_rejected"],
-                                                             t["records"])
-        self.chunk_paths.sort()
-
-
-def _account_privacy(total: PrivacySummary, chunk: dict) -> None:
-    """Add one chunk's privacy report (columns dropped/kept, pseudonyms, masked cells) to the run's."""
-    total.dropped_pii_columns.update(chunk.get("dropped_pii_columns", {}))
-    total.kept_pii_columns.update(chunk.get("kept_pii_columns", {}))
-    total.pseudonymised = dict(Counter(total.pseudonymised) + Counter(chunk.get("pseudonymised", {})))
-    total.cells_masked += int(chunk.get("cells_masked", 0))
-
-
 def _index_tickets(spec: RunSpec, gate: PrivacyGate, summary: RunSummary, outdir: Path) -> TicketIndex | None:
     """The tickets, through the privacy gate, indexed for linking; their rejected rows in ticket_errors.csv."""
     if spec.tickets is None:
@@ -133,65 +89,6 @@ def _index_tickets(spec: RunSpec, gate: PrivacyGate, summary: RunSummary, outdir
     if ticket_rejected:
         safe_csv.write_csv(rejected_frame(ticket_rejected), outdir / "ticket_errors.csv")
     return TicketIndex.build(ticket_list, customer_key=gate.customer_key)
-
-
-def _analyse_chunks(spec: RunSpec, mapping: ColumnMapping, state: ChunkState, outdir: Path, tally: _Tally,
-                    should_stop: Callable[[], bool] | None, worker_spec: RunSpec | None) -> None:
-    """Stage 1 over every chunk: committed ones are counted, the rest analysed here, in the local pool or on
-    Ray. With a pool, this process analyses one chunk itself while the workers start (a one-chunk run never
-    waits for a worker to load its models)."""
-    parts = tally.parts
-    pool = remote = None
-    if spec.engine == "ray":
-        from voc.engines.ray_engine import RayChunkRunner
-
-        remote = RayChunkRunner(state, parts, spec.workers, spec.ray_address)
-    elif spec.workers > 1:
-        from voc.run.pool import LocalPool
-
-        pool = LocalPool(spec.workers, state, parts, worker_spec)
-
-    def here(i: int, chunk: Any) -> None:
-        tally.account(i, commit_chunk(parts, i, analyse_chunk(state, chunk)))
-
-    held: tuple[int, Any] | None = None  # the one chunk this process analyses itself
-    parent_done = False
-    pending: list = []
-    try:
-        for i, chunk in enumerate(read_chunks(spec.inputs, mapping, spec.chunk_size)):
-            stats = committed_stats(parts, i)
-            if stats is not None:  # committed by an earlier run: resume past it
-                check_resumable(outdir, i, stats, state.gate)
-                tally.account(i, stats)
-                continue
-            if should_stop is not None and should_stop():
-                raise BatchCancelled(f"stopped before chunk {i}")
-            if remote is not None:
-                remote.submit(i, chunk)
-            elif pool is None:
-                here(i, chunk)
-            elif not parent_done:
-                held, parent_done = (i, chunk), True
-            else:
-                pending.append((i, pool.submit(i, chunk)))
-                if held is not None and len(pending) >= spec.workers:
-                    here(*held)
-                    held = None
-                while len(pending) > spec.workers:  # bounded: at most workers+1 chunks in flight
-                    j, fut = pending.pop(0)
-                    tally.account(j, fut.result())
-        if held is not None:
-            here(*held)
-        for j, fut in pending:
-            tally.account(j, fut.result())
-        if remote is not None:
-            for j, stats in remote.run(should_stop):  # committed by chunk id as they finish
-                tally.account(j, stats)
-    finally:
-        if pool is not None:
-            pool.close()
-        if remote is not None:
-            remote.close()
 
 
 def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate | None = None,
@@ -225,10 +122,10 @@ def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate
         from tqdm import tqdm
 
         bar = tqdm(unit=" rows", desc="voc analyze", dynamic_ncols=True)
-    tally = _Tally(summary, parts, progress, bar)
+    tally = Tally(summary, parts, progress, bar)
     state = ChunkState(pipeline, gate, index, spec.link_window_days)
     try:
-        _analyse_chunks(spec, mapping, state, outdir, tally, should_stop, worker_spec)
+        analyse_chunks(spec, mapping, state, outdir, tally, should_stop, worker_spec)
     finally:
         tally.close()
     summary.model_versions = pipeline.versions
