@@ -31,6 +31,7 @@ from api.uploads import (
     check_tickets_file,
     display_name,
     save_upload,
+    spec_from_form,
 )
 from api.worker import count_rows
 
@@ -114,28 +115,27 @@ def parse_keep_pii_columns(values: list[str] | None) -> list[str]:
 
 
 def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, root: Path, file: UploadFile,
-                     tickets: UploadFile | None, journey: UploadFile | None, taxonomy: UploadFile | None,
-                     text_col: str | None, keep_pii_columns: list[str]) -> Job:
-    """Save the uploads under ``root/input``, run the cheap checks, create the queued job row."""
+                     tickets: UploadFile | None, configs: dict[str, UploadFile | None],
+                     options: dict[str, Any]) -> Job:
+    """Save the uploads under ``root/input``, run the cheap checks, create the queued job row; ``job.inputs``
+    holds the saved files and the form ``options`` (the worker builds the run spec: api.uploads.spec_from_form)."""
     settings = state.settings
     inputs_dir = root / "input"
     shown = display_name(file.filename, "upload")
     feedback = save_upload(file, "file", inputs_dir, FEEDBACK_SUFFIXES)
     inputs: dict[str, Any] = {"feedback": str(feedback)}
-    check_feedback_file(feedback, text_col, settings, shown)
-    if tickets is not None and tickets.filename:
-        inputs["tickets_name"] = display_name(tickets.filename, "tickets")
-        inputs["tickets"] = str(save_upload(tickets, "tickets", inputs_dir, FEEDBACK_SUFFIXES))
-        check_tickets_file(Path(inputs["tickets"]), settings, inputs["tickets_name"])
-    for name, upload in (("journey", journey), ("taxonomy", taxonomy)):
+    for name, upload in configs.items():
         if upload is not None and upload.filename:
             inputs[f"{name}_name"] = display_name(upload.filename, name)
             inputs[name] = str(save_upload(upload, name, inputs_dir, CONFIG_SUFFIXES))
             check_config(Path(inputs[name]), name, inputs[f"{name}_name"])
-    if text_col:
-        inputs["text_col"] = text_col
-    if keep_pii_columns:
-        inputs["keep_pii_columns"] = keep_pii_columns
+    inputs.update(options)
+    spec = spec_from_form(inputs, root / "out", settings)
+    check_feedback_file(feedback, spec.text_col, settings, shown, mapping=spec.column_mapping())
+    if tickets is not None and tickets.filename:
+        inputs["tickets_name"] = display_name(tickets.filename, "tickets")
+        inputs["tickets"] = str(save_upload(tickets, "tickets", inputs_dir, FEEDBACK_SUFFIXES))
+        check_tickets_file(Path(inputs["tickets"]), settings, inputs["tickets_name"])
     small = feedback.stat().st_size <= settings.preview_max_mb * 1024 * 1024
     rows_total = count_rows(feedback) if small or feedback.suffix == ".parquet" else None  # else: the worker
     if feedback.suffix == ".xlsx":

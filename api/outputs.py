@@ -32,7 +32,8 @@ def display_names(inputs: dict[str, Any], input_name: str) -> dict[str, str]:
     """Server path (and storage file name) → the name the client uploaded, for every input of a job."""
     shown = {"feedback": input_name or "upload", "tickets": inputs.get("tickets_name") or "tickets",
              "journey": inputs.get("journey_name") or "journey.yaml",
-             "taxonomy": inputs.get("taxonomy_name") or "taxonomy.yaml"}
+             "taxonomy": inputs.get("taxonomy_name") or "taxonomy.yaml",
+             "causes": inputs.get("causes_name") or "causes.yaml", "columns": inputs.get("columns_name") or "columns.yaml"}
     names: dict[str, str] = {}
     for key, name in shown.items():
         path = inputs.get(key)

@@ -13,6 +13,7 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from fastapi import UploadFile
@@ -140,15 +141,18 @@ def _ingest_problem(field: str, exc: Exception, path: Path, shown: str) -> Probl
     return _problem(field, str(exc).replace(str(path), shown), _TABLE_HINT)
 
 
-def check_feedback_file(path: Path, text_col: str | None, settings: Settings, shown: str) -> None:
+def check_feedback_file(path: Path, text_col: str | None, settings: Settings, shown: str,
+                        mapping: Any | None = None) -> None:
     """Cheap checks of the feedback upload (see the module docstring); a broken file, a missing text column
-    or, for a small file read whole, rows that are all rejected are a 422 now instead of a failed job later."""
+    or, for a small file read whole, rows that are all rejected are a 422 now instead of a failed job later.
+    ``mapping``: the upload's column mapping (voc.ingest.ColumnMapping), else one from ``text_col``."""
     from voc.ingest import ColumnMapping, read_feedback
     from voc.ingest.errors import IngestError
     from voc.ingest.mapping import resolve_mapping
 
     suffix = path.suffix.lower()
-    mapping = ColumnMapping(text=text_col) if text_col else None
+    if mapping is None:
+        mapping = ColumnMapping(text=text_col) if text_col else None
     if suffix == ".xlsx":
         check_xlsx_upload(path, "file", settings)
         return
@@ -178,8 +182,10 @@ def check_feedback_file(path: Path, text_col: str | None, settings: Settings, sh
 
 
 def check_config(path: Path, field: str, shown: str) -> None:
-    """journey / taxonomy YAML: small, no aliases (no "billion laughs"), and valid for voc.config."""
-    from voc.config import load_journey, load_taxonomy
+    """journey / taxonomy / causes / columns YAML: small, no aliases (no "billion laughs"), and valid for
+    voc.config (the column mapping: for voc.ingest.ColumnMapping)."""
+    from voc.config import load_causes, load_journey, load_taxonomy
+    from voc.ingest import ColumnMapping
 
     expected = f"expected a valid {field} YAML file"
     if path.stat().st_size > MAX_CONFIG_BYTES:
@@ -192,7 +198,8 @@ def check_config(path: Path, field: str, shown: str) -> None:
         raise _problem(field, "not UTF-8 text", expected) from None
     except yaml.YAMLError as exc:
         raise _problem(field, f"not valid YAML ({type(exc).__name__})", expected) from None
-    loader = {"journey": load_journey, "taxonomy": load_taxonomy}[field]
+    loader = {"journey": load_journey, "taxonomy": load_taxonomy, "causes": load_causes,
+              "columns": ColumnMapping.from_yaml}[field]
     try:
         loader(path)
     except (ValueError, OSError, RecursionError) as exc:
@@ -219,3 +226,49 @@ def check_tickets_file(path: Path, settings: Settings, shown: str) -> None:
     except (ValueError, OSError, UnicodeError, RecursionError) as exc:
         raise _problem("tickets", f"cannot read it ({type(exc).__name__})",
                        "expected a readable ticket export") from None
+
+
+#: Upload fields that are files → the run spec field each fills (voc.runspec.RunSpec).
+UPLOAD_FILES = {"file": "inputs", "tickets": "tickets", "columns": "columns", "journey": "journey",
+                "taxonomy": "taxonomy", "causes": "causes"}
+#: Upload form fields that are plain values, named as the run spec's fields.
+UPLOAD_OPTIONS = ("text_col", "channel", "preset", "profile", "redact_names", "keep_pii_columns",
+                  "link_window_days", "repeat_window_days")
+#: The YAML configs an upload may carry (saved and checked by :func:`check_config`).
+CONFIG_FIELDS = ("columns", "journey", "taxonomy", "causes")
+
+
+def form_options(**values: Any) -> dict[str, Any]:
+    """The upload's plain options (:data:`UPLOAD_OPTIONS`), validated as the run spec validates them: a bad
+    value is a 422 naming its form field. Returns the options given (None dropped), JSON-ready for the job."""
+    from pydantic import ValidationError
+
+    from voc.runspec import RunSpec
+
+    unknown = set(values) - set(UPLOAD_OPTIONS)
+    if unknown:
+        raise ValueError(f"not upload options: {sorted(unknown)}")
+    given = {k: v for k, v in values.items() if v is not None and v != []}
+    try:
+        RunSpec(inputs=[Path("upload")], **given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "form"
+        raise _problem(field, str(first["msg"]).removeprefix("Value error, "), f"expected a valid {field}") from None
+    return given
+
+
+def spec_from_form(inputs: dict[str, Any], outdir: Path, settings: Settings) -> Any:
+    """The run spec of a stored upload (``job.inputs``: its saved files and :func:`form_options`) with the
+    fields the service decides itself (voc.runspec.SERVICE_FIELDS) taken from ``settings``."""
+    from voc.runspec import RunSpec
+
+    files = {field: Path(inputs[key]) for key, field in (("tickets", "tickets"), *((c, c) for c in CONFIG_FIELDS))
+             if inputs.get(key)}
+    options = {k: inputs[k] for k in UPLOAD_OPTIONS if inputs.get(k) is not None}
+    service: dict[str, Any] = {"outdir": outdir, "chunk_size": int(inputs.get("chunk_size") or settings.chunk_size),
+                               "pipeline_config": settings.pipeline_config,
+                               "pseudonym_key_file": settings.pseudonym_key_file, "write_csv": True}
+    if settings.batch_engine == "ray":
+        service.update(engine="ray", ray_address=settings.ray_address, workers=settings.ray_workers)
+    return RunSpec.build(inputs=[Path(inputs["feedback"])], **files, **options, **service)

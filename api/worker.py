@@ -1,5 +1,5 @@
 """Batch workers: separate processes (multiprocessing spawn) that claim queued jobs from the database and
-run :func:`voc.batch.run_batch` on them, off the API's event loop.
+run :func:`voc.batch.run` on them (the job's run spec: ``api.uploads.spec_from_form``), off the API's event loop.
 
 A worker heartbeats its job, writes progress after every committed chunk, and polls for cancellation.
 On shutdown it stops claiming, lets the current chunk commit and puts its job back in the queue; a job
@@ -77,15 +77,17 @@ class JobRunner:
         self.stop = stop if stop is not None else threading.Event()
         self._pipeline: Any | None = None
 
-    def pipeline_for(self, inputs: dict[str, Any]) -> Any:
-        """The pipeline for a job: the cached default one, or one built with the job's journey/taxonomy."""
+    def pipeline_for(self, spec: Any) -> Any:
+        """The pipeline for a job's run spec: the cached default one when the job names no configs, presets or
+        models of its own, else one built for it (``Pipeline.from_spec``)."""
         from voc.pipeline import Pipeline
+        from voc.runspec import RunSpec
 
-        custom = {k: Path(inputs[k]) for k in ("journey", "taxonomy") if inputs.get(k)}
-        if custom:
-            return Pipeline.load(config=self.settings.pipeline_config, **custom)
+        default = RunSpec(inputs=spec.inputs, pipeline_config=spec.pipeline_config)
+        if spec.pipeline_key() != default.pipeline_key():
+            return Pipeline.from_spec(spec)
         if self._pipeline is None:
-            self._pipeline = Pipeline.load(config=self.settings.pipeline_config)
+            self._pipeline = Pipeline.from_spec(default)
         return self._pipeline
 
     def run_once(self) -> bool:
@@ -98,15 +100,9 @@ class JobRunner:
         self.run_job(job, token)
         return True
 
-    def engine_options(self) -> dict:
-        """run_batch's engine arguments from the settings (batch_engine, ray_address, ray_workers)."""
-        if self.settings.batch_engine != "ray":
-            return {}
-        return {"engine": "ray", "ray_address": self.settings.ray_address, "workers": self.settings.ray_workers}
-
     def run_job(self, job: Job, token: str) -> None:
-        from voc.batch import BatchCancelled, BatchProgress, run_batch
-        from voc.ingest import ColumnMapping
+        from api.uploads import spec_from_form
+        from voc.batch import BatchCancelled, BatchProgress, run
 
         _log("job_started", job=job.id, worker=self.worker_id, attempt=job.attempts)
         inputs = job.inputs or {}
@@ -138,19 +134,8 @@ class JobRunner:
         beater.start()
         started = time.perf_counter()
         try:
-            mapping = ColumnMapping(text=inputs["text_col"]) if inputs.get("text_col") else None
-            result = run_batch(
-                Path(inputs["feedback"]), Path(job.outdir),
-                tickets=Path(inputs["tickets"]) if inputs.get("tickets") else None,
-                journey=Path(inputs["journey"]) if inputs.get("journey") else None,
-                taxonomy=Path(inputs["taxonomy"]) if inputs.get("taxonomy") else None,
-                mapping=mapping, chunk_size=int(inputs.get("chunk_size") or self.settings.chunk_size),
-                pipeline=self.pipeline_for(inputs),
-                keep_pii_columns=list(inputs.get("keep_pii_columns") or ()),
-                pseudonym_key_file=self.settings.pseudonym_key_file,
-                progress=progress, should_stop=should_stop, quiet=True,
-                **self.engine_options(),
-            )
+            spec = spec_from_form(inputs, Path(job.outdir), self.settings)
+            result = run(spec, pipeline=self.pipeline_for(spec), progress=progress, should_stop=should_stop)
         except BatchCancelled:
             beat_stop.set()
             if flags["lost"]:
@@ -207,7 +192,7 @@ class JobRunner:
             "batch": {"id": job.id, "url": url, "report": url + "/report", "results": url + "/results"},
             "state": "succeeded", "rows_in": s.rows_in, "rows_out": s.rows_out, "rows_rejected": s.rows_rejected,
             "records": s.records, "input_name": job.input_name})
-        for trend in self._emerging(Path(job.outdir)):
+        for trend in emerging_trends(result.aggregates):
             enqueue(self.sessions, "topic.spike", {"batch": {"id": job.id, "url": url}, **trend})
         with self.sessions() as sess:
             limits = {h.id: self.settings.webhook_max_events_per_batch
@@ -215,29 +200,33 @@ class JobRunner:
                       if "feedback.negative" in h.events}
         if not limits:
             return
-        import pyarrow.parquet as pq
-
-        names = set(pq.read_schema(result.frame_path).names)
-        frame = pd.read_parquet(result.frame_path, columns=[c for c in WEBHOOK_COLUMNS if c in names],
-                                filters=[("sentiment", "==", "negative")])
-        neg = frame[frame["sentiment_score"].notna()]
-        for row in neg.sort_values("sentiment_score").to_dict("records"):
+        for row in negative_rows(result.frame):
             enqueue(self.sessions, "feedback.negative", negative_from_row(row, job.id, url),
                     float(row["sentiment_score"]), limit_per_webhook=limits)
 
-    @staticmethod
-    def _emerging(outdir: Path) -> list[dict[str, Any]]:
-        path = outdir / "trends.csv"
-        if not path.exists():
-            return []
-        frame = pd.read_csv(path)
-        if "emerging" not in frame.columns:
-            return []
-        flagged = frame[frame["emerging"].astype(str).str.lower().isin(["true", "1", "yes"])]
-        keep = [c for c in ("kind", "name", "week_prev", "week_last", "count_prev", "count_last", "share_prev",
-                            "share_last", "share_change_pct", "z", "p_value") if c in frame.columns]
-        rows = flagged[keep].astype(object).where(flagged[keep].notna(), None).to_dict("records")
-        return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+
+
+def emerging_trends(aggregates: Any) -> list[dict[str, Any]]:
+    """topic.spike data: the run's trends flagged as emerging (from its aggregates, not trends.csv)."""
+    keep = ("kind", "name", "week_prev", "week_last", "count_prev", "count_last", "share_prev", "share_last",
+            "share_change_pct", "z", "p_value")
+    trends = getattr(getattr(aggregates, "trends", None), "rows", None) or []
+    return [{k: getattr(t, k, None) for k in keep} for t in trends if getattr(t, "emerging", False)]
+
+
+def negative_rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """feedback.negative rows, most negative first, from the run's frame (texts cut to the report's quote
+    length; evidence kept as a list)."""
+    if frame is None or not len(frame) or "sentiment" not in frame:
+        return []
+    neg = frame[(frame["sentiment"] == "negative") & frame["sentiment_score"].notna()]
+    neg = neg[[c for c in WEBHOOK_COLUMNS if c in neg.columns]].sort_values("sentiment_score")
+    rows = neg.astype(object).where(neg.notna(), None).to_dict("records")
+    for row in rows:
+        evidence = row.get("evidence")
+        if isinstance(evidence, str):  # the run frame joins evidence with "|" (voc.run.assemble)
+            row["evidence"] = [e for e in evidence.split("|") if e]
+    return rows
 
 
 def no_rows_reason(summary: Any) -> str:

@@ -131,8 +131,9 @@ def main() -> None:
     else:
         data = make_input(args.rows, ROOT / "bench/data" / f"feedback_{args.rows}.csv")
     mean_chars = round(float(pd.read_csv(data, dtype=str, keep_default_na=False, usecols=["текст"])["текст"].str.len().mean()), 1)
-    from voc.batch import run_batch
+    from voc.batch import run
     from voc.pipeline import Pipeline
+    from voc.runspec import RunSpec
 
     outdir = ROOT / "bench/data" / f"out_{args.rows}"
     if outdir.exists():
@@ -140,12 +141,13 @@ def main() -> None:
 
         shutil.rmtree(outdir)
     t_load = time.perf_counter()
-    pipe = Pipeline.load(profile=args.profile) if args.profile else Pipeline.load()
+    spec = RunSpec(inputs=[data], outdir=outdir, profile=args.profile, chunk_size=args.chunk_size,
+                   workers=args.workers)  # what `voc analyze` builds
+    pipe = Pipeline.from_spec(spec)
     load_s = time.perf_counter() - t_load
     t0 = time.perf_counter()
     marks: list[float] = []
-    result = run_batch(data, outdir, pipeline=pipe, chunk_size=args.chunk_size, quiet=True, workers=args.workers,
-                       progress=lambda p: marks.append(time.perf_counter()))
+    result = run(spec, pipeline=pipe, quiet=True, progress=lambda p: marks.append(time.perf_counter()))
     seconds = time.perf_counter() - t0
     chunks_done = (marks[-2] if len(marks) > 1 else marks[-1]) - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_models_tinydata import tiny_emotion_model
+from helpers.tinydata import tiny_emotion_model
 
 from models import registry
 from voc.analyzers.emotions import EmotionAnalyzer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_models_tinydata import tiny_sentiment_model
+from helpers.tinydata import tiny_sentiment_model
 
 from models import registry
 from voc.analyzers.sentiment import SentimentAnalyzer
@@ -84,7 +84,7 @@ def test_missing_model_names_path(tmp_path):
 
 
 def test_wrong_task_model_is_rejected(tmp_path):
-    from test_models_tinydata import tiny_emotion_model
+    from helpers.tinydata import tiny_emotion_model
 
     tiny_emotion_model().save(tmp_path / "emo")
     with pytest.raises(ValueError, match="not 'sentiment'"):

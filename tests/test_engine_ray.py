@@ -124,14 +124,15 @@ def test_an_unknown_engine_is_refused(data, tmp_path):
 
 
 def test_http_batch_jobs_take_the_engine_from_the_settings():
-    from types import SimpleNamespace
-
     from api.settings import Settings, SettingsError
-    from api.worker import JobRunner
+    from api.uploads import spec_from_form
+
+    def engine(settings: Settings) -> tuple:
+        spec = spec_from_form({"feedback": "in.csv"}, Path("out"), settings)  # the job's run spec
+        return spec.engine, spec.ray_address, spec.workers
 
     s = Settings.load({"VOC_BATCH_ENGINE": "ray", "VOC_RAY_ADDRESS": "ray://head:10001", "VOC_RAY_WORKERS": "8"})
-    assert JobRunner.engine_options(SimpleNamespace(settings=s)) == {
-        "engine": "ray", "ray_address": "ray://head:10001", "workers": 8}
-    assert JobRunner.engine_options(SimpleNamespace(settings=Settings.load({}))) == {}
+    assert engine(s) == ("ray", "ray://head:10001", 8)
+    assert engine(Settings.load({})) == ("local", None, 1)
     with pytest.raises(SettingsError, match="VOC_BATCH_ENGINE"):
         Settings.load({"VOC_BATCH_ENGINE": "spark"})

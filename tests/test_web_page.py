@@ -151,11 +151,21 @@ def test_form_field_names_match_the_upload_endpoint(client: TestClient, tmp_path
     r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv")}, data={"keep_pii_columns": "[1"},
                     headers=client.analyst)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "keep_pii_columns"]
-    for name in page_fields - {"file", "text_col", "keep_pii_columns"}:
+    from api.uploads import UPLOAD_OPTIONS
+
+    for name in page_fields - {"file"} - set(UPLOAD_OPTIONS):
         r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv"), name: ("x.txt", b"x", "text/plain")},
                         data={"text_col": "Отзыв"}, headers=client.analyst)
         assert r.status_code == 415, (name, r.text)
         assert r.json()["errors"][0]["loc"] == ["body", name]
+    bad = {"channel": "x" * 60, "preset": "insurance", "profile": "turbo", "redact_names": "ner",
+           "link_window_days": "-1", "repeat_window_days": "soon"}
+    assert set(bad) == page_fields - {"file", "text_col", "keep_pii_columns"} - {"tickets", "journey", "taxonomy",
+                                                                                  "causes", "columns"}
+    for name, value in bad.items():  # a run option's wrong value is reported under its name
+        r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv")},
+                        data={"text_col": "Отзыв", name: value}, headers=client.analyst)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"][:2] == ["body", name], (name, r.text)
 
 
 def test_data_calls_without_the_right_key_are_problems_the_page_can_show(client: TestClient) -> None:

@@ -1,6 +1,7 @@
 """``voc train``, ``voc evaluate`` and ``voc models …``: train, score and manage classifiers.
 
-Mounted into the ``voc`` CLI by the lead; runnable alone as ``python -m training.cli``.
+Added to the ``voc`` CLI through the ``voc.commands`` entry point (pyproject.toml; voc.cli discovers it);
+runnable alone as ``python -m training.cli``.
 Bad input ends with a one-line message and exit code 2, never a traceback.
 """
 

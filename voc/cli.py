@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Annotated
 
@@ -36,8 +38,10 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 @app.command()
 def analyze(
-    feedback: Annotated[list[Path], typer.Argument(help="feedback files (CSV/XLSX/JSONL/Parquet/JSON chats) or folders of call transcripts")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="output directory")],
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="FEEDBACK...",
+        help="feedback files (CSV/XLSX/JSONL/Parquet/JSON chats) or folders of call transcripts")],
+    outdir: Annotated[Path, typer.Option("-o", "--out", help="output directory")],
     tickets: Annotated[Path | None, typer.Option(help="ticket export to link (CSV/XLSX/JSONL)")] = None,
     journey: Annotated[Path | None, typer.Option(help="journey config YAML (stages, ticket categories)")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="topic taxonomy YAML")] = None,
@@ -47,19 +51,22 @@ def analyze(
     columns: Annotated[Path | None, typer.Option(help="column mapping YAML ('columns: {text: Отзыв, ...}')")] = None,
     channel: Annotated[str | None, typer.Option(help="channel for rows that have none (review, survey, chat, call, email, social)")] = None,
     topic_model: Annotated[Path | None, typer.Option(help="fitted topic model dir (voc topics fit) for discovered topics")] = None,
-    pipeline: Annotated[Path | None, typer.Option(help="pipeline.yaml naming the analyzers and their config")] = None,
+    pipeline_config: Annotated[Path | None, typer.Option("--pipeline", help="pipeline.yaml naming the analyzers and their config")] = None,
     profile: Annotated[str | None, typer.Option(help="models: default (the encoder once shipped/promoted) or fast (TF-IDF + lexicons)")] = None,
     chunk_size: Annotated[int, typer.Option(min=100, help="rows per chunk (bounds memory)")] = 20_000,
     workers: Annotated[int, typer.Option(min=1, help="analysis processes (default: up to 2 cores)")] = min(2, os.cpu_count() or 1),
     redact_names: Annotated[str | None, typer.Option(help="person-name masking engine: morph (default, fast), natasha (NER, slower), auto, off")] = None,
-    no_redact: Annotated[bool, typer.Option("--no-redact", help="do not mask PII (not recommended, 152-ФЗ)")] = False,
-    keep_pii_column: Annotated[list[str] | None, typer.Option(
+    redact: Annotated[bool, typer.Option("--redact/--no-redact", help="mask PII (--no-redact: not recommended, 152-ФЗ)")] = True,
+    keep_pii_columns: Annotated[list[str] | None, typer.Option(
         "--keep-pii-column", metavar="NAME",
         help="keep this PII column (phone, e-mail, ФИО, …) raw instead of dropping it; repeatable; "
              "recorded in summary.json")] = None,
     pseudonym_key_file: Annotated[Path | None, typer.Option(
         help="file holding the key for customer-key pseudonyms (else $VOC_PSEUDONYM_KEY, else "
              "~/.config/voc/pseudonym.key, created on first use)")] = None,
+    link_window_days: Annotated[float, typer.Option(min=0, help="link feedback to a ticket within this many days")] = 3.0,
+    repeat_window_days: Annotated[float, typer.Option(min=0, help="a contact within this many days of the last is a repeat")] = 7.0,
+    write_csv: Annotated[bool, typer.Option("--csv/--no-csv", help="also write enriched.csv")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, only errors")] = False,
     sink: Annotated[str | None, typer.Option(
         help="also export the finished run to clickhouse://HOST:PORT/DB (docs/scale.md)")] = None,
@@ -71,11 +78,11 @@ def analyze(
              "default: $RAY_ADDRESS, else a local Ray)")] = None,
 ) -> None:
     """Analyse a feedback batch: enriched table, heatmaps, priority list, trends, report.html, summary.json."""
-    from voc.batch import run_batch
-    from voc.ingest import ColumnMapping
+    from voc.batch import run
     from voc.pipeline import Pipeline
+    from voc.runspec import RunSpec
 
-    for path in feedback:
+    for path in inputs:
         if not path.exists():
             _fail(f"input not found: {path}")
     if engine not in ("local", "ray"):
@@ -87,28 +94,26 @@ def analyze(
             check_sink(sink)
         except SinkError as exc:
             _fail(f"--sink: {exc}")
-    for label, path in (("tickets", tickets), ("journey", journey), ("taxonomy", taxonomy), ("causes", causes),
-                        ("columns", columns), ("topic-model", topic_model), ("pipeline", pipeline)):
-        if path is not None and not path.exists():
-            _fail(f"--{label}: file not found: {path}")
+    flags = {"pipeline_config": "pipeline", "topic_model": "topic-model"}
     try:
-        mapping = ColumnMapping.from_yaml(columns) if columns else ColumnMapping()
-        updates = {k: v for k, v in (("text", text_col), ("default_channel", channel)) if v}
-        mapping = mapping.model_copy(update=updates)
-        from voc.presets import resolve_preset
-
-        choice, taxonomy, journey, causes = resolve_preset(preset, feedback, mapping, taxonomy=taxonomy,
-                                                           journey=journey, causes=causes)
-        if choice is not None and not quiet:
-            typer.echo(f"preset: {choice.label}")
-        pipe = Pipeline.load(taxonomy=taxonomy, journey=journey, causes=causes, config=pipeline,
-                             redact=False if no_redact else None, redact_names=redact_names,
-                             topic_model=topic_model, profile=profile)
-        pipe.preset = choice  # type: ignore[attr-defined]  # read by the batch summary (docs/presets.md)
-        result = run_batch(feedback, out, tickets=tickets, mapping=mapping, chunk_size=chunk_size, pipeline=pipe,
-                           topic_model=topic_model, quiet=quiet, workers=workers,
-                           keep_pii_columns=keep_pii_column or [], pseudonym_key_file=pseudonym_key_file,
-                           engine=engine, ray_address=ray_address or os.environ.get("RAY_ADDRESS"))
+        spec = RunSpec.build(
+            inputs=inputs, outdir=outdir, tickets=tickets, columns=columns, text_col=text_col, channel=channel,
+            taxonomy=taxonomy, journey=journey, causes=causes, pipeline_config=pipeline_config, preset=preset,
+            profile=profile, topic_model=topic_model, redact=None if redact else False, redact_names=redact_names,
+            keep_pii_columns=keep_pii_columns or [], pseudonym_key_file=pseudonym_key_file,
+            link_window_days=link_window_days, repeat_window_days=repeat_window_days, workers=workers,
+            chunk_size=chunk_size, engine=engine, ray_address=ray_address or os.environ.get("RAY_ADDRESS"),
+            sink=sink, write_csv=write_csv)
+    except ValueError as exc:
+        field, _, msg = str(exc).partition(": ")
+        _fail(f"--{flags.get(field, field.replace('_', '-'))}: {msg}")
+    for field, path in spec.missing_files():
+        _fail(f"--{flags.get(field, field)}: file not found: {path}")
+    try:
+        pipe = Pipeline.from_spec(spec)
+        if pipe.preset is not None and not quiet:
+            typer.echo(f"preset: {pipe.preset.label}")
+        result = run(spec, pipeline=pipe, quiet=quiet)
     except KeyboardInterrupt:
         typer.secho("voc: interrupted; committed chunks are kept, re-run the same command to resume", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -121,12 +126,12 @@ def analyze(
             f"{'; PII masked ' + str(sum(s.pii_masked.values())) if s.pii_masked else ''}"
         )
         if s.rows_rejected:
-            typer.echo(f"rejected rows: {out / 'errors.csv'}")
-        typer.echo(f"report: {(out / 'report.html').resolve()}")
+            typer.echo(f"rejected rows: {outdir / 'errors.csv'}")
+        typer.echo(f"report: {(outdir / 'report.html').resolve()}")
     if s.records == 0:
-        _fail(_no_rows_reason(s, out / "errors.csv"), EXIT_NO_ROWS)
+        _fail(_no_rows_reason(s, outdir / "errors.csv"), EXIT_NO_ROWS)
     if sink is not None:
-        _export(sink, out, quiet)
+        _export(sink, outdir, quiet)
 
 
 def _export(sink: str, out: Path, quiet: bool) -> None:
@@ -173,17 +178,57 @@ def classify(
         typer.echo(json.dumps(f.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False))
 
 
+#: Entry-point group through which the shells (the HTTP service, training) add their command groups.
+COMMAND_GROUP = "voc.commands"
+_mounted = False
+
+
+def declared_command_groups() -> list[EntryPoint]:
+    """The ``voc.commands`` entry points: the installed package's, else (a source checkout whose install
+    predates them) those the checkout's pyproject.toml declares — one declaration, read either way."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group=COMMAND_GROUP))
+    if found:
+        return found
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if not pyproject.is_file():
+        return []
+    import tomllib
+
+    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("entry-points", {})
+    return [EntryPoint(name, value, COMMAND_GROUP) for name, value in table.get(COMMAND_GROUP, {}).items()]
+
+
+def mount_command_groups(target: typer.Typer, points: Iterable[EntryPoint]) -> list[str]:
+    """Add each entry point's Typer app to ``target`` (its commands at the top level); returns the names
+    mounted. A shell that cannot be imported (an optional part not installed) is skipped with a warning."""
+    mounted = []
+    for point in sorted(points, key=lambda p: p.name):
+        try:
+            group = point.load()
+        except ImportError as exc:
+            typer.secho(f"voc: warning: commands {point.name!r} ({point.value}) unavailable: {exc}", err=True)
+            continue
+        if not isinstance(group, typer.Typer):
+            raise TypeError(f"entry point {point.name} = {point.value}: expected a typer.Typer")
+        target.add_typer(group)
+        mounted.append(point.name)
+    return mounted
+
+
 def _mount() -> None:
-    """Attach the sub-command groups owned by the other packages."""
-    from api.cli import app as api_app
-    from training.cli import app as training_app
+    """Attach the core's own command groups, then the shells' (entry points ``voc.commands``)."""
+    global _mounted
+    if _mounted:
+        return
+    _mounted = True
     from voc.sinks.cli import app as export_app
     from voc.topics.cli import app as topics_app
 
-    app.add_typer(training_app)  # train, evaluate, models …
     app.add_typer(topics_app, name="topics", help="topic discovery: fit, show, assign, merge, rename, promote")
-    app.add_typer(api_app)  # serve, keys …
     app.add_typer(export_app, name="export")  # clickhouse, clickhouse-views
+    mount_command_groups(app, declared_command_groups())  # serve, keys … (api); train, evaluate, models …
 
 
 def main() -> None:

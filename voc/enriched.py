@@ -92,7 +92,7 @@ COLUMNS: tuple[Column, ...] = (
     _c("customer_id", "string", "input", "customer key; a keyed pseudonym where it was personal data",
        pii="pseudonym", uses=_AGG_HOOK),
     _c("ticket_id", "string", "input", "ticket id (from the input or the linked ticket)", pii="identifier",
-       uses=("webhook",)),
+       uses=_AGG_HOOK),
     _c("touchpoint", "string", "input", "touchpoint named by the input", pii="masked", uses=()),
     _c("rating", "float", "input", "star rating, usually 1..5"),
     _c("nps", "float", "input", "likelihood to recommend, 0..10"),

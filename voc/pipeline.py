@@ -30,7 +30,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 from spacy.tokens import Doc
@@ -41,6 +41,9 @@ from voc.analyzers.nlp import attach, make_nlp
 from voc.analyzers.registry import create
 from voc.config import read_yaml_file
 from voc.schema import Feedback, Findings
+
+if TYPE_CHECKING:
+    from voc.runspec import RunSpec
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")
 #: the Doc annotations the built-in pipes give (lemmas, sentences)
@@ -96,6 +99,8 @@ class Pipeline:
         self.redactor = redactor
         self.stages = list(stages)
         self.timings: dict[str, float] = {}
+        self.preset: Any | None = None  # the domain preset chosen by from_spec (voc.presets.PresetChoice)
+        self.spec: RunSpec | None = None  # the run spec from_spec built this pipeline from
         # what the analyzers read from the Doc (spaCy notation); a custom analyzer may read anything
         needs = {r for a in self.analyzers for r in (SPECS[a.name][1] if a.name in SPECS else DOC_ATTRS)}
         self.nlp = make_nlp(lemmas="token.lemma" in needs, sentences="doc.sents" in needs)
@@ -125,10 +130,12 @@ class Pipeline:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (Ray workers) without the spaCy ``Language``, which is rebuilt from the analyzers."""
-        return {"analyzers": self.analyzers, "redactor": self.redactor, "stages": self.stages}
+        return {"analyzers": self.analyzers, "redactor": self.redactor, "stages": self.stages,
+                "preset": self.preset, "spec": self.spec}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["analyzers"], redactor=state["redactor"], stages=state["stages"])  # type: ignore[misc]
+        self.preset, self.spec = state.get("preset"), state.get("spec")
 
     @classmethod
     def load(
@@ -176,6 +183,25 @@ class Pipeline:
             redactor = Redactor(names=names != "off", name_engine=names if names != "off" else "auto")
         stages = [s.name for s in load_journey(journey).stages]
         return cls(analyzers, redactor=redactor, stages=stages)
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec) -> Pipeline:
+        """The pipeline a run spec asks for (voc.runspec): the preset resolved (``auto`` reads a sample of the
+        inputs; files named explicitly win), then configs, redaction, topic model and profile applied.
+        ``pipeline.preset`` records the choice for the run summary, ``pipeline.spec`` the spec (worker processes
+        build their own pipeline from it: voc.run.pool)."""
+        from voc.presets import resolve_preset
+
+        choice, taxonomy, journey, causes = resolve_preset(
+            spec.preset, spec.inputs, spec.column_mapping(), taxonomy=spec.taxonomy, journey=spec.journey,
+            causes=spec.causes)
+        pipe = cls.load(taxonomy=taxonomy, journey=journey, causes=causes, config=spec.pipeline_config,
+                        redact=spec.redact, redact_names=spec.redact_names, topic_model=spec.topic_model,
+                        profile=spec.profile)
+        pipe.preset = choice
+        # what a worker process builds the same pipeline from (the preset resolved: no second sampling)
+        pipe.spec = spec.model_copy(update={"preset": getattr(choice, "name", None)})
+        return pipe
 
     @property
     def versions(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ from api.deps import SessionsDep, StateDep
 from api.problems import ProblemError
 from api.retention import job_ended
 from api.schemas import BatchCreated, BatchStatus
+from api.uploads import form_options
 
 router = APIRouter(tags=["batches"])
 
@@ -58,16 +59,28 @@ def create_batch(
     tickets: UploadFile | None = File(None, description="ticket export (CSV/XLSX/JSONL/Parquet/JSON)"),
     journey: UploadFile | None = File(None, description="journey stages YAML"),
     taxonomy: UploadFile | None = File(None, description="topic taxonomy YAML"),
+    causes: UploadFile | None = File(None, description="complaint causes YAML"),
+    columns: UploadFile | None = File(None, description="column mapping YAML ('columns: {text: Отзыв, ...}')"),
     text_col: str | None = Form(None, max_length=200, description="name of the text column, e.g. 'Отзыв'"),
+    channel: str | None = Form(None, max_length=50, description="channel for rows that have none (review, chat, …)"),
+    preset: str | None = Form(None, max_length=50, description="domain preset: banking, telecom, retail or auto"),
+    profile: str | None = Form(None, max_length=50, description="models: default or fast (TF-IDF + lexicons)"),
+    redact_names: str | None = Form(None, description="person-name masking: morph, natasha, auto, off"),
+    link_window_days: float | None = Form(None, description="feedback ↔ ticket link window in days (default 3)"),
+    repeat_window_days: float | None = Form(None, description="repeat-contact window in days (default 7)"),
     keep_pii_columns: list[str] | None = Form(
         None, description="PII columns to keep raw (else dropped), e.g. 'email клиента'; repeat the field for "
                           "several, or send one JSON array '[\"ФИО\", \"email клиента\"]'"),
 ) -> BatchCreated:
-    keep = parse_keep_pii_columns(keep_pii_columns)
+    options = form_options(
+        text_col=text_col, channel=channel, preset=preset, profile=profile, redact_names=redact_names,
+        link_window_days=link_window_days, repeat_window_days=repeat_window_days,
+        keep_pii_columns=parse_keep_pii_columns(keep_pii_columns))
+    configs = {"columns": columns, "journey": journey, "taxonomy": taxonomy, "causes": causes}
     job_id = secrets.token_hex(8)
     root = state.batches_dir / job_id
     try:  # any failure (a problem, a database error, a bug) removes what this request wrote
-        job = _store_and_queue(state, principal, job_id, root, file, tickets, journey, taxonomy, text_col, keep)
+        job = _store_and_queue(state, principal, job_id, root, file, tickets, configs, options)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

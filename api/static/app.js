@@ -62,7 +62,10 @@ async function problemMessage(response) {
 }
 
 const UPLOAD_FIELDS_RU = {file: "файл с отзывами", tickets: "выгрузка обращений", journey: "этапы пути",
-                         taxonomy: "таксономия", text_col: "колонка с текстом"};
+                         taxonomy: "таксономия", text_col: "колонка с текстом", causes: "причины жалоб",
+                         columns: "сопоставление колонок", channel: "канал", preset: "пресет", profile: "модели",
+                         redact_names: "маскирование имён", link_window_days: "окно связи",
+                         repeat_window_days: "окно повторного обращения"};
 
 /** One field error in Russian: ["body", "file", 3, "text"] + "empty text" → «файл с отзывами, строка 3, поле «текст»: пустой текст». */
 function errorLine(loc, msg) {
@@ -175,6 +178,18 @@ async function upload(event) {
   if (journey) form.append("journey", journey, journey.name);
   const taxonomy = $("taxonomy").files[0];
   if (taxonomy) form.append("taxonomy", taxonomy, taxonomy.name);
+  const causes = $("causes").files[0];
+  if (causes) form.append("causes", causes, causes.name);
+  const columns = $("columns").files[0];
+  if (columns) form.append("columns", columns, columns.name);
+  // the other run options (voc.runspec.RunSpec): sent only when filled in
+  const option = id => $(id).value.trim();
+  if (option("channel")) form.append("channel", option("channel"));
+  if (option("preset")) form.append("preset", option("preset"));
+  if (option("profile")) form.append("profile", option("profile"));
+  if (option("redact-names")) form.append("redact_names", option("redact-names"));
+  if (option("link-window-days")) form.append("link_window_days", option("link-window-days"));
+  if (option("repeat-window-days")) form.append("repeat_window_days", option("repeat-window-days"));
 
   $("upload-button").disabled = true;
   showMessage(message, "Загрузка файла…", false);

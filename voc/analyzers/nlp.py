@@ -43,11 +43,8 @@ if TYPE_CHECKING:
 _LETTER = "А-Яа-яЁёA-Za-z"
 _TOKEN_RE = re.compile(rf"[{_LETTER}][{_LETTER}\-]*|\d+|[^\s{_LETTER}\d]+|\s+")
 #: Findings fields readable (and writable) as ``Doc._.<field>``
-FINDINGS_FIELDS: tuple[str, ...] = (
-    "sentiment", "sentiment_score", "sentiment_confidence", "sentences", "emotions", "topics", "cause",
-    "journey_stage", "journey_stage_source", "journey_stage_confidence", "discovered_topic", "evidence",
-    "call_metrics",
-)
+FINDINGS_FIELDS: tuple[str, ...] = tuple(
+    name for name in Findings.model_fields if name not in {"feedback_id", "pii_masked", "model_versions"})
 EVIDENCE_GROUP = "evidence:{}"
 
 

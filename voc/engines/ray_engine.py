@@ -4,8 +4,8 @@ The driver reads the inputs with voc's own readers (the same chunks, numbering a
 local engine), skips committed chunks, passes each remaining chunk through the privacy gate — nothing raw and
 not the pseudonym key leaves the driver — and puts it into the object store as a one-row Arrow block. Each
 actor receives the pipeline and ticket index once (models are loaded once per actor, not per chunk) and runs
-``voc.batch.analyse_chunk`` on one chunk per call; the driver commits
-every result by chunk id with ``voc.batch.commit_chunk`` as it arrives. A killed run therefore leaves only
+``voc.run.analyse.analyse_chunk`` on one chunk per call; the driver commits
+every result by chunk id with ``voc.run.analyse.commit_chunk`` as it arrives. A killed run therefore leaves only
 whole committed chunks, and re-running it (with either engine) resumes without loss or duplicates.
 Results carry the part files as bytes, so a remote cluster needs no shared file system.
 """
@@ -51,7 +51,7 @@ class ChunkActor:
             pass
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from voc.batch import analyse_chunk
+        from voc.run.analyse import analyse_chunk
 
         rows: dict[str, list] = {"i": [], "part": [], "rejected": [], "stats": []}
         for i, blob in zip(batch.column("i").to_pylist(), batch.column("chunk").to_pylist(), strict=True):
@@ -89,7 +89,7 @@ class RayChunkRunner:
 
     def submit(self, i: int, chunk) -> None:
         """Mask chunk ``i`` (privacy gate) and queue it in the object store (not in the driver's memory)."""
-        from voc.batch import protect_chunk
+        from voc.run.analyse import protect_chunk
 
         protected = protect_chunk(self.gate, chunk)  # nothing raw leaves the driver
         block = pa.table({"i": pa.array([i], pa.int64()),
@@ -98,7 +98,8 @@ class RayChunkRunner:
 
     def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, dict]]:
         """Analyse the queued chunks; commit each result by chunk id as it finishes and yield (i, stats)."""
-        from voc.batch import BatchCancelled, ChunkOutput, commit_chunk
+        from voc.run.analyse import ChunkOutput, commit_chunk
+        from voc.run.result import BatchCancelled
 
         if not self.blocks:
             return
