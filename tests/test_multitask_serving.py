@@ -235,3 +235,39 @@ def test_voc_analyze_profile_flag(user_root, tiny_mt, tmp_path):
     frame = pd.read_csv(data)
     assert set(voc.analyze(frame, outdir=tmp_path / "api-default").frame["sentiment"]) == {"positive"}
     assert set(voc.analyze(frame, outdir=tmp_path / "api-fast", profile="fast").frame["sentiment"]) == {"negative"}
+
+
+def _child_sentiment(model_dir: str) -> tuple[int, bool, np.ndarray]:
+    from models.multitask import runner_for
+
+    runner = runner_for(model_dir)
+    inherited = runner._session is not None
+    proba = runner.proba(TEXTS)["sentiment"]
+    return runner._pid, inherited, proba
+
+
+def test_onnx_runner_is_fork_safe(tiny_mt):
+    """The session opens lazily and again in a forked child, whose locks are fresh: a child forked while the
+    parent held the runner's lock and had run its ORT session still answers (it hung before)."""
+    import multiprocessing
+    import os
+
+    from models.multitask import runner_for
+
+    reset_runners()
+    lazy = MultiTaskRunner(tiny_mt, backend="onnx")
+    assert lazy._session is None  # nothing opened until the first forward pass
+    runner = runner_for(tiny_mt)
+    assert runner.backend == "onnx"
+    parent = runner.proba(TEXTS)["sentiment"]
+    assert runner._session is not None
+    runner._cache.clear()
+    with runner._lock:  # held at the fork
+        pool = multiprocessing.get_context("fork").Pool(1)
+    try:
+        pid, inherited, child = pool.apply_async(_child_sentiment, (str(tiny_mt),)).get(timeout=120)
+    finally:
+        pool.terminate()
+    assert pid != os.getpid() and not inherited
+    np.testing.assert_allclose(child, parent, atol=1e-6)
+    reset_runners()
