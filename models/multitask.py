@@ -100,8 +100,9 @@ class MultiTaskRunner:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         onnx_file = self.model_dir / ONNX_INT8_FILE
-        if backend == "auto":
-            backend = "onnx" if onnx_file.is_file() and not self._cuda(device) else "torch"
+        if backend == "auto":  # a shipped directory may hold only the ONNX graph (no torch weights)
+            torch_ok = (self.model_dir / "model.safetensors").is_file()
+            backend = "onnx" if onnx_file.is_file() and not (torch_ok and self._cuda(device)) else "torch"
         self.backend = backend
         self.batch_size = batch_size
         sizes = [len(self.info.heads[n]["labels"]) for n in self.head_names]

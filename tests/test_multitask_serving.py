@@ -271,3 +271,20 @@ def test_onnx_runner_is_fork_safe(tiny_mt):
     assert pid != os.getpid() and not inherited
     np.testing.assert_allclose(child, parent, atol=1e-6)
     reset_runners()
+
+
+def test_ship_copies_serving_files_only(tiny_mt, tmp_path, monkeypatch):
+    from training import multitask as mt
+
+    dest = mt.ship(tiny_mt, tmp_path / "voc-multitask-student", metrics={"test:x": 0.5}, notes="## Provenance\nok")
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*mt.SHIP_FILES, "README.md"])
+    info = ModelInfo.read(dest)
+    assert info.kind == "multitask-onnx" and info.metrics["test:x"] == 0.5
+    assert "## Provenance" in (dest / "README.md").read_text(encoding="utf-8")
+    runner = MultiTaskRunner(dest)
+    assert runner.backend == "onnx"
+    np.testing.assert_allclose(runner.proba(TEXTS)["sentiment"],
+                               MultiTaskRunner(tiny_mt, backend="onnx").proba(TEXTS)["sentiment"], atol=1e-6)
+    monkeypatch.setattr(mt, "SHIP_MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match="40 MB"):
+        mt.ship(tiny_mt, tmp_path / "too-big")

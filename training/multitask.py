@@ -452,6 +452,37 @@ def export_onnx(model_dir: str | Path, *, check_texts: Sequence[str] | None = No
     return {"max_abs_diff": diff, "argmax_agreement": agree}
 
 
+#: what a shipped (serving-only) multi-task directory holds: the int8 graph, tokenizer, config, info, card
+SHIP_FILES = (ONNX_INT8_FILE, "tokenizer.json", "tokenizer_config.json", "config.json", "voc_model.json")
+SHIP_MAX_BYTES = 40 * 1024 * 1024
+
+
+def ship(model_dir: str | Path, dest: str | Path, *, metrics: dict[str, Any] | None = None,
+         notes: str = "") -> Path:
+    """Copy the serving files of an exported model (no torch weights) to ``dest`` with a card; ``metrics``
+    (split → score) go into voc_model.json and the card, ``notes`` (markdown) is appended to the card.
+    Refuses more than 40 MB."""
+    import shutil
+
+    src, out = Path(model_dir), Path(dest)
+    missing = [f for f in SHIP_FILES if not (src / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{src}: missing {missing} (python -m training.multitask export {src})")
+    size = sum((src / f).stat().st_size for f in SHIP_FILES)
+    if size > SHIP_MAX_BYTES:
+        raise ValueError(f"{src}: {size / 2**20:.1f} MB of serving files, more than the 40 MB limit")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in SHIP_FILES:
+        shutil.copy2(src / f, out / f)
+    info = ModelInfo.read(out)
+    info.kind = "multitask-onnx"
+    if metrics:
+        info.metrics = {**info.metrics, **metrics}
+    info.write(out)
+    (out / "README.md").write_text(card(info) + (f"\n{notes.strip()}\n" if notes else ""), encoding="utf-8")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="multi-task encoder: train / export")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -486,6 +517,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     d.add_argument("--resume", action="store_true")
     e = sub.add_parser("export")
     e.add_argument("model_dir")
+    s = sub.add_parser("ship", help="copy an exported model's serving files (≤ 40 MB) + card to a directory")
+    s.add_argument("model_dir")
+    s.add_argument("dest")
+    s.add_argument("--metrics", default=None, help="JSON file {split: score} for the card")
+    s.add_argument("--notes", default=None, help="markdown file appended to the card (provenance, licences)")
     args = parser.parse_args(argv)
     if args.cmd == "train":
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None
@@ -503,6 +539,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, accum=args.accum,
                max_length=args.max_length, max_minutes=args.max_minutes, ckpt_minutes=args.ckpt_minutes,
                seed=args.seed, resume=args.resume, threads=args.threads, val_fraction=args.val_fraction)
+    elif args.cmd == "ship":
+        metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8")) if args.metrics else None
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+        print(ship(args.model_dir, args.dest, metrics=metrics, notes=notes))
     else:
         print(json.dumps(export_onnx(args.model_dir)))
 
