@@ -38,6 +38,15 @@ def user_root(tmp_path, monkeypatch):
     reset_runners()
 
 
+@pytest.fixture()
+def no_shipped_encoder(tmp_path, monkeypatch) -> Path:
+    """models/shipped without the shipped encoder (the default profile's fallback to TF-IDF)."""
+    shipped = tmp_path / "shipped-no-encoder"
+    shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
+    monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
+    return shipped
+
+
 def _forced(src: Path, dest: Path, **labels: str | None) -> Path:
     """A torch-only copy of ``src`` whose heads answer fixed labels (``head=label``)."""
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(ONNX_INT8_FILE, "checkpoint"))
@@ -110,7 +119,7 @@ def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_root):
         assert all(text[s.start : s.end] == s.text for s in row)
 
 
-def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, caplog):
+def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, caplog, no_shipped_encoder):
     with caplog.at_level(logging.INFO, logger="voc.models"):
         registry._NOTED.clear()
         assert registry.task_model_path("cause").name == "cause-tfidf"  # the shipped TF-IDF head
@@ -124,7 +133,7 @@ def test_profiles_and_fallback_without_a_shipped_encoder(user_root, tiny_mt, cap
         Pipeline.load(components=["sentiment"], profile="turbo")
 
 
-def test_promote_switches_the_pipeline(user_root, tiny_mt, tmp_path):
+def test_promote_switches_the_pipeline(user_root, tiny_mt, tmp_path, no_shipped_encoder):
     record = Feedback(id="1", text="Ужасный сервис, всё сломалось")
     before = Pipeline.load(components=["sentiment"], redact=False).analyze([record])[1][0]
     assert before.model_versions["sentiment"].startswith("sentiment-tfidf") and before.sentiment == "negative"
@@ -137,16 +146,22 @@ def test_promote_switches_the_pipeline(user_root, tiny_mt, tmp_path):
     assert fast.model_versions["sentiment"].startswith("sentiment-tfidf")
 
 
-def test_shipped_encoder_serves_every_task(user_root, tiny_mt, tmp_path, monkeypatch):
+def test_shipped_encoder_serves_its_tasks(user_root, tiny_mt, tmp_path, monkeypatch):
+    """The default profile runs the tasks of SHIPPED_DEFAULTS on the shipped encoder, the rest on TF-IDF."""
     shipped = tmp_path / "shipped"
-    shutil.copytree(registry.SHIPPED_DIR, shipped)
+    shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
     _forced(tiny_mt, shipped / registry.SHIPPED_ENCODER, sentiment="negative", cause="технический сбой",
             journey_stage="оплата")
     monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
     pipe = Pipeline.load(redact=False)
-    assert all(v.startswith("voc-multitask@") for k, v in pipe.versions.items() if k != "redact")
+    assert "sentiment" in registry.SHIPPED_DEFAULTS
+    for task in ("sentiment", "cause", "journey_stage"):
+        encoder = task in registry.SHIPPED_DEFAULTS
+        assert pipe.versions[task].startswith("voc-multitask@") == encoder, task
     _, [f] = pipe.analyze([Feedback(id="1", text="Курьер опоздал на три часа")])
-    assert f.sentiment == "negative" and f.cause.name == "технический сбой" and f.journey_stage == "оплата"
+    assert f.sentiment == "negative"
+    if "cause" in registry.SHIPPED_DEFAULTS:
+        assert f.cause.name == "технический сбой" and f.journey_stage == "оплата"
     fast = Pipeline.load(redact=False, profile="fast")
     assert fast.versions["cause"].startswith("cause-tfidf@") and fast.versions["sentiment"].startswith("sentiment-tfidf")
 
