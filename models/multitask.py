@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,8 +100,9 @@ class MultiTaskRunner:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         onnx_file = self.model_dir / ONNX_INT8_FILE
-        if backend == "auto":
-            backend = "onnx" if onnx_file.is_file() and not self._cuda(device) else "torch"
+        if backend == "auto":  # a shipped directory may hold only the ONNX graph (no torch weights)
+            torch_ok = (self.model_dir / "model.safetensors").is_file()
+            backend = "onnx" if onnx_file.is_file() and not (torch_ok and self._cuda(device)) else "torch"
         self.backend = backend
         self.batch_size = batch_size
         sizes = [len(self.info.heads[n]["labels"]) for n in self.head_names]
@@ -109,10 +111,31 @@ class MultiTaskRunner:
         self._cache_size = cache_size
         self._occlusion: OrderedDict[str, tuple[tuple[str, ...], np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
+        self._session: Any = None
+        self._pid = os.getpid()
         if backend == "onnx":
-            self.session = self._onnx_session()
+            if not onnx_file.is_file():
+                raise MultiTaskError(f"{self.model_dir}: no {ONNX_INT8_FILE} (python -m training.multitask export)")
         else:
             self.net, self.device = self._load_torch(device)
+        _LIVE.add(self)
+
+    @property
+    def session(self) -> Any:
+        """The ONNX Runtime session, opened on first use and again in a forked child: a parent that loads
+        models and then forks batch workers starts no ORT thread pool before the fork, and a child never
+        runs a session (or waits on a lock) inherited from its parent."""
+        if self._session is None or self._pid != os.getpid():
+            self._session, self._pid = self._onnx_session(), os.getpid()
+        return self._session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # the parent may have held it at the fork
+        self._session = None
 
     def _onnx_session(self) -> Any:
         import onnxruntime as ort
@@ -120,7 +143,6 @@ class MultiTaskRunner:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = inference_threads()
         opts.inter_op_num_threads = 1
-        self._pid = os.getpid()  # a forked batch worker opens its own session (thread pools do not survive fork)
         return ort.InferenceSession(str(self.model_dir / ONNX_INT8_FILE), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod
@@ -156,8 +178,6 @@ class MultiTaskRunner:
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         if self.backend == "onnx":
-            if self._pid != os.getpid():
-                self.session = self._onnx_session()
             return tuple(self.session.run(None, {"input_ids": ids, "attention_mask": mask}))
         import torch
 
@@ -241,6 +261,19 @@ class MultiTaskRunner:
 
 _RUNNERS: dict[Path, MultiTaskRunner] = {}
 _RUNNERS_LOCK = threading.Lock()
+_LIVE: weakref.WeakSet[MultiTaskRunner] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child gets fresh locks and no ONNX sessions (they reopen on first use)."""
+    global _RUNNERS_LOCK
+    _RUNNERS_LOCK = threading.Lock()
+    for runner in list(_LIVE):
+        runner._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def runner_for(model_dir: str | Path) -> MultiTaskRunner:

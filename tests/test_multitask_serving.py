@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.multitask import build_tiny_multitask, force_head
+from helpers.multitask import build_tiny_multitask, force_head, reset_runners
 
 from models import registry
 from models.base import ModelInfo
@@ -30,6 +30,15 @@ ONNX_TOLERANCE = 0.05
 @pytest.fixture(scope="module")
 def tiny_mt(tmp_path_factory) -> Path:
     return build_tiny_multitask(tmp_path_factory.mktemp("mt") / "voc-multitask", onnx=True)
+
+
+@pytest.fixture()
+def no_shipped_encoder(tmp_path, monkeypatch) -> Path:
+    """models/shipped without the shipped encoder (the default profile's fallback to TF-IDF)."""
+    shipped = tmp_path / "shipped-no-encoder"
+    shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
+    monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
+    return shipped
 
 
 def _forced(src: Path, dest: Path, **labels: str | None) -> Path:
@@ -104,7 +113,7 @@ def test_runner_shares_one_pass_and_occlusion_tables(tiny_mt, user_registry):
         assert all(text[s.start : s.end] == s.text for s in row)
 
 
-def test_profiles_and_fallback_without_a_shipped_encoder(user_registry, tiny_mt, caplog):
+def test_profiles_and_fallback_without_a_shipped_encoder(user_registry, tiny_mt, caplog, no_shipped_encoder):
     with caplog.at_level(logging.INFO, logger="voc.models"):
         registry._NOTED.clear()
         assert registry.task_model_path("cause").name == "cause-tfidf"  # the shipped TF-IDF head
@@ -118,7 +127,7 @@ def test_profiles_and_fallback_without_a_shipped_encoder(user_registry, tiny_mt,
         Pipeline.load(components=["sentiment"], profile="turbo")
 
 
-def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path):
+def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path, no_shipped_encoder):
     record = Feedback(id="1", text="Ужасный сервис, всё сломалось")
     before = Pipeline.load(components=["sentiment"], redact=False).analyze([record])[1][0]
     assert before.model_versions["sentiment"].startswith("sentiment-tfidf") and before.sentiment == "negative"
@@ -131,16 +140,22 @@ def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path):
     assert fast.model_versions["sentiment"].startswith("sentiment-tfidf")
 
 
-def test_shipped_encoder_serves_every_task(user_registry, tiny_mt, tmp_path, monkeypatch):
+def test_shipped_encoder_serves_its_tasks(user_registry, tiny_mt, tmp_path, monkeypatch):
+    """The default profile runs the tasks of SHIPPED_DEFAULTS on the shipped encoder, the rest on TF-IDF."""
     shipped = tmp_path / "shipped"
-    shutil.copytree(registry.SHIPPED_DIR, shipped)
+    shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
     _forced(tiny_mt, shipped / registry.SHIPPED_ENCODER, sentiment="negative", cause="технический сбой",
             journey_stage="оплата")
     monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
     pipe = Pipeline.load(redact=False)
-    assert all(v.startswith("voc-multitask@") for k, v in pipe.versions.items() if k != "redact")
+    assert "sentiment" in registry.SHIPPED_DEFAULTS
+    for task in ("sentiment", "cause", "journey_stage"):
+        encoder = task in registry.SHIPPED_DEFAULTS
+        assert pipe.versions[task].startswith("voc-multitask@") == encoder, task
     _, [f] = pipe.analyze([Feedback(id="1", text="Курьер опоздал на три часа")])
-    assert f.sentiment == "negative" and f.cause.name == "технический сбой" and f.journey_stage == "оплата"
+    assert f.sentiment == "negative"
+    if "cause" in registry.SHIPPED_DEFAULTS:
+        assert f.cause.name == "технический сбой" and f.journey_stage == "оплата"
     fast = Pipeline.load(redact=False, profile="fast")
     assert fast.versions["cause"].startswith("cause-tfidf@") and fast.versions["sentiment"].startswith("sentiment-tfidf")
 
@@ -229,3 +244,56 @@ def test_voc_analyze_profile_flag(user_registry, tiny_mt, tmp_path):
     frame = pd.read_csv(data)
     assert set(voc.analyze(frame, outdir=tmp_path / "api-default").frame["sentiment"]) == {"positive"}
     assert set(voc.analyze(frame, outdir=tmp_path / "api-fast", profile="fast").frame["sentiment"]) == {"negative"}
+
+
+def _child_sentiment(model_dir: str) -> tuple[int, bool, np.ndarray]:
+    from models.multitask import runner_for
+
+    runner = runner_for(model_dir)
+    inherited = runner._session is not None
+    proba = runner.proba(TEXTS)["sentiment"]
+    return runner._pid, inherited, proba
+
+
+def test_onnx_runner_is_fork_safe(tiny_mt):
+    """The session opens lazily and again in a forked child, whose locks are fresh: a child forked while the
+    parent held the runner's lock and had run its ORT session still answers (it hung before)."""
+    import multiprocessing
+    import os
+
+    from models.multitask import runner_for
+
+    reset_runners()
+    lazy = MultiTaskRunner(tiny_mt, backend="onnx")
+    assert lazy._session is None  # nothing opened until the first forward pass
+    runner = runner_for(tiny_mt)
+    assert runner.backend == "onnx"
+    parent = runner.proba(TEXTS)["sentiment"]
+    assert runner._session is not None
+    runner._cache.clear()
+    with runner._lock:  # held at the fork
+        pool = multiprocessing.get_context("fork").Pool(1)
+    try:
+        pid, inherited, child = pool.apply_async(_child_sentiment, (str(tiny_mt),)).get(timeout=120)
+    finally:
+        pool.terminate()
+    assert pid != os.getpid() and not inherited
+    np.testing.assert_allclose(child, parent, atol=1e-6)
+    reset_runners()
+
+
+def test_ship_copies_serving_files_only(tiny_mt, tmp_path, monkeypatch):
+    from training import multitask as mt
+
+    dest = mt.ship(tiny_mt, tmp_path / "voc-multitask-student", metrics={"test:x": 0.5}, notes="## Provenance\nok")
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*mt.SHIP_FILES, "README.md"])
+    info = ModelInfo.read(dest)
+    assert info.kind == "multitask-onnx" and info.metrics["test:x"] == 0.5
+    assert "## Provenance" in (dest / "README.md").read_text(encoding="utf-8")
+    runner = MultiTaskRunner(dest)
+    assert runner.backend == "onnx"
+    np.testing.assert_allclose(runner.proba(TEXTS)["sentiment"],
+                               MultiTaskRunner(tiny_mt, backend="onnx").proba(TEXTS)["sentiment"], atol=1e-6)
+    monkeypatch.setattr(mt, "SHIP_MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match="40 MB"):
+        mt.ship(tiny_mt, tmp_path / "too-big")

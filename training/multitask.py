@@ -4,6 +4,8 @@
     python -m training.multitask train --encoder runs/e5-small-pruned --layers 0,4,8,11 \\
         --out runs/mt-student --max-minutes 90
     # the 12-layer teacher: the same without --layers (on a GPU it runs under bf16 by itself)
+    # distil the teacher into 4 of its layers (training/multitask_distil.py caches its soft outputs first)
+    python -m training.multitask distil --teacher runs/mt-teacher --cache runs/distil-cache --out runs/mt-distil
     python -m training.multitask export runs/mt-student        # model.int8.onnx + parity check
 
 CPU recipe (docs/encoder.md): word embeddings frozen, dynamic padding, length-bucketed batches, gradient
@@ -81,6 +83,15 @@ def _collate(rows: list[Row], ids: list[list[int]], batch: list[int], pad_id: in
         input_ids[k, : len(ids[i])] = torch.tensor(ids[i])
         mask[k, : len(ids[i])] = 1
     targets: dict[str, Any] = {}
+    with_soft = [k for k, i in enumerate(batch) if rows[i].soft is not None]
+    if with_soft:  # distillation: the teacher's probabilities and which rows have them
+        width_soft = len(rows[batch[with_soft[0]]].soft)
+        soft = np.zeros((len(batch), width_soft), np.float32)
+        for k in with_soft:
+            soft[k] = rows[batch[k]].soft
+        has = np.zeros(len(batch), bool)
+        has[with_soft] = True
+        targets["_soft"] = (torch.from_numpy(soft).to(device), torch.from_numpy(has).to(device))
     for name, (labels, multilabel) in HEADS.items():
         if multilabel:
             y = np.zeros((len(batch), len(labels)), np.float32)
@@ -95,10 +106,39 @@ def _collate(rows: list[Row], ids: list[list[int]], batch: list[int], pad_id: in
     return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device), "targets": targets}
 
 
-def _loss(logits: tuple[Any, ...], targets: dict[str, Any], weights: dict[str, float]) -> Any:
+def _kd_loss(logits: tuple[Any, ...], soft: Any, has: Any, temperature: float) -> Any:
+    """Distillation loss against the teacher's probabilities ``soft`` (every head concatenated) of the rows
+    ``has`` marks: T²·KL of the temperature-softened distributions for single-label heads, BCE against the
+    sigmoid probabilities for multi-label ones (scaled like the hard multi-label loss)."""
     import torch
     import torch.nn.functional as F
 
+    total = torch.zeros((), device=logits[0].device)
+    at = 0
+    for (_, (labels, multilabel)), out in zip(HEADS.items(), logits, strict=True):
+        out, p = out.float()[has], soft[has, at : at + len(labels)]
+        at += len(labels)
+        if multilabel:
+            total = total + F.binary_cross_entropy_with_logits(out, p) * out.shape[1] / 4
+        else:
+            target = F.softmax(torch.log(p.clamp(min=1e-8)) / temperature, dim=-1)
+            student = F.log_softmax(out / temperature, dim=-1)
+            total = total + F.kl_div(student, target, reduction="batchmean") * temperature**2
+    return total
+
+
+def _loss(logits: tuple[Any, ...], targets: dict[str, Any], weights: dict[str, float],
+          distil: tuple[float, float] | None = None) -> Any:
+    """Masked hard-label loss over every head; with ``distil`` = (α, T) and soft targets in the batch:
+    α·KD + (1−α)·hard."""
+    import torch
+    import torch.nn.functional as F
+
+    if distil is not None and "_soft" in targets and bool(targets["_soft"][1].any()):
+        alpha, temperature = distil
+        soft, has = targets["_soft"]
+        return (alpha * has.float().mean() * _kd_loss(logits, soft, has, temperature)
+                + (1 - alpha) * _loss(logits, targets, weights))
     total = torch.zeros((), device=logits[0].device)
     for (name, (_, multilabel)), out in zip(HEADS.items(), logits, strict=True):
         out = out.float()
@@ -119,8 +159,14 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
           max_length: int = 128, max_minutes: float | None = None, ckpt_minutes: float = 10.0, seed: int = 13,
           resume: bool = False, freeze_embeddings: bool = True, rows: list[Row] | None = None,
           head_weights: dict[str, float] | None = None, threads: int | None = None,
-          source_weights: dict[str, float] | None = None, log_every: int = 50, val_fraction: float = 0.03) -> Path:
-    """Fine-tune the encoder (optionally cut to ``layers``) with every head; write a model directory."""
+          source_weights: dict[str, float] | None = None, log_every: int = 50, val_fraction: float = 0.03,
+          init_heads: str | Path | None = None, distil: tuple[float, float] | None = None,
+          extra_hyper: dict[str, Any] | None = None, name: str = "voc-multitask") -> Path:
+    """Fine-tune the encoder (optionally cut to ``layers``) with every head; write a model directory.
+
+    ``init_heads``: a multi-task directory whose heads initialise ours (distillation from a teacher, whose
+    directory is then also ``encoder_dir``); ``distil`` = (α, temperature) mixes the rows' ``soft`` targets in.
+    """
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -147,7 +193,13 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
                       "mean_tokens": round(float(np.mean(lengths)), 1)}), flush=True)
     encoder = (make_student(encoder_dir, layers) if layers else
                AutoModel.from_pretrained(encoder_dir, local_files_only=True, add_pooling_layer=False))
-    net = build_net(encoder, {name: len(labels) for name, (labels, _) in HEADS.items()}).to(device)
+    net = build_net(encoder, {head: len(labels) for head, (labels, _) in HEADS.items()})
+    if init_heads is not None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(Path(init_heads) / HEADS_FILE))
+        net.heads.load_state_dict({k.removeprefix("heads."): v for k, v in state.items()})
+    net = net.to(device)
     if freeze_embeddings:
         net.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     head_params = [p for n, p in net.named_parameters() if n.startswith("heads.") and p.requires_grad]
@@ -188,7 +240,7 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
             batch = _collate(rows, ids, batches[b], tokenizer.pad_token_id, device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
                 logits = net(batch["input_ids"], batch["attention_mask"])
-            loss = _loss(logits, batch["targets"], head_weights or {}) / accum
+            loss = _loss(logits, batch["targets"], head_weights or {}, distil) / accum
             loss.backward()
             losses.append(float(loss.detach()) * accum)
             state["batch_in_epoch"] = b + 1
@@ -218,11 +270,48 @@ def train(encoder_dir: str | Path, out_dir: str | Path, *, layers: Sequence[int]
     hyper = {"layers": list(layers) if layers else None, "epochs": epochs, "lr": lr, "head_lr": head_lr,
              "batch_size": batch_size, "accum": accum, "max_length": max_length, "seed": seed,
              "freeze_embeddings": freeze_embeddings, "steps": state["step"], "total_steps": total_steps,
-             "source_weights": source_weights or {}, "head_weights": head_weights or {}}
-    save_model(net, tokenizer, out, hyper=hyper, seconds=state["seconds"], rows=rows, encoder_dir=encoder_dir)
+             "source_weights": source_weights or {}, "head_weights": head_weights or {}, **(extra_hyper or {})}
+    save_model(net, tokenizer, out, hyper=hyper, seconds=state["seconds"], rows=rows, encoder_dir=encoder_dir,
+               name=name)
     if val_rows:
         tune_thresholds(out, val_rows)
     return out
+
+
+def distil_rows(cache_dir: str | Path, rows: list[Row] | None = None, *, allow_partial: bool = False) -> list[Row]:
+    """Training rows carrying the teacher's cached probabilities (``Row.soft``): the cached texts that are
+    labelled training rows keep their hard labels (``rows``, default ``build_rows()``); the rest are
+    unlabelled rows of their corpus source; labelled rows missing from a partial cache join with hard
+    labels only."""
+    from training.multitask_distil import load_cache
+
+    items, proba, meta = load_cache(cache_dir, allow_partial=allow_partial)
+    expected = {head: list(labels) for head, (labels, _) in HEADS.items()}
+    if meta["heads"] != expected:
+        raise ValueError(f"{cache_dir}: the teacher's heads {list(meta['heads'])} differ from {list(expected)}")
+    soft = np.concatenate([proba[h] for h in HEADS], axis=1).astype(np.float32)
+    labelled = {r.text: r for r in (rows if rows is not None else build_rows())}
+    out = []
+    for (source, text), p in zip(items, soft, strict=True):
+        row = labelled.pop(text, None)
+        out.append(Row(text, source, dict(row.single), dict(row.multi), p) if row else Row(text, source, soft=p))
+    return out + list(labelled.values())  # labelled rows the (partial) cache lacks: hard labels only
+
+
+def distil(teacher_dir: str | Path, cache_dir: str | Path, out_dir: str | Path, *,
+           layers: Sequence[int] = (0, 4, 8, 11), alpha: float = 0.6, temperature: float = 2.0,
+           rows: list[Row] | None = None, allow_partial: bool = False, reproduce: str | None = None,
+           **kwargs: Any) -> Path:
+    """A student of the teacher: its ``layers`` + embeddings + heads, trained on α·KD + (1−α)·CE over the
+    cached soft outputs (``training.multitask_distil cache``); other keyword arguments go to :func:`train`."""
+    rows = distil_rows(cache_dir, rows, allow_partial=allow_partial)
+    extra = {"distil": {"teacher": str(teacher_dir), "cache": str(cache_dir), "alpha": alpha,
+                        "temperature": temperature, "texts": len(rows),
+                        "with_teacher": sum(1 for r in rows if r.soft is not None),
+                        "unlabelled": sum(1 for r in rows if not r.single and not r.multi)},
+             "reproduce": reproduce or ""}
+    return train(teacher_dir, out_dir, layers=layers, rows=rows, init_heads=teacher_dir,
+                 distil=(alpha, temperature), extra_hyper=extra, name="voc-multitask-student", **kwargs)
 
 
 def tune_thresholds(model_dir: str | Path, rows: list[Row], grid: Sequence[float] = tuple(np.arange(0.05, 0.91, 0.05))
@@ -313,7 +402,7 @@ package (`voc models import-e5`), {('layers ' + str(t['hyperparameters'].get('la
 - Rows per source: `{json.dumps(t['rows_per_source'], ensure_ascii=False)}`
 - Hyper-parameters: `{json.dumps(t['hyperparameters'], ensure_ascii=False)}`
 - Time: {t['seconds'] / 60:.1f} min on `{json.dumps(t['hardware'], ensure_ascii=False)}`
-- Reproduce: `python -m training.multitask train …` with the hyper-parameters above (docs/encoder.md).
+- Reproduce: {t['hyperparameters'].get('reproduce') or '`python -m training.multitask train …` with the hyper-parameters above (docs/encoder.md)'}
 
 ## Metrics
 {metrics}
@@ -363,6 +452,37 @@ def export_onnx(model_dir: str | Path, *, check_texts: Sequence[str] | None = No
     return {"max_abs_diff": diff, "argmax_agreement": agree}
 
 
+#: what a shipped (serving-only) multi-task directory holds: the int8 graph, tokenizer, config, info, card
+SHIP_FILES = (ONNX_INT8_FILE, "tokenizer.json", "tokenizer_config.json", "config.json", "voc_model.json")
+SHIP_MAX_BYTES = 40 * 1024 * 1024
+
+
+def ship(model_dir: str | Path, dest: str | Path, *, metrics: dict[str, Any] | None = None,
+         notes: str = "") -> Path:
+    """Copy the serving files of an exported model (no torch weights) to ``dest`` with a card; ``metrics``
+    (split → score) go into voc_model.json and the card, ``notes`` (markdown) is appended to the card.
+    Refuses more than 40 MB."""
+    import shutil
+
+    src, out = Path(model_dir), Path(dest)
+    missing = [f for f in SHIP_FILES if not (src / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{src}: missing {missing} (python -m training.multitask export {src})")
+    size = sum((src / f).stat().st_size for f in SHIP_FILES)
+    if size > SHIP_MAX_BYTES:
+        raise ValueError(f"{src}: {size / 2**20:.1f} MB of serving files, more than the 40 MB limit")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in SHIP_FILES:
+        shutil.copy2(src / f, out / f)
+    info = ModelInfo.read(out)
+    info.kind = "multitask-onnx"
+    if metrics:
+        info.metrics = {**info.metrics, **metrics}
+    info.write(out)
+    (out / "README.md").write_text(card(info) + (f"\n{notes.strip()}\n" if notes else ""), encoding="utf-8")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="multi-task encoder: train / export")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -381,8 +501,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--resume", action="store_true")
     t.add_argument("--val-fraction", type=float, default=0.03, help="held-out rows for multi-label thresholds")
+    d = sub.add_parser("distil", help="student from teacher layers on the teacher's cached soft outputs")
+    d.add_argument("--teacher", required=True, help="multi-task teacher directory")
+    d.add_argument("--cache", required=True, help="python -m training.multitask_distil cache … output")
+    d.add_argument("--out", required=True)
+    d.add_argument("--layers", default="0,4,8,11")
+    d.add_argument("--alpha", type=float, default=0.6, help="weight of the distillation loss (1−α: hard labels)")
+    d.add_argument("--temperature", type=float, default=2.0)
+    d.add_argument("--allow-partial", action="store_true", help="use the finished parts of an unfinished cache")
+    for name, kind, default in (("--epochs", float, 1.0), ("--lr", float, 1e-4), ("--batch-size", int, 32),
+                                ("--accum", int, 1), ("--max-length", int, 96), ("--max-minutes", float, None),
+                                ("--ckpt-minutes", float, 10.0), ("--seed", int, 13), ("--threads", int, None),
+                                ("--val-fraction", float, 0.03)):
+        d.add_argument(name, type=kind, default=default)
+    d.add_argument("--resume", action="store_true")
     e = sub.add_parser("export")
     e.add_argument("model_dir")
+    s = sub.add_parser("ship", help="copy an exported model's serving files (≤ 40 MB) + card to a directory")
+    s.add_argument("model_dir")
+    s.add_argument("dest")
+    s.add_argument("--metrics", default=None, help="JSON file {split: score} for the card")
+    s.add_argument("--notes", default=None, help="markdown file appended to the card (provenance, licences)")
     args = parser.parse_args(argv)
     if args.cmd == "train":
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None
@@ -390,6 +529,20 @@ def main(argv: Sequence[str] | None = None) -> None:
               accum=args.accum, max_length=args.max_length, max_minutes=args.max_minutes,
               ckpt_minutes=args.ckpt_minutes, seed=args.seed, resume=args.resume, threads=args.threads,
               val_fraction=args.val_fraction)
+    elif args.cmd == "distil":
+        import shlex
+        import sys
+
+        distil(args.teacher, args.cache, args.out, layers=[int(x) for x in args.layers.split(",")],
+               alpha=args.alpha, temperature=args.temperature, allow_partial=args.allow_partial,
+               reproduce=" ".join(["python -m training.multitask", *map(shlex.quote, argv or sys.argv[1:])]),
+               epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, accum=args.accum,
+               max_length=args.max_length, max_minutes=args.max_minutes, ckpt_minutes=args.ckpt_minutes,
+               seed=args.seed, resume=args.resume, threads=args.threads, val_fraction=args.val_fraction)
+    elif args.cmd == "ship":
+        metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8")) if args.metrics else None
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+        print(ship(args.model_dir, args.dest, metrics=metrics, notes=notes))
     else:
         print(json.dumps(export_onnx(args.model_dir)))
 

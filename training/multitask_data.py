@@ -66,6 +66,7 @@ class Row:
     source: str
     single: dict[str, int] = field(default_factory=dict)  # head → class index
     multi: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # head → (targets, mask)
+    soft: np.ndarray | None = None  # distillation: the teacher's probabilities, every head concatenated
 
 
 def _vec(labels: list[str], label_set: tuple[str, ...], known: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
