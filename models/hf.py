@@ -38,7 +38,7 @@ from models.fast_inference import (
     tune_torch_threads,
     validate_texts,
 )
-from voc.text import sentences, words
+from models.text import sentences, words
 
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model.int8.onnx"

@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 
 from models.base import ModelInfo, SegmentProba, TextClassifier
 from models.evidence import EvidenceSpan
-from voc.text import STOP_WORDS
+from models.text import STOP_WORDS
 
 WEIGHTS_FILE = "weights.npz"
 WORD_VOCAB_FILE = "vocab_word.txt"

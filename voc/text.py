@@ -6,59 +6,13 @@ pymorphy3 gives lemmas. Lemmas are cached per word form: feedback vocabularies a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
-from razdel import sentenize, tokenize
+from models.text import NEGATIONS, STOP_WORDS, Sentence, Token, sentences, tokens, words
 
-_WORD_RE = re.compile(r"[А-Яа-яЁёA-Za-z][А-Яа-яЁёA-Za-z\-]*")
-
-#: Russian function words plus feedback filler that carries no topic.
-STOP_WORDS: frozenset[str] = frozenset(
-    """
-    а без более бы был была были было быть в вам вас весь во вот все всё всего всех вы где да даже для до
-    его ее её если есть еще ещё же за здесь и из или им их к как какой когда кто ли либо мне меня мой
-    мы на над нас наш не него нее неё нет ни них но ну о об однако он она они оно от очень по под после
-    при про раз с сам свой себя со так также такой там те тем то того тоже той только том ту тут ты у
-    уже чем что чтобы эта эти это этот я мочь весь который свой вообще просто сказать самый какой-то
-    ваш наш еще это всегда никогда сейчас потом тогда где-то кто-то что-то день раз год
-    """.split()
-)
-
-#: Negation words that flip the polarity of the next word (used by lexicon-based evidence).
-NEGATIONS: frozenset[str] = frozenset({"не", "нет", "ни", "никогда", "ничего", "никак", "без"})
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    text: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    text: str
-    start: int
-    end: int
-
-
-def tokens(text: str) -> list[Token]:
-    """razdel tokens with character offsets."""
-    return [Token(t.text, t.start, t.stop) for t in tokenize(text)]
-
-
-def words(text: str) -> list[Token]:
-    """Word tokens only (letters, hyphenated words), lower-cased, with offsets."""
-    return [Token(m.group(0).lower(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
-
-
-def sentences(text: str) -> list[Sentence]:
-    """Sentences with character offsets (razdel)."""
-    return [Sentence(s.text, s.start, s.stop) for s in sentenize(text)]
-
+__all__ = ["LEMMA_OVERRIDES", "NEGATIONS", "STOP_WORDS", "Sentence", "Token", "find_phrase", "lemma", "lemma_text",
+           "lemmas", "lemmas_batch", "normalize_phrase", "sentences", "tokens", "words"]
 
 #: Normal forms pymorphy3 gets wrong for feedback vocabulary (plural-only nouns read as rare singulars);
 #: applied to keywords and texts alike, so matching stays consistent and topic names read naturally.
