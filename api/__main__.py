@@ -1,6 +1,6 @@
-"""``python -m api serve|keys …`` (the same commands the lead mounts into ``voc``)."""
+"""``python -m voc_api serve|keys …`` (the same commands the lead mounts into ``voc``)."""
 
-from api.cli import app
+from voc_api.cli import app
 
 if __name__ == "__main__":
     app()

@@ -1,6 +1,6 @@
-"""The FastAPI application: the routers of :mod:`api.routers`, problem handlers, middleware, UTF-8 JSON
+"""The FastAPI application: the routers of :mod:`voc_api.routers`, problem handlers, middleware, UTF-8 JSON
 responses, and the start-up/shut-down of the pipeline, the inference thread pool, the webhook sender and the
-batch worker pool. Handlers get the state through the dependencies of :mod:`api.deps` and :mod:`api.auth`."""
+batch worker pool. Handlers get the state through the dependencies of :mod:`voc_api.deps` and :mod:`voc_api.auth`."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from api import jobs
-from api.audit import AuditWriter
-from api.db import Delivery
-from api.middleware import ServiceMiddleware
-from api.netguard import Resolver
-from api.problems import Problem, install_handlers
-from api.responses import UTF8JSONResponse
-from api.retention import Janitor
-from api.routers import ROUTERS
-from api.settings import Settings
-from api.state import ServiceState
-from api.webhook_sender import WebhookDispatcher
+from voc_api import jobs
+from voc_api.audit import AuditWriter
+from voc_api.db import Delivery
+from voc_api.middleware import ServiceMiddleware
+from voc_api.netguard import Resolver
+from voc_api.problems import Problem, install_handlers
+from voc_api.responses import UTF8JSONResponse
+from voc_api.retention import Janitor
+from voc_api.routers import ROUTERS
+from voc_api.settings import Settings
+from voc_api.state import ServiceState
+from voc_api.webhook_sender import WebhookDispatcher
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": desc}
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[
             state.dispatcher = WebhookDispatcher(state.sessions, settings, state.metrics, resolver=state.resolver)
             state.dispatcher.start()
         if start_workers and settings.workers > 0:
-            from api.worker import WorkerPool
+            from voc_api.worker import WorkerPool
 
             state.workers = WorkerPool(settings)
             state.workers.start()
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, pipeline_factory: Callable[[
         responses=PROBLEM_RESPONSES,
         default_response_class=UTF8JSONResponse,
     )
-    app.state.voc = state  # read by api.deps.get_state only
+    app.state.voc = state  # read by voc_api.deps.get_state only
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

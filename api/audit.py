@@ -20,10 +20,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import sessionmaker
 
-from api.db import AuditEntry, utcnow
-from api.deps import StateDep
-from api.keys import Principal
-from api.state import ServiceState
+from voc_api.db import AuditEntry, utcnow
+from voc_api.deps import StateDep
+from voc_api.keys import Principal
+from voc_api.state import ServiceState
 
 log = logging.getLogger("voc.api")
 

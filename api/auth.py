@@ -15,11 +15,11 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from starlette.concurrency import run_in_threadpool
 
-from api.audit import AuditDep, RequestAudit
-from api.deps import StateDep
-from api.keys import ROLES, TOKEN_CACHE, Principal, verify_token
-from api.problems import ProblemError
-from api.state import ServiceState
+from voc_api.audit import AuditDep, RequestAudit
+from voc_api.deps import StateDep
+from voc_api.keys import ROLES, TOKEN_CACHE, Principal, verify_token
+from voc_api.problems import ProblemError
+from voc_api.state import ServiceState
 
 _KEY_ID_RE = re.compile(r"voc_([0-9a-f]{1,32})_")
 

@@ -1,5 +1,5 @@
 """Batch jobs: storing an upload as a queued job, progress and status, result pages and the errors CSV.
-The endpoints are :mod:`api.routers.batches` (jobs) and :mod:`api.routers.results` (outputs)."""
+The endpoints are :mod:`voc_api.routers.batches` (jobs) and :mod:`voc_api.routers.results` (outputs)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from typing import Any
 import pyarrow.parquet as pq
 from fastapi import UploadFile
 
-from api import jobs
-from api.db import Job, iso
-from api.keys import Principal
-from api.outputs import REJECTED_COLUMNS, display_names, iter_rejected, write_rejected
-from api.pii import mask_rejected
-from api.problems import ProblemError
-from api.schemas import BatchStatus, ResultsPage, RowsPage
-from api.state import ServiceState
-from api.uploads import (
+from voc_api import jobs
+from voc_api.db import Job, iso
+from voc_api.keys import Principal
+from voc_api.outputs import REJECTED_COLUMNS, display_names, iter_rejected, write_rejected
+from voc_api.pii import mask_rejected
+from voc_api.problems import ProblemError
+from voc_api.schemas import BatchStatus, ResultsPage, RowsPage
+from voc_api.state import ServiceState
+from voc_api.uploads import (
     CONFIG_SUFFIXES,
     FEEDBACK_SUFFIXES,
     check_config,
@@ -33,7 +33,7 @@ from api.uploads import (
     save_upload,
     spec_from_form,
 )
-from api.worker import count_rows
+from voc_api.worker import count_rows
 
 HEATMAP_KINDS = ("stage_emotion", "stage_channel", "topic_week")
 HEATMAP_MEDIA = {"json": "application/json", "png": "image/png", "html": "text/html; charset=utf-8"}
@@ -118,7 +118,7 @@ def _store_and_queue(state: ServiceState, principal: Principal, job_id: str, roo
                      tickets: UploadFile | None, configs: dict[str, UploadFile | None],
                      options: dict[str, Any]) -> Job:
     """Save the uploads under ``root/input``, run the cheap checks, create the queued job row; ``job.inputs``
-    holds the saved files and the form ``options`` (the worker builds the run spec: api.uploads.spec_from_form)."""
+    holds the saved files and the form ``options`` (the worker builds the run spec: voc_api.uploads.spec_from_form)."""
     settings = state.settings
     inputs_dir = root / "input"
     shown = display_name(file.filename, "upload")

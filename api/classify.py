@@ -1,5 +1,5 @@
 """``POST /v1/classify`` work: the items of a typed body, records for the pipeline, results, and the
-Idempotency-Key store. The route itself is :mod:`api.routers.classify`."""
+Idempotency-Key store. The route itself is :mod:`voc_api.routers.classify`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from api.db import IdempotencyRecord, utcnow
-from api.problems import ProblemError, errors_from_validation
-from api.schemas import (
+from voc.ingest.errors import IngestError
+from voc.ingest.safety import check_depth
+from voc.schema import Feedback, Findings
+from voc_api.db import IdempotencyRecord, utcnow
+from voc_api.problems import ProblemError, errors_from_validation
+from voc_api.schemas import (
     ClassifyBatch,
     ClassifyBody,
     ClassifyItem,
@@ -21,9 +24,6 @@ from api.schemas import (
     ClassifyResult,
     ItemResult,
 )
-from voc.ingest.errors import IngestError
-from voc.ingest.safety import check_depth
-from voc.schema import Feedback, Findings
 
 BODY = TypeAdapter(ClassifyBody)
 RESULT = TypeAdapter(ClassifyResult)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from api.keys import ROLES, create_key, list_keys, revoke_key
-from api.settings import Settings, SettingsError
+from voc_api.keys import ROLES, create_key, list_keys, revoke_key
+from voc_api.settings import Settings, SettingsError
 
 app = typer.Typer(help="HTTP service: serve the API, manage API keys.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored as salted hashes; a new key is printed once).", no_args_is_help=True)
@@ -28,7 +28,7 @@ def _settings(settings_file: Path | None, **overrides: object) -> Settings:
 
 
 def _sessions(settings: Settings):
-    from api.db import init_db, make_engine, session_factory
+    from voc_api.db import init_db, make_engine, session_factory
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
@@ -47,7 +47,7 @@ def serve(
     """Run the HTTP service (one API process with the pipeline loaded, plus batch workers)."""
     import uvicorn
 
-    from api.app import create_app
+    from voc_api.app import create_app
 
     settings = _settings(settings_file, workers=workers)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
@@ -98,7 +98,7 @@ def corrections_export(
     """Write the stored corrections (newest per record and task) as CSV, Label Studio tasks or JSON."""
     import json
 
-    from api import corrections as corr
+    from voc_api import corrections as corr
 
     if format not in ("csv", "label-studio", "json"):
         typer.echo(f"error: --format must be csv, label-studio or json, got {format!r}", err=True)
@@ -106,7 +106,7 @@ def corrections_export(
     if task is not None and task not in corr.TASKS:
         typer.echo(f"error: --task must be one of {', '.join(corr.TASKS)}, got {task!r}", err=True)
         raise typer.Exit(2)
-    from api.audit import record
+    from voc_api.audit import record
 
     sessions = _sessions(_settings(settings_file))
     rows = corr.query(sessions, task=task)
@@ -133,8 +133,8 @@ def corrections_import(
     """Store the annotations of a Label Studio export as corrections (audited as the CLI's)."""
     import json
 
-    from api import corrections as corr
-    from api.audit import record
+    from voc_api import corrections as corr
+    from voc_api.audit import record
 
     try:
         tasks = json.loads(path.read_text(encoding="utf-8"))

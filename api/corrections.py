@@ -3,7 +3,7 @@
 Each correction is stored with who (key id + name), when, the model's label and the model version that made it
 (from the batch's summary.json), and the masked text, so it can train the next model (``voc train TASK
 --with-corrections FILE``) or go to Label Studio and back (``voc corrections export --format label-studio`` /
-``voc corrections import``). Every write and export is audited. The endpoints are :mod:`api.routers.corrections`.
+``voc corrections import``). Every write and export is audited. The endpoints are :mod:`voc_api.routers.corrections`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from api import drill
-from api.db import Correction, iso, utcnow
 from voc.aggregate.drill import DrillFilter
 from voc.safe_csv import neutralize_cell
 from voc.vocab import SENTIMENTS
+from voc_api import drill
+from voc_api.db import Correction, iso, utcnow
 
 Task = Literal["sentiment", "emotions", "topics", "cause", "journey_stage"]
 TASKS: tuple[str, ...] = ("sentiment", "emotions", "topics", "cause", "journey_stage")

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import sessionmaker
 
-from api.problems import ProblemError
-from api.settings import Settings
-from api.state import ServiceState
+from voc_api.problems import ProblemError
+from voc_api.settings import Settings
+from voc_api.state import ServiceState
 
 
 async def get_state(request: Request) -> ServiceState:
-    """The live state of this service instance (built by :func:`api.app.create_app`)."""
+    """The live state of this service instance (built by :func:`voc_api.app.create_app`)."""
     return request.app.state.voc
 
 

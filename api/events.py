@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.db import iso, utcnow
+from voc_api.db import iso, utcnow
 
 EVENTS: tuple[str, ...] = ("feedback.negative", "topic.spike", "batch.finished")
 

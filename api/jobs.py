@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
-from api.db import Job, utcnow
+from voc_api.db import Job, utcnow
 
 STATES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import ApiKey, utcnow
+from voc_api.db import ApiKey, utcnow
 
 ROLES: tuple[str, ...] = ("service", "analyst", "admin")
 ROLE_RANK: dict[str, int] = {role: i for i, role in enumerate(ROLES)}
@@ -99,7 +99,7 @@ class TokenCache:
                 self._entries.pop(token, None)
 
 
-#: the process-wide cache used by :mod:`api.auth`
+#: the process-wide cache used by :mod:`voc_api.auth`
 TOKEN_CACHE = TokenCache()
 
 

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.jsondepth import too_deep
-from api.problems import problem_response
-from api.settings import Settings
+from voc_api.jsondepth import too_deep
+from voc_api.problems import problem_response
+from voc_api.settings import Settings
 
 log = logging.getLogger("voc.api.access")
 #: bodies at least this large are checked for nesting on a worker thread

@@ -1,5 +1,5 @@
 """What a finished batch shows: uploaded file names instead of server paths (report header, summary.json,
-errors.csv, error messages) and rejected-row values cut and masked (:mod:`api.pii`).
+errors.csv, error messages) and rejected-row values cut and masked (:mod:`voc_api.pii`).
 
 ``voc.batch`` records the paths it was given; the worker calls :func:`scrub_outputs` once a job has run,
 so the files the API serves afterwards hold no server path and no unmasked value.
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from markupsafe import escape
 
-from api.pii import display_file, mask_rejected, mask_text
+from voc_api.pii import display_file, mask_rejected, mask_text
 
 REJECTED_COLUMNS = ("file", "row", "field", "reason", "value")
 ERROR_FILES = ("errors.csv", "ticket_errors.csv")

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.responses import UTF8JSONResponse
-from api.schemas import BODY_TAGS
+from voc_api.responses import UTF8JSONResponse
+from voc_api.schemas import BODY_TAGS
 
 PROBLEM_TYPE_BASE = "https://voc.local/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"

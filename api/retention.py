@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from api.db import Job, utcnow
-from api.jobs import FINAL_STATES
+from voc_api.db import Job, utcnow
+from voc_api.jobs import FINAL_STATES
 
 log = logging.getLogger("voc.api")
 INPUT_DIR = "input"

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from api.db import init_db, make_engine, session_factory
-from api.metrics import ServiceMetrics
-from api.settings import Settings
+from voc_api.db import init_db, make_engine, session_factory
+from voc_api.metrics import ServiceMetrics
+from voc_api.settings import Settings
 
 log = logging.getLogger("voc.api")
 
@@ -52,8 +52,8 @@ class ServiceState:
     dispatcher: Any | None = None
     workers: Any | None = None
     batcher: Any | None = None
-    resolver: Any | None = None  # webhook host resolver (api.netguard.Resolver); None: the system's
-    audit: Any | None = None  # api.audit.AuditWriter: request-path audit rows written off the event loop
+    resolver: Any | None = None  # webhook host resolver (voc_api.netguard.Resolver); None: the system's
+    audit: Any | None = None  # voc_api.audit.AuditWriter: request-path audit rows written off the event loop
     janitor: Any | None = None
     privacy: Any | None = None  # voc.ingest.privacy.PrivacyGate for records made in memory (/v1/classify)
     ready: threading.Event = field(default_factory=threading.Event)
@@ -85,7 +85,7 @@ class ServiceState:
                 self.ready.set()
             except Exception as exc:  # noqa: BLE001 - reported by /readyz, the service keeps running
                 log.error('{"event": "pipeline_load_failed", "error": %r}', f"{type(exc).__name__}: {exc}")
-                from api.outputs import safe_reason
+                from voc_api.outputs import safe_reason
 
                 # /readyz is open to anyone: file names only, no server paths
                 self.pipeline_error = f"{type(exc).__name__}: {safe_reason(str(exc), {}, (Path.cwd(),))}"
@@ -109,7 +109,7 @@ class ServiceState:
 
     def start_batcher(self) -> None:
         """Start the micro-batcher's inference threads (needs a loaded pipeline)."""
-        from api.microbatch import MicroBatcher
+        from voc_api.microbatch import MicroBatcher
 
         if self.pipeline is not None:
             self.batcher = MicroBatcher(self.analyze_online, consumers=self.settings.inference_threads,

@@ -1,6 +1,6 @@
 """The analysts' web page: one static, self-contained page (no data, no auth) that calls the HTTP API with
 the key the analyst types in. Files live in ``api/static/``; only the names listed here are served (by
-:mod:`api.routers.ui`). The security headers of the page and of batch outputs are declared here."""
+:mod:`voc_api.routers.ui`). The security headers of the page and of batch outputs are declared here."""
 
 from __future__ import annotations
 

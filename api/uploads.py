@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from fastapi import UploadFile
 
-from api.pii import mask_text
-from api.problems import ProblemError
-from api.settings import Settings
+from voc_api.pii import mask_text
+from voc_api.problems import ProblemError
+from voc_api.settings import Settings
 
 FEEDBACK_SUFFIXES = (".csv", ".xlsx", ".jsonl", ".ndjson", ".parquet", ".json")
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -102,17 +103,13 @@ def check_xlsx_upload(path: Path, field: str, settings: Settings) -> None:
     """The zip-bomb check, ours (with the service's limits) and the ingest reader's when it has one."""
     why = xlsx_problem(path, int(settings.max_uncompressed_mb * 1024 * 1024), settings.max_compression_ratio)
     if why is None:
-        try:
-            from voc.ingest.safety import check_xlsx  # the ingest reader's own guard (same idea, its limits)
-        except ImportError:
-            check_xlsx = None
-        if check_xlsx is not None:
-            from voc.ingest.errors import IngestError
+        from voc.ingest.errors import IngestError
+        from voc.ingest.safety import check_xlsx  # the ingest reader's own guard (same idea, its limits)
 
-            try:
-                check_xlsx(path)
-            except IngestError as exc:
-                why = str(exc).replace(str(path), "").lstrip(": ") or "refused as unsafe"
+        try:
+            check_xlsx(path)
+        except IngestError as exc:
+            why = str(exc).replace(str(path), "").lstrip(": ") or "refused as unsafe"
     if why is not None:
         raise _problem(field, why, "expected an .xlsx workbook within the size and compression limits",
                        kind="unsafe-archive")
@@ -198,8 +195,9 @@ def check_config(path: Path, field: str, shown: str) -> None:
         raise _problem(field, "not UTF-8 text", expected) from None
     except yaml.YAMLError as exc:
         raise _problem(field, f"not valid YAML ({type(exc).__name__})", expected) from None
-    loader = {"journey": load_journey, "taxonomy": load_taxonomy, "causes": load_causes,
-              "columns": ColumnMapping.from_yaml}[field]
+    loaders: dict[str, Callable[[Path], object]] = {
+        "journey": load_journey, "taxonomy": load_taxonomy, "causes": load_causes, "columns": ColumnMapping.from_yaml}
+    loader = loaders[field]
     try:
         loader(path)
     except (ValueError, OSError, RecursionError) as exc:

@@ -4,7 +4,7 @@ Events become ``deliveries`` rows (one per matching subscription), so they survi
 workers in other processes can emit them. A sender thread posts due deliveries with an HMAC-SHA256
 signature over ``<timestamp>.<body>``, records every attempt, and retries failures with exponential backoff.
 
-Before every attempt the host is resolved and checked (:mod:`api.netguard`) and the request goes to the
+Before every attempt the host is resolved and checked (:mod:`voc_api.netguard`) and the request goes to the
 checked address (Host header and TLS SNI keep the name), so DNS rebinding cannot redirect it; redirects
 are not followed (a 3xx is a failed attempt); the attempt log holds generic error phrases only, never
 the connection error text (which would make the sender a port scanner).
@@ -27,11 +27,11 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from api.db import Delivery, DeliveryAttempt, Webhook, utcnow
-from api.events import envelope
-from api.metrics import ServiceMetrics
-from api.netguard import Resolver, allow_networks, check_url
-from api.settings import Settings
+from voc_api.db import Delivery, DeliveryAttempt, Webhook, utcnow
+from voc_api.events import envelope
+from voc_api.metrics import ServiceMetrics
+from voc_api.netguard import Resolver, allow_networks, check_url
+from voc_api.settings import Settings
 
 log = logging.getLogger("voc.api")
 

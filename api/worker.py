@@ -1,5 +1,5 @@
 """Batch workers: separate processes (multiprocessing spawn) that claim queued jobs from the database and
-run :func:`voc.batch.run` on them (the job's run spec: ``api.uploads.spec_from_form``), off the API's event loop.
+run :func:`voc.batch.run` on them (the job's run spec: ``voc_api.uploads.spec_from_form``), off the API's event loop.
 
 A worker heartbeats its job, writes progress after every committed chunk, and polls for cancellation.
 On shutdown it stops claiming, lets the current chunk commit and puts its job back in the queue; a job
@@ -22,14 +22,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from api import jobs
-from api.db import Job, Webhook, init_db, make_engine, session_factory
-from api.events import negative_from_row
-from api.outputs import display_names, first_errors, safe_reason, scrub_outputs
-from api.retention import job_ended
-from api.settings import Settings
-from api.webhook_sender import enqueue
 from voc.enriched import WEBHOOK_COLUMNS
+from voc_api import jobs
+from voc_api.db import Job, Webhook, init_db, make_engine, session_factory
+from voc_api.events import negative_from_row
+from voc_api.outputs import display_names, first_errors, safe_reason, scrub_outputs
+from voc_api.retention import job_ended
+from voc_api.settings import Settings
+from voc_api.webhook_sender import enqueue
 
 log = logging.getLogger("voc.worker")
 
@@ -101,8 +101,8 @@ class JobRunner:
         return True
 
     def run_job(self, job: Job, token: str) -> None:
-        from api.uploads import spec_from_form
         from voc.batch import BatchCancelled, BatchProgress, run
+        from voc_api.uploads import spec_from_form
 
         _log("job_started", job=job.id, worker=self.worker_id, attempt=job.attempts)
         inputs = job.inputs or {}

@@ -41,7 +41,7 @@ def cpu_name() -> str:
 def load_texts(path: Path | None, n: int) -> list[str]:
     import pandas as pd
 
-    from training.tokenizer import datasets_dir
+    from voc_training.tokenizer import datasets_dir
 
     path = path or datasets_dir() / "sentiment" / "rusentitweet" / "test.csv"
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -58,7 +58,7 @@ def tiny_random_model(tokenizer_dir: Path, out: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from models.base import ModelInfo
+    from voc_models.base import ModelInfo
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
     torch.manual_seed(0)
@@ -84,8 +84,8 @@ def run(model_dir: Path, texts: list[str], max_length: int) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from models.fast_inference import inference_threads
-    from models.hf import HFClassifier, OnnxClassifier
+    from voc_models.fast_inference import inference_threads
+    from voc_models.hf import HFClassifier, OnnxClassifier
 
     results: dict[str, Any] = {}
     clf = HFClassifier.load(model_dir, device="cpu", max_length=max_length, cache_size=0)  # sets threads
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if a.model is None:
             if not (a.tokenizer / "tokenizer.json").is_file():
-                raise SystemExit(f"error: no tokenizer at {a.tokenizer}; run python -m training.tokenizer first")
+                raise SystemExit(f"error: no tokenizer at {a.tokenizer}; run python -m voc_training.tokenizer first")
             model_dir, model_desc = tiny_random_model(a.tokenizer, tmp / "model"), (
                 "random-init BERT, rubert-tiny2 size: 3 layers, hidden 312, 12 heads, FFN 600, vocab 30000")
         else:

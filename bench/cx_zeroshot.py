@@ -169,9 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--predictions", type=Path, default=RESULTS / "cx_zeroshot_predictions.jsonl")
     args = parser.parse_args(argv)
 
-    from training.cxlabels.loader import load_cxreal
     from voc.analyzers.registry import create
     from voc.schema import Feedback, Findings
+    from voc_training.cxlabels.loader import load_cxreal
 
     frame = load_cxreal(args.split)
     if args.limit:

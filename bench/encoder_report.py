@@ -1,7 +1,7 @@
 """Side-by-side quality of the encoder models (student, teacher) and TF-IDF, from the benchmark outputs.
 
     python bench/quality.py --tasks sentiment emotions --sentiment-model DIR --emotions-model DIR --out Q.json
-    python -m training.cxlabels.evaluate --methods --encoder-model DIR --no-inhouse --out CX.json
+    python -m voc_training.cxlabels.evaluate --methods --encoder-model DIR --no-inhouse --out CX.json
     python bench/encoder_report.py --quality student=Q1.json teacher=Q2.json --cx student=CX1.json teacher=CX2.json
 
 writes bench/results/encoder_quality.json (every split for every model, with the sources' commands).
@@ -61,7 +61,7 @@ def collect(quality: dict[str, Path], cx: dict[str, Path]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quality", nargs="*", default=[], help="NAME=bench/quality.py output")
-    ap.add_argument("--cx", nargs="*", default=[], help="NAME=training.cxlabels.evaluate output")
+    ap.add_argument("--cx", nargs="*", default=[], help="NAME=voc_training.cxlabels.evaluate output")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/encoder_quality.json")
     args = ap.parse_args()
     out = collect(_pairs(args.quality), _pairs(args.cx))

@@ -37,9 +37,9 @@ def student_like(out: Path) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from training.multitask import export_onnx, train
-    from training.multitask_data import full_label_row
-    from training.tokenizer import build_wordpiece, save_hf_tokenizer
+    from voc_training.multitask import export_onnx, train
+    from voc_training.multitask_data import full_label_row
+    from voc_training.tokenizer import build_wordpiece, save_hf_tokenizer
 
     sample = pd.read_csv(ROOT / "datasets/sample/feedback.csv", dtype=str, keep_default_na=False)
     texts = [t for t in sample[sample.columns[3]] if t.strip()]
@@ -57,8 +57,8 @@ def student_like(out: Path) -> Path:
 
 
 def run(model: Path, records: list, evidence: bool) -> dict[str, float]:
-    from models import multitask, registry
     from voc.pipeline import ComponentSpec, Pipeline, PipelineConfig
+    from voc_models import multitask, registry
 
     registry.clear_cache()
     multitask._RUNNERS.clear()
@@ -86,8 +86,8 @@ def main() -> None:
     os.environ.setdefault("VOC_NUM_THREADS", "2")
     import pandas as pd
 
-    from models.evidence import plan_occlusion
     from voc.schema import Feedback
+    from voc_models.evidence import plan_occlusion
 
     model = student_like(ROOT / "bench/data/student-like-mt")
     data = pd.read_csv(make_input(20_000, ROOT / "bench/data/feedback_20000.csv"), dtype=str, keep_default_na=False)

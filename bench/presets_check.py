@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="train", choices=["train", "eval"])
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    from training.cxlabels.loader import load_cxreal
     from voc.presets import load_preset
+    from voc_training.cxlabels.loader import load_cxreal
 
     frame = load_cxreal(args.split)
     t0 = time.perf_counter()
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{domain:8s} {preset:8s} topics micro-F1 {d['topics']['micro_f1']:.3f} → {p['topics']['micro_f1']:.3f}  "
               f"cause acc {d['cause_on_complaints']['accuracy']} → {p['cause_on_complaints']['accuracy']}  "
               f"stage acc {d['stage_on_staged_rows']['accuracy']} → {p['stage_on_staged_rows']['accuracy']}")
-    from training.cxlabels.select import read_source
-    from training.data import datasets_root
+    from voc_training.cxlabels.select import read_source
+    from voc_training.data import datasets_root
 
     sber = [t for _, t in read_source(datasets_root(), SBERBANK)]
     banking = load_preset("banking").paths

@@ -4,7 +4,7 @@
     .venv/bin/python bench/quality.py --tasks topics                  # one part only
     .venv/bin/python bench/quality.py --sentiment-model runs/ft-x     # add a candidate (registry name or dir)
 
-Parts (macro-F1 everywhere, numbers from ``training.evaluate`` = scikit-learn's definitions):
+Parts (macro-F1 everywhere, numbers from ``voc_training.evaluate`` = scikit-learn's definitions):
 
 * ``sentiment`` — every shipped sentiment model (and ``--sentiment-model`` candidates) on the test splits of
   sentirueval2015_banks/telecom, rusentiment, rusentitweet (3 classes), against the majority-class baseline.
@@ -23,8 +23,8 @@ Parts (macro-F1 everywhere, numbers from ``training.evaluate`` = scikit-learn's 
     shipped CX taxonomy is scored zero-shot against the same trained model and the majority baseline.
 * ``cx`` — cause, journey stage, topics, emotions and sentiment on the real-text CX eval split
   (``datasets/cxreal``), overall / per source / per domain, for the production analyzers, the TF-IDF heads and
-  ``--encoder-model`` / ``--cx-predictions`` candidates (``training.cxlabels.evaluate``; docs/cx_quality.md).
-  Not in the default set; ``python -m training.cxlabels.evaluate --out bench/results/cx_quality.json`` runs it alone.
+  ``--encoder-model`` / ``--cx-predictions`` candidates (``voc_training.cxlabels.evaluate``; docs/cx_quality.md).
+  Not in the default set; ``python -m voc_training.cxlabels.evaluate --out bench/results/cx_quality.json`` runs it alone.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
-from training.data import datasets_root  # noqa: E402
+from voc_training.data import datasets_root  # noqa: E402
 
 ASPECT_CATEGORIES = {
     "restaurants": ["Food", "Service", "Interior", "Price", "Whole"],
@@ -71,7 +71,7 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
 
 def _shipped(task: str) -> list[Path]:
     """The default model of ``task`` (promoted or shipped), then every other shipped model of the task."""
-    from models.registry import default_model_path, list_models
+    from voc_models.registry import default_model_path, list_models
 
     paths = [default_model_path(task)]
     for entry in list_models():
@@ -87,9 +87,9 @@ def _model_name(model: Any) -> str:
 
 # ---------------------------------------------------------------- sentiment / emotions
 def sentiment_part(extra: list[str]) -> dict[str, Any]:
-    from models.registry import load_model
-    from training.data import SENTIMENT_EVAL_SETS, load_cx_sentiment_train, load_sentiment_eval
-    from training.evaluate import evaluate, single_label_report
+    from voc_models.registry import load_model
+    from voc_training.data import SENTIMENT_EVAL_SETS, load_cx_sentiment_train, load_sentiment_eval
+    from voc_training.evaluate import evaluate, single_label_report
 
     majority = Counter(load_cx_sentiment_train().labels).most_common(1)[0][0]
     models = [load_model(p, task="sentiment") for p in _shipped("sentiment")] + [load_model(m, task="sentiment") for m in extra]
@@ -110,10 +110,10 @@ def sentiment_part(extra: list[str]) -> dict[str, Any]:
 
 
 def emotions_part(extra: list[str]) -> dict[str, Any]:
-    from models.registry import load_model
-    from training.data import load_emotion_eval
-    from training.evaluate import evaluate, multilabel_report
     from voc.vocab import NO_EMOTION
+    from voc_models.registry import load_model
+    from voc_training.data import load_emotion_eval
+    from voc_training.evaluate import evaluate, multilabel_report
 
     models = [load_model(p, task="emotions") for p in _shipped("emotions")] + [load_model(m, task="emotions") for m in extra]
     out: dict[str, Any] = {"baseline": "always no emotion", "splits": {}}
@@ -161,8 +161,8 @@ def _matrix(labels: list[list[str]], names: list[str]) -> np.ndarray:
 
 
 def _tfidf_topics(texts: list[str], labels: list, multilabel: bool) -> Any:
-    from models.base import ModelInfo
-    from models.tfidf import TfidfClassifier
+    from voc_models.base import ModelInfo
+    from voc_models.tfidf import TfidfClassifier
 
     info = ModelInfo(name="topics-tfidf", version="bench", task="topics", kind="tfidf", labels=[])
     names = sorted({lab for ls in labels for lab in ls}) if multilabel else sorted(set(labels))
@@ -171,8 +171,8 @@ def _tfidf_topics(texts: list[str], labels: list, multilabel: bool) -> Any:
 
 
 def aspects_part() -> dict[str, Any]:
-    from training.evaluate import multilabel_report
     from voc.analyzers.topics import PhraseIndex, TopicAnalyzer
+    from voc_training.evaluate import multilabel_report
 
     base = datasets_root() / "topics" / "sentirueval2015_aspects"
     out: dict[str, Any] = {}
@@ -225,8 +225,8 @@ def products_part() -> dict[str, Any]:
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
-    from training.evaluate import single_label_report
     from voc.analyzers.topics import TopicAnalyzer
+    from voc_training.evaluate import single_label_report
 
     df = pd.read_csv(datasets_root() / "topics/gazprombank_products/all.csv", dtype=str, keep_default_na=False)
     counts = df["product"].value_counts()
@@ -290,7 +290,7 @@ def main() -> None:
         result["topics"] = {"sentirueval2015_aspects_sentence_categories": aspects_part(),
                             "gazprombank_products": products_part()}
     if "cx" in args.tasks:
-        from training.cxlabels.evaluate import run as cx_run
+        from voc_training.cxlabels.evaluate import run as cx_run
 
         result["cx"] = cx_run(encoder_models=args.encoder_model, predictions=args.cx_predictions)
     result["seconds"] = round(time.perf_counter() - started, 1)

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
-from datasets.pii import KINDS, REAL_MASKS, load_corpus  # noqa: E402
 from voc.pii import Span  # noqa: E402
 from voc.redact import Redactor  # noqa: E402
+from voc_datasets.pii import KINDS, REAL_MASKS, load_corpus  # noqa: E402
 
 REAL_FILES: tuple[str, ...] = ("sentiment/sravni_bank_reviews/all.csv", "sentiment/wildberries_product_reviews/all.csv")
 STRICT_KINDS: tuple[str, ...] = ("phone", "email", "card", "passport", "snils", "inn", "account")
@@ -237,7 +237,7 @@ def speed(red: Redactor, texts: list[str], label: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.data import datasets_root
+    from voc_training.data import datasets_root
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", default="morph", choices=("morph", "auto", "natasha"))

@@ -22,8 +22,8 @@ from bench.machine import describe  # noqa: E402
 def main() -> None:
     from sklearn.metrics import f1_score
 
-    from models.registry import SHIPPED_DIR, load_model
-    from training.data import SENTIMENT_EVAL_SETS, load_sentiment_eval
+    from voc_models.registry import SHIPPED_DIR, load_model
+    from voc_training.data import SENTIMENT_EVAL_SETS, load_sentiment_eval
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", help="encoder model directories (their sentiment head)")

@@ -75,7 +75,7 @@ def make_real_input(rows: int, path: Path, seed: int = 7, max_chars: int = 1000)
     """Write a CSV of ``rows`` distinct real feedback texts (train-side files only) with synthetic metadata."""
     if path.exists():
         return path
-    from training.data import datasets_root
+    from voc_training.data import datasets_root
 
     root = datasets_root()
     pool: list[str] = []

@@ -11,7 +11,7 @@ The analyzers call only this contract, never a model class:
 * ``segment_proba(segments, owners, documents)`` → probabilities of sentences/turns and of the documents they
   make up (default: two predictions; TF-IDF: a document's n-gram counts are the sums of its segments');
 * ``explain_spans(texts, labels, windows=…)`` → evidence as character spans of the texts (default: occlusion of
-  sentences / word windows, ``models.evidence``; TF-IDF: its n-gram weights).
+  sentences / word windows, ``voc_models.evidence``; TF-IDF: its n-gram weights).
 """
 
 from __future__ import annotations
@@ -128,12 +128,12 @@ class TextClassifier(ABC):
     def explain_spans(self, texts: Sequence[str], label_indices: Sequence[int], top_k: int = 3,
                       features: Any = None,
                       windows: Sequence[Sequence[tuple[int, int]] | None] | None = None) -> list[list[Any]]:
-        """Evidence spans (``models.evidence.EvidenceSpan``: text, start, end, weight) per text for its label.
+        """Evidence spans (``voc_models.evidence.EvidenceSpan``: text, start, end, weight) per text for its label.
 
         ``windows`` restricts each text to (start, end) ranges (a dialog's client turns); ``features`` may be
         reused by a model (default: unused). Default: occlusion of sentences or word windows.
         """
-        from models.evidence import plan_occlusion, select_spans
+        from voc_models.evidence import plan_occlusion, select_spans
 
         if len(label_indices) != len(texts):
             raise ValueError(f"label_indices has {len(label_indices)} items, texts has {len(texts)}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.text import NEGATIONS, sentences, words
+from voc_models.text import NEGATIONS, sentences, words
 
 MAX_UNITS = 12
 PHRASE_WORDS = 3

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from models.text import sentences, words
+from voc_models.text import sentences, words
 
 #: ``forward(input_ids, attention_mask) -> logits``; int64 arrays of shape (batch, seq_len).
 ForwardFn = Callable[[np.ndarray, np.ndarray], np.ndarray]

@@ -1,11 +1,11 @@
 """BERT-family sequence classifiers from a local Hugging Face directory (PyTorch) and their ONNX export.
 
 A model directory holds ``config.json`` + ``model.safetensors`` + tokenizer files + ``voc_model.json``
-(ModelInfo, kind "hf") + ``README.md`` card — what ``training.hf_finetune.train_hf`` writes, so a local
+(ModelInfo, kind "hf") + ``README.md`` card — what ``voc_training.hf_finetune.train_hf`` writes, so a local
 rubert-tiny2 fine-tuned by ``voc train`` loads as is. Nothing is ever fetched from a hub
 (``local_files_only=True``).
 
-Fast inference (see ``models.fast_inference``): LRU cache for repeated texts, length-sorted batches with
+Fast inference (see ``voc_models.fast_inference``): LRU cache for repeated texts, length-sorted batches with
 dynamic padding, one tuned thread count, ``torch.inference_mode``; on a GPU the model runs under bf16 autocast
 with larger batches. ``export_onnx`` writes an ONNX Runtime directory (kind "onnx", optional int8 dynamic
 quantisation) loaded by ``OnnxClassifier``.
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
-from models.fast_inference import (
+from voc_models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
+from voc_models.fast_inference import (
     ProbaCache,
     batched_proba,
     inference_threads,
@@ -38,7 +38,7 @@ from models.fast_inference import (
     tune_torch_threads,
     validate_texts,
 )
-from models.text import sentences, words
+from voc_models.text import sentences, words
 
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model.int8.onnx"
@@ -108,7 +108,7 @@ def model_card(info: ModelInfo, extra: str = "") -> str:
         json.dumps(info.metrics, ensure_ascii=False, indent=2),
         "```",
         "",
-        "Load: `models.registry.load_model(DIR)` or `models.hf.HFClassifier.load(DIR)`.",
+        "Load: `voc_models.registry.load_model(DIR)` or `voc_models.hf.HFClassifier.load(DIR)`.",
         "Intended use: Russian customer feedback; check the licences of the training data before commercial use.",
     ]
     if extra:

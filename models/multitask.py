@@ -11,8 +11,8 @@ A multi-task model directory (Hugging Face habit: loadable by path, nothing fetc
 
 :class:`MultiTaskRunner` runs the forward pass once per text (length-sorted dynamic batches, an LRU cache of
 all heads' probabilities, sized to hold a 20k-row batch chunk's texts and sentences) and :class:`HeadClassifier`
-exposes one head through the ordinary :class:`~models.base.TextClassifier` contract, so sentiment, emotions,
-topics, cause and stage analyzers all share one pass. Occlusion evidence (``models.evidence``) is shared the
+exposes one head through the ordinary :class:`~voc_models.base.TextClassifier` contract, so sentiment, emotions,
+topics, cause and stage analyzers all share one pass. Occlusion evidence (``voc_models.evidence``) is shared the
 same way: the occluded variants of a text are run once for every head and kept per text. Inputs get the e5
 ``query: `` prefix (``ModelInfo.training["prefix"]``).
 """
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
-from models.fast_inference import inference_threads, length_sorted_batches, pad_batch, validate_texts
+from voc_models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
+from voc_models.fast_inference import inference_threads, length_sorted_batches, pad_batch, validate_texts
 
 HEADS_FILE = "heads.safetensors"
 ONNX_INT8_FILE = "model.int8.onnx"
@@ -115,7 +115,7 @@ class MultiTaskRunner:
         self._pid = os.getpid()
         if backend == "onnx":
             if not onnx_file.is_file():
-                raise MultiTaskError(f"{self.model_dir}: no {ONNX_INT8_FILE} (python -m training.multitask export)")
+                raise MultiTaskError(f"{self.model_dir}: no {ONNX_INT8_FILE} (python -m voc_training.multitask export)")
         else:
             self.net, self.device = self._load_torch(device)
         _LIVE.add(self)
@@ -161,7 +161,7 @@ class MultiTaskRunner:
         from safetensors.torch import load_file
         from transformers import AutoModel
 
-        from models.fast_inference import tune_torch_threads
+        from voc_models.fast_inference import tune_torch_threads
 
         tune_torch_threads()
         encoder = AutoModel.from_pretrained(self.model_dir, local_files_only=True, add_pooling_layer=False)
@@ -308,4 +308,4 @@ class HeadClassifier(TextClassifier):
         return base[self.head], [r[self.head] for r in rest]
 
     def save(self, model_dir: str | Path) -> None:
-        raise MultiTaskError("a head is saved with its multi-task model (training.multitask.save_model)")
+        raise MultiTaskError("a head is saved with its multi-task model (voc_training.multitask.save_model)")

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
+from voc_models.base import MODEL_INFO_FILE, ModelInfo, TextClassifier
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 DEFAULTS_FILE = "defaults.json"
@@ -38,11 +38,11 @@ SHIPPED_ENCODER = "voc-multitask-student"
 #: profile "default": task → shipped model name used when nothing is promoted
 SHIPPED_DEFAULTS: dict[str, str] = dict.fromkeys(TASKS, SHIPPED_ENCODER)
 #: profile "fast" (and "default" while no encoder is shipped): task → shipped TF-IDF model; tasks left out run on
-#: their lexicons. cause / journey_stage / topics: ``python -m training.train_cx_defaults`` (docs/cause_and_stage.md)
+#: their lexicons. cause / journey_stage / topics: ``python -m voc_training.train_cx_defaults`` (docs/cause_and_stage.md)
 FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf",
                                  "topics": "topics-tfidf", "cause": "cause-tfidf",
                                  "journey_stage": "journey-stage-tfidf"}
-#: the tasks whose shipped TF-IDF heads ``training.train_cx_defaults`` writes
+#: the tasks whose shipped TF-IDF heads ``voc_training.train_cx_defaults`` writes
 CX_HEAD_TASKS = ("topics", "cause", "journey_stage")
 #: model kinds a promotion may have and still count for the fast profile
 FAST_KINDS = ("tfidf",)
@@ -175,7 +175,7 @@ def load_model(path_or_name: str | Path, task: str | None = None) -> TextClassif
     with _LOCK:
         info = ModelInfo.read(path)
         if info.kind in MULTITASK_KINDS:
-            from models.multitask import HeadClassifier, runner_for
+            from voc_models.multitask import HeadClassifier, runner_for
 
             head = task or next(iter(info.heads), "")
             key = path / f"#{head}"
@@ -185,15 +185,15 @@ def load_model(path_or_name: str | Path, task: str | None = None) -> TextClassif
         if path in _CACHE:
             return _CACHE[path]
         if info.kind == "tfidf":
-            from models.tfidf import TfidfClassifier
+            from voc_models.tfidf import TfidfClassifier
 
             model: TextClassifier = TfidfClassifier.load(path)
         elif info.kind == "hf":
-            from models.hf import HFClassifier  # written by the transformer work; imported lazily
+            from voc_models.hf import HFClassifier  # written by the transformer work; imported lazily
 
             model = HFClassifier.load(path)
         elif info.kind == "onnx":
-            from models.hf import OnnxClassifier
+            from voc_models.hf import OnnxClassifier
 
             model = OnnxClassifier.load(path)
         else:
@@ -301,7 +301,7 @@ def task_model_path(task: str, profile: str = "default") -> Path | None:
         return None
     found = _versions(SHIPPED_DIR / fast)
     if not found:
-        trainer = "training.train_cx_defaults" if task in CX_HEAD_TASKS else "training.train_defaults"
+        trainer = "voc_training.train_cx_defaults" if task in CX_HEAD_TASKS else "voc_training.train_defaults"
         raise ModelNotFoundError(f"shipped {task!r} model missing: {SHIPPED_DIR / fast} has no {MODEL_INFO_FILE} "
                                  f"(run `python -m {trainer}`)")
     return found[-1]

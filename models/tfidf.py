@@ -27,9 +27,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
-from models.base import ModelInfo, SegmentProba, TextClassifier
-from models.evidence import EvidenceSpan
-from models.text import STOP_WORDS
+from voc_models.base import ModelInfo, SegmentProba, TextClassifier
+from voc_models.evidence import EvidenceSpan
+from voc_models.text import STOP_WORDS
 
 WEIGHTS_FILE = "weights.npz"
 WORD_VOCAB_FILE = "vocab_word.txt"
@@ -637,7 +637,7 @@ def model_card(info: ModelInfo) -> str:
             lines.append(f"- **{name}**: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in summary.items()))
         else:
             lines.append(f"- **{name}**: {_fmt(value)}")
-    lines += ["", "## Retrain", "", info.training.get("retrain", "python -m training.train_defaults"), ""]
+    lines += ["", "## Retrain", "", info.training.get("retrain", "python -m voc_training.train_defaults"), ""]
     return "\n".join(lines)
 
 

@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 if TYPE_CHECKING:
-    from models.tfidf import TfidfClassifier
-    from training.import_e5 import E5File
+    from voc_models.tfidf import TfidfClassifier
+    from voc_training.import_e5 import E5File
 
 os.environ.setdefault("VOC_CONFIG_DIR", tempfile.mkdtemp(prefix="voc-test-config-"))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from helpers.tinydata import tiny_emotion_model
 
-from models import registry
 from voc.analyzers.emotions import EmotionAnalyzer
 from voc.schema import Channel, DialogTurn, Feedback, Findings, SpeakerRole
 from voc.vocab import EMOTIONS, NO_EMOTION
+from voc_models import registry
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers.tinydata import tiny_sentiment_model
 
-from models import registry
 from voc.analyzers.sentiment import SentimentAnalyzer
 from voc.schema import CallMetrics, Channel, DialogTurn, Feedback, Findings, SpeakerRole
+from voc_models import registry
 
 
 @pytest.fixture(scope="module")

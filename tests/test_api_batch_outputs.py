@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_helpers import bearer, make_settings, train_tiny_models, write_feedback_csv
 
-from api import jobs
-from api.app import create_app
-from api.worker import JobRunner, worker_main
+from voc_api import jobs
+from voc_api.app import create_app
+from voc_api.worker import JobRunner, worker_main
 
 pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 
@@ -100,7 +100,7 @@ def test_a_batch_without_usable_rows_fails_with_the_reason(service):
 
 def crashing_worker(settings_json: str, worker_id: str) -> None:
     """A worker whose process dies (as on a segfault or OOM kill) as soon as it runs a job."""
-    from api.worker import JobRunner as Runner
+    from voc_api.worker import JobRunner as Runner
 
     def die(self, job, token):  # noqa: ARG001
         os._exit(3)

@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_helpers import bearer, make_settings, train_tiny_models, write_feedback_csv
 
-from api import jobs
-from api.app import create_app
-from api.worker import WorkerPool, worker_main
+from voc_api import jobs
+from voc_api.app import create_app
+from voc_api.worker import WorkerPool, worker_main
 
 pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_api_helpers import bearer, make_settings, train_tiny_models
 
-from api.app import create_app
-from api.classify import parse_body
-from api.problems import ProblemError
 from voc.schema import Feedback
+from voc_api.app import create_app
+from voc_api.classify import parse_body
+from voc_api.problems import ProblemError
 
 PROBLEM = "application/problem+json"
 

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_helpers import bearer, make_settings
 
-from api import jobs
-from api.app import create_app
-from api.db import Job
 from voc.aggregate import compute_aggregates
 from voc.aggregate.drill import DrillFilter, filter_mask
 from voc.aggregate.synthetic import synthetic_frame
+from voc_api import jobs
+from voc_api.app import create_app
+from voc_api.db import Job
 
 
 def _no_pipeline(_settings: object) -> None:
@@ -103,7 +103,7 @@ def test_filter_problems_and_summary(setup) -> None:
 
 
 def test_progress_moves_in_phases_and_small_files_get_small_chunks() -> None:
-    from api.batches import chunk_size_for, progress_of
+    from voc_api.batches import chunk_size_for, progress_of
 
     def job(state: str, rows_in: int, total: int | None) -> Job:
         return Job(id="j", state=state, rows_in=rows_in, rows_total=total)

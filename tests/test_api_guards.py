@@ -16,19 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api import jobs
-from api.db import Job, init_db, make_engine, session_factory, utcnow
-from api.jsondepth import max_depth, too_deep
-from api.microbatch import MicroBatcher, QueueFull
-from api.netguard import AddressNotAllowed, allow_networks, check_url, parse_ipv4_loose
-from api.outputs import display_names, first_errors, replace_paths, scrub_outputs
-from api.pii import display_file, mask_rejected, mask_value
-from api.retention import delete_inputs, job_ended, purge_expired, remove_orphans
-from api.settings import Settings
-from api.uploads import display_name, xlsx_problem
-from api.webhook_sender import sign, verify_signature
-from api.worker import reap_stale
 from voc.schema import Feedback, Findings
+from voc_api import jobs
+from voc_api.db import Job, init_db, make_engine, session_factory, utcnow
+from voc_api.jsondepth import max_depth, too_deep
+from voc_api.microbatch import MicroBatcher, QueueFull
+from voc_api.netguard import AddressNotAllowed, allow_networks, check_url, parse_ipv4_loose
+from voc_api.outputs import display_names, first_errors, replace_paths, scrub_outputs
+from voc_api.pii import display_file, mask_rejected, mask_value
+from voc_api.retention import delete_inputs, job_ended, purge_expired, remove_orphans
+from voc_api.settings import Settings
+from voc_api.uploads import display_name, xlsx_problem
+from voc_api.webhook_sender import sign, verify_signature
+from voc_api.worker import reap_stale
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 

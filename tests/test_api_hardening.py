@@ -24,10 +24,10 @@ from sqlalchemy import update
 from test_api_guards import HOSTS, stub_resolver
 from test_api_helpers import bearer, make_settings
 
-from api import jobs
-from api.app import create_app
-from api.db import ApiKey, Delivery, DeliveryAttempt, utcnow
 from voc.schema import Findings
+from voc_api import jobs
+from voc_api.app import create_app
+from voc_api.db import ApiKey, Delivery, DeliveryAttempt, utcnow
 
 PROBLEM = "application/problem+json"
 
@@ -326,7 +326,7 @@ class Receiver:
 
 
 def test_send_time_checks_redirects_and_generic_errors(fake, monkeypatch):
-    from api.webhook_sender import WebhookDispatcher, enqueue
+    from voc_api.webhook_sender import WebhookDispatcher, enqueue
 
     state = fake.app.state.voc
     admin = fake.keys["admin"]
@@ -437,8 +437,8 @@ def test_orphan_upload_folders_are_removed_at_start_up(tmp_path):
 
 
 def test_stale_crashed_job_is_failed_by_the_pool_start(tmp_path):
-    from api.db import Job
-    from api.worker import WorkerPool
+    from voc_api.db import Job
+    from voc_api.worker import WorkerPool
 
     settings = make_settings(tmp_path, tmp_path / "unused.yaml", job_max_attempts=2, workers=0)
     app = create_app(settings, pipeline_factory=lambda _s: FakePipeline(), start_workers=False, start_sender=False)
@@ -460,7 +460,7 @@ def test_https_delivery_goes_to_the_checked_address_with_the_name_for_tls(fake, 
     import ssl
     import subprocess
 
-    from api.webhook_sender import WebhookDispatcher, enqueue
+    from voc_api.webhook_sender import WebhookDispatcher, enqueue
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.test",

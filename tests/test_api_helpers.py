@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from api.keys import create_key
-from api.settings import Settings
 from voc.vocab import EMOTIONS
+from voc_api.keys import create_key
+from voc_api.settings import Settings
 
 OBJECTS = ["доставка", "курьер", "оплата картой", "приложение", "поддержка", "возврат денег", "заказ", "кассир"]
 NEGATIVE = ["ужасно, {o} опять подвёл", "{o} — полное разочарование, верните деньги", "очень плохо: {o} не работает",
@@ -35,8 +35,8 @@ def synthetic_texts(seed: int = 0) -> list[tuple[str, str]]:
 
 def train_tiny_models(root: Path) -> Path:
     """Train tiny TF-IDF sentiment and emotion models under ``root``; returns a pipeline.yaml using them."""
-    from models.base import ModelInfo
-    from models.tfidf import TfidfClassifier
+    from voc_models.base import ModelInfo
+    from voc_models.tfidf import TfidfClassifier
 
     root.mkdir(parents=True, exist_ok=True)
     rows = synthetic_texts()

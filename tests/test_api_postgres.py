@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_helpers import bearer, make_settings, train_tiny_models, write_feedback_csv
 
-from api import jobs
-from api.app import create_app
-from api.db import Base, make_engine
-from api.worker import JobRunner
+from voc_api import jobs
+from voc_api.app import create_app
+from voc_api.db import Base, make_engine
+from voc_api.worker import JobRunner
 
 URL = os.environ.get("VOC_TEST_POSTGRES_URL")
 

@@ -30,9 +30,9 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_helpers import bearer, make_settings, train_tiny_models
 
-from api.app import create_app
-from api.webhook_sender import WebhookDispatcher
-from api.worker import JobRunner
+from voc_api.app import create_app
+from voc_api.webhook_sender import WebhookDispatcher
+from voc_api.worker import JobRunner
 
 pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 
@@ -421,7 +421,7 @@ def test_failure_reasons_name_files_only_and_are_masked(tmp_path, models, monkey
 
 
 def test_safe_reason_cuts_server_paths_and_masks_values():
-    from api.outputs import safe_reason
+    from voc_api.outputs import safe_reason
 
     names = {"/srv/voc/var/batches/ab/input/file.csv": "отзывы.csv", "file.csv": "отзывы.csv"}
     roots = ["var/batches/ab", "/srv/voc/var/batches/ab"]
@@ -441,6 +441,6 @@ def test_safe_reason_cuts_server_paths_and_masks_values():
 
 
 def test_pseudonym_key_file_is_a_setting(tmp_path):
-    from api.settings import Settings
+    from voc_api.settings import Settings
 
     assert Settings.load({"VOC_PSEUDONYM_KEY_FILE": str(tmp_path / "k")}).pseudonym_key_file == tmp_path / "k"

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from test_api_helpers import bearer, make_settings, train_tiny_models
 
-from api.app import create_app
+from voc_api.app import create_app
 
 pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 

@@ -11,14 +11,14 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from test_api_helpers import make_settings
 
-from api.app import create_app
-from api.routers import ROUTERS
+from voc_api.app import create_app
+from voc_api.routers import ROUTERS
 
 API = Path(__file__).resolve().parents[1] / "api"
 
 
 def _module(path: Path) -> str:
-    parts = path.relative_to(API.parent).with_suffix("").parts
+    parts = ("voc_api", *path.relative_to(API).with_suffix("").parts)  # api/ is installed as voc_api
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -29,18 +29,18 @@ def _import_graph() -> dict[str, set[str]]:
     for name, path in modules.items():
         deps: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "api":
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "voc_api":
                 deps.add(node.module)
                 deps.update(f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules)
             elif isinstance(node, ast.Import):
-                deps.update(a.name for a in node.names if a.name.split(".")[0] == "api")
+                deps.update(a.name for a in node.names if a.name.split(".")[0] == "voc_api")
         graph[name] = {d for d in deps if d in modules and d != name}
     return graph
 
 
 def test_api_modules_import_no_cycles() -> None:
     graph = _import_graph()
-    assert graph["api.keys"] and "api.auth" not in graph["api.keys"]  # the old auth ↔ keys knot
+    assert graph["voc_api.keys"] and "voc_api.auth" not in graph["voc_api.keys"]  # the old auth ↔ keys knot
     done: set[str] = set()
 
     def visit(node: str, path: list[str]) -> None:
@@ -63,7 +63,7 @@ def test_only_the_state_dependency_reads_app_state() -> None:
             if isinstance(node, ast.Attribute) and node.attr == "state" and isinstance(node.value, ast.Attribute) \
                     and node.value.attr == "app":
                 readers.add(_module(path))
-    assert readers == {"api.deps"}
+    assert readers == {"voc_api.deps"}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def app(tmp_path_factory):
 def test_routes_come_from_resource_routers_and_declare_response_models(app) -> None:
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     assert {r.endpoint.__module__ for r in routes} == {
-        f"api.routers.{name}" for name in ("audit", "batches", "classify", "corrections", "health", "keys",
+        f"voc_api.routers.{name}" for name in ("audit", "batches", "classify", "corrections", "health", "keys",
                                            "results", "ui", "webhooks")}
     for route in routes:
         json_route = route.include_in_schema and isinstance(route.response_class, DefaultPlaceholder)  # UTF-8 JSON
@@ -102,7 +102,7 @@ def test_openapi_classify_body_is_a_typed_union_and_keys_are_a_security_scheme(a
 
 
 def test_a_principal_holds_its_role_and_the_roles_below_as_scopes() -> None:
-    from api.keys import Principal
+    from voc_api.keys import Principal
 
     assert Principal("k", "service", "").scopes == ("service",)
     assert Principal("k", "analyst", "").scopes == ("service", "analyst")

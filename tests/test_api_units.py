@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from api import jobs
-from api.cli import app as cli_app
-from api.db import (
+from voc_api import jobs
+from voc_api.cli import app as cli_app
+from voc_api.db import (
     ApiKey,
     Delivery,
     DeliveryAttempt,
@@ -25,9 +25,9 @@ from api.db import (
     session_factory,
     utcnow,
 )
-from api.keys import create_key, revoke_key, verify_token
-from api.settings import Settings, SettingsError
-from api.webhook_sender import WebhookDispatcher, enqueue, sign
+from voc_api.keys import create_key, revoke_key, verify_token
+from voc_api.settings import Settings, SettingsError
+from voc_api.webhook_sender import WebhookDispatcher, enqueue, sign
 
 
 @pytest.fixture()
@@ -175,8 +175,8 @@ def test_microbatcher_groups_concurrent_requests_and_isolates_failures():
     import asyncio
     import time
 
-    from api.microbatch import MicroBatcher
     from voc.schema import Feedback, Findings
+    from voc_api.microbatch import MicroBatcher
 
     calls: list[int] = []
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.fast_inference import (
+from voc_models.fast_inference import (
     ProbaCache,
     batched_proba,
     length_sorted_batches,

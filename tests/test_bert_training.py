@@ -26,13 +26,13 @@ def corpus_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(corpus_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.tokenizer import train_tokenizer
+    from voc_training.tokenizer import train_tokenizer
 
     return train_tokenizer(tmp_path_factory.mktemp("tok"), corpus_file, vocab_size=200, min_frequency=1)
 
 
 def test_read_lines_skips_blank_and_limits(corpus_file: Path) -> None:
-    from training.tokenizer import read_lines
+    from voc_training.tokenizer import read_lines
 
     lines = list(read_lines(corpus_file))
     assert len(lines) == len(SENTENCES) and all(lines)
@@ -59,7 +59,7 @@ def test_tokenizer_loads_with_autotokenizer_and_keeps_yo_and_short_i(tokenizer_d
 def test_mask_tokens_properties(batch: int, width: int, prob: float, seed: int) -> None:
     import torch
 
-    from training.pretrain import mask_tokens
+    from voc_training.pretrain import mask_tokens
 
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(5, 50, (batch, width), generator=gen)
@@ -76,7 +76,7 @@ def test_mask_tokens_properties(batch: int, width: int, prob: float, seed: int) 
 def test_pretrain_few_steps_saves_hf_dir(tokenizer_dir: Path, corpus_file: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForMaskedLM
 
-    from training.pretrain import PretrainConfig, pretrain
+    from voc_training.pretrain import PretrainConfig, pretrain
 
     cfg = PretrainConfig(layers=1, hidden=32, heads=2, max_length=32, batch_size=16, lr=3e-3, max_steps=12,
                          log_every=4, corpus=[str(corpus_file)], seed=1)
@@ -88,7 +88,7 @@ def test_pretrain_few_steps_saves_hf_dir(tokenizer_dir: Path, corpus_file: Path,
     model = AutoModelForMaskedLM.from_pretrained(tmp_path / "mlm", local_files_only=True)
     assert model.config.num_hidden_layers == 1
     # the MLM checkpoint is a valid base for fine-tuning
-    from training.hf_finetune import train_hf
+    from voc_training.hf_finetune import train_hf
 
     texts, labels = made_up_rows(40)
     info = train_hf("sentiment", texts, labels, ["negative", "positive"], False, tmp_path / "mlm", tmp_path / "ft",
@@ -97,7 +97,7 @@ def test_pretrain_few_steps_saves_hf_dir(tokenizer_dir: Path, corpus_file: Path,
 
 
 def test_read_corpus_csv_needs_text_column(tmp_path: Path) -> None:
-    from training.pretrain import read_corpus
+    from voc_training.pretrain import read_corpus
 
     good = tmp_path / "good.csv"
     good.write_text("text,label\nпервый текст,a\n,b\nвторой,c\n", encoding="utf-8")
@@ -109,7 +109,7 @@ def test_read_corpus_csv_needs_text_column(tmp_path: Path) -> None:
 
 
 def test_cli_help_runs() -> None:
-    from training import pretrain, tokenizer
+    from voc_training import pretrain, tokenizer
 
     for module in (tokenizer, pretrain):
         with pytest.raises(SystemExit) as exc:

@@ -16,14 +16,14 @@ from helpers.tinydata import sentiment_rows
 from test_api_helpers import bearer, make_settings
 from typer.testing import CliRunner
 
-from api import corrections as corr
-from api import jobs
-from api.app import create_app
-from api.cli import app as api_cli
-from api.db import AuditEntry, Job, init_db, make_engine, session_factory
-from models import registry
-from training.cli import app as training_cli
 from voc.aggregate.synthetic import synthetic_frame
+from voc_api import corrections as corr
+from voc_api import jobs
+from voc_api.app import create_app
+from voc_api.cli import app as api_cli
+from voc_api.db import AuditEntry, Job, init_db, make_engine, session_factory
+from voc_models import registry
+from voc_training.cli import app as training_cli
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""training.cxlabels evaluation: metrics equal scikit-learn's, per-source numbers add up, the loader and the
+"""voc_training.cxlabels evaluation: metrics equal scikit-learn's, per-source numbers add up, the loader and the
 predictions files fail clearly, labels are validated, encoders (tiny real model and a mock) and the TF-IDF heads
 produce vocabulary labels. Synthetic data only, except the last test (skipped without ../shared/datasets)."""
 
@@ -17,13 +17,13 @@ from helpers.cxreal import SOURCES
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from training.cxlabels import evaluate as cx_eval
-from training.cxlabels.loader import TOPICS, load_cxreal, validate_labels
-from training.cxlabels.metrics import NONE, Predictions, score, score_all
-from training.cxlabels.predictions import read_predictions
-from training.cxlabels.report import END, START
-from training.data import DataError
 from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
+from voc_training.cxlabels import evaluate as cx_eval
+from voc_training.cxlabels.loader import TOPICS, load_cxreal, validate_labels
+from voc_training.cxlabels.metrics import NONE, Predictions, score, score_all
+from voc_training.cxlabels.predictions import read_predictions
+from voc_training.cxlabels.report import END, START
+from voc_training.data import DataError
 
 
 def synthetic(n: int = 90, seed: int = 0) -> tuple[pd.DataFrame, Predictions]:
@@ -208,7 +208,7 @@ def test_cli_scores_a_predictions_file_and_writes_json_and_doc(tmp_path, monkeyp
     labels = tmp_path / "labels.csv"
     gold.assign(split="eval")[["source", "row", "split"]].to_csv(labels, index=False)
     monkeypatch.setattr(cx_eval, "load_eval_sets", lambda root=None, inhouse=True: {"cxreal": gold})
-    monkeypatch.setattr("training.cxlabels.predictions.LABELS_FILE", labels)
+    monkeypatch.setattr("voc_training.cxlabels.predictions.LABELS_FILE", labels)
     lines = [{"index": i, **{k: v[i] for k, v in pred.fields.items()}} for i in range(len(gold))]
     path = write_jsonl(tmp_path / "zs.jsonl", lines)
     doc = tmp_path / "cx.md"
@@ -235,7 +235,7 @@ def test_cli_reports_bad_input_without_traceback(tmp_path, monkeypatch, capsys):
 
 # ---------------------------------------------------------------- methods
 def test_encoder_method_with_a_mocked_runner(monkeypatch):
-    from training.cxlabels import methods
+    from voc_training.cxlabels import methods
 
     heads = {"sentiment": {"labels": list(SENTIMENTS), "multilabel": False},
              "cause": {"labels": [*COMPLAINT_CAUSES, NONE], "multilabel": False},
@@ -255,7 +255,7 @@ def test_encoder_method_with_a_mocked_runner(monkeypatch):
             emo[0, 2] = 0.6
             return {"sentiment": np.tile([0.1, 0.2, 0.7], (n, 1)), "cause": cause, "emotions": emo}
 
-    monkeypatch.setattr("models.multitask.runner_for", lambda d: Runner())
+    monkeypatch.setattr("voc_models.multitask.runner_for", lambda d: Runner())
     pred = methods.encoder("runs/mt", pd.DataFrame({"text": ["а", "б"]}))
     assert pred.method == "encoder:mt" and set(pred.fields) == {"sentiment", "cause", "emotions"}
     assert pred.fields["cause"] == ["технический сбой", ""]
@@ -268,10 +268,10 @@ def test_encoder_method_with_a_mocked_runner(monkeypatch):
 def test_encoder_method_with_a_tiny_trained_model(tmp_path, tiny_e5):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from training.cxlabels import methods
-    from training.import_e5 import import_e5, write_e5_file
-    from training.multitask import train
-    from training.multitask_data import full_label_row
+    from voc_training.cxlabels import methods
+    from voc_training.import_e5 import import_e5, write_e5_file
+    from voc_training.multitask import train
+    from voc_training.multitask_data import full_label_row
 
     write_e5_file(tmp_path / "tiny.bin", tiny_e5())
     enc = import_e5(tmp_path / "enc", model_file=tmp_path / "tiny.bin").out_dir
@@ -307,7 +307,7 @@ def cx_rows(n: int) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_tfidf_heads_with_and_without_lexicon():
-    from training.cxlabels import methods
+    from voc_training.cxlabels import methods
 
     train, dropped = methods.training_frame(cx_rows(50), cx_rows(14).iloc[7:], exclude_texts=["Курьер  опоздал на "
                                                                                               "три часа, заказ "
@@ -327,7 +327,7 @@ def test_tfidf_heads_with_and_without_lexicon():
 
 @pytest.mark.slow
 def test_production_method_maps_findings_to_label_names():
-    from training.cxlabels import methods
+    from voc_training.cxlabels import methods
 
     frame = cx_rows(7).assign(channel=["review", "app_review", "social", "review", "chat", "review", "review"],
                               source="sentiment/sravni_bank_reviews/all.csv")
@@ -345,7 +345,7 @@ def test_production_method_maps_findings_to_label_names():
 
 def shared_root() -> Path | None:
     """The shared datasets: $VOC_DATASETS_DIR, ../shared/datasets next to the checkout, or /work/shared."""
-    from training.data import datasets_root
+    from voc_training.data import datasets_root
 
     for root in (datasets_root(), Path("/work/shared/datasets")):
         if (root / SOURCE_CHECK).is_file():

@@ -1,6 +1,6 @@
 """The shipped cause / journey-stage / topic heads (issue #11): mapped in the registry, small, carded, used by the
 pipeline; the analyzers' head + lexicon combination (stub heads); the combination simulation of
-``training.cxlabels.tune_heads`` matches the analyzers; training refuses bad labels clearly."""
+``voc_training.cxlabels.tune_heads`` matches the analyzers; training refuses bad labels clearly."""
 
 from __future__ import annotations
 
@@ -13,11 +13,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from models import registry
-from models.base import NONE_LABEL, ModelInfo, TextClassifier
-from training.cxlabels.loader import TOPICS
-from training.cxlabels.tune_heads import CAUSE_LABELS, cause_rule, stage_rule, topics_rule
-from training.train_cx_defaults import MAX_MODEL_BYTES, MODEL_NAMES, app, head_data, train
 from voc.analyzers.cause import CauseAnalyzer
 from voc.analyzers.journey import JourneyStageAnalyzer
 from voc.analyzers.topics import TopicAnalyzer
@@ -25,6 +20,11 @@ from voc.config import Taxonomy, Topic, load_taxonomy
 from voc.pipeline import Pipeline
 from voc.schema import Feedback, Findings
 from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
+from voc_models import registry
+from voc_models.base import NONE_LABEL, ModelInfo, TextClassifier
+from voc_training.cxlabels.loader import TOPICS
+from voc_training.cxlabels.tune_heads import CAUSE_LABELS, cause_rule, stage_rule, topics_rule
+from voc_training.train_cx_defaults import MAX_MODEL_BYTES, MODEL_NAMES, app, head_data, train
 
 
 # ---------------------------------------------------------------- the shipped heads

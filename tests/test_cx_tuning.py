@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.base import NONE_LABEL, ModelInfo
-from models.tfidf import TfidfClassifier
-from training.cxlabels import tune_emotions
-from training.cxlabels.tune_bias import all_rows_accuracy, fit_bias, nested, shift
-from training.cxlabels.tune_emotions import (
+from voc.vocab import EMOTIONS
+from voc_models.base import NONE_LABEL, ModelInfo
+from voc_models.tfidf import TfidfClassifier
+from voc_training.cxlabels import tune_emotions
+from voc_training.cxlabels.tune_bias import all_rows_accuracy, fit_bias, nested, shift
+from voc_training.cxlabels.tune_emotions import (
     blend_logits,
     blended_head,
     cross_validate,
@@ -22,9 +23,8 @@ from training.cxlabels.tune_emotions import (
     summary,
     tune_thresholds,
 )
-from training.data import DataError, LabelledTexts
-from training.train_cx_defaults import apply_bias, label_bias
-from voc.vocab import EMOTIONS
+from voc_training.data import DataError, LabelledTexts
+from voc_training.train_cx_defaults import apply_bias, label_bias
 
 COMPLAINTS = ["приложение не работает второй день", "списали деньги дважды", "курьер опоздал на три часа",
               "нагрубили в отделении", "не пришло смс с кодом", "карта заблокирована без причины"]
@@ -92,7 +92,7 @@ def test_thresholds_and_the_emotion_cap():
 
 
 def test_emotion_training_rows_drop_texts_equal_to_cxreal_ones(monkeypatch):
-    import training.data as data_mod
+    import voc_training.data as data_mod
 
     fake = LabelledTexts(["Спасибо  большое!", "Я зол", "Спасибо большое!"], [[EMOTIONS[1]], [EMOTIONS[2]], []],
                          True, list(EMOTIONS), [list(EMOTIONS)] * 3, ["cedr", "cedr", "inhouse"])
@@ -131,8 +131,8 @@ def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
 
 
 def test_shipped_emotion_head_records_its_blend_and_cv_thresholds():
-    from models.registry import SHIPPED_DIR, load_model
-    from training.train_cx_defaults import EMOTION_ALPHA, EMOTION_CX_C, LABEL_BIAS
+    from voc_models.registry import SHIPPED_DIR, load_model
+    from voc_training.train_cx_defaults import EMOTION_ALPHA, EMOTION_CX_C, LABEL_BIAS
 
     model = load_model(SHIPPED_DIR / "emotions-tfidf")
     info = model.info
@@ -148,8 +148,8 @@ def test_shipped_emotion_head_records_its_blend_and_cv_thresholds():
 
 
 def test_stacking_check_scores_both_fields_on_held_out_folds():
-    from training.cxlabels.tune_bias import stacking
-    from training.cxlabels.tune_heads import CAUSE_LABELS, STAGE_LABELS
+    from voc_training.cxlabels.tune_bias import stacking
+    from voc_training.cxlabels.tune_heads import CAUSE_LABELS, STAGE_LABELS
 
     rng = np.random.default_rng(1)
     n = 60

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from models.base import TextClassifier
-from models.registry import SHIPPED_DIR, load_model
-from training.shipped import MAX_MODEL_BYTES
-from training.train_defaults import EMOTION_SOURCE_WEIGHTS
 from voc.vocab import EMOTIONS
+from voc_models.base import TextClassifier
+from voc_models.registry import SHIPPED_DIR, load_model
+from voc_training.shipped import MAX_MODEL_BYTES
+from voc_training.train_defaults import EMOTION_SOURCE_WEIGHTS
 
 FEAR = EMOTIONS[4]
 MODEL_DIR = SHIPPED_DIR / "emotions-tfidf"

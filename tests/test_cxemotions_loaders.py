@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training.data import DataError, LabelledTexts, drop_sparse_annotations
+from voc_training.data import DataError, LabelledTexts, drop_sparse_annotations
 
 LABELS = ["a", "b", "c"]
 

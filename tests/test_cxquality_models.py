@@ -13,8 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.registry import SHIPPED_DIR, load_model
-from training.data import (
+from voc.analyzers.sentiment import SentimentAnalyzer
+from voc.schema import Feedback, Findings
+from voc.vocab import EMOTIONS
+from voc_models.registry import SHIPPED_DIR, load_model
+from voc_training.data import (
     CLAUSE_SENTIMENTS,
     DataError,
     clause_label,
@@ -24,11 +27,8 @@ from training.data import (
     load_inhouse_emotions,
     load_inhouse_sentiment,
 )
-from training.shipped import MAX_MODEL_BYTES
-from training.train_defaults import SENTIMENT_SOURCE_WEIGHTS
-from voc.analyzers.sentiment import SentimentAnalyzer
-from voc.schema import Feedback, Findings
-from voc.vocab import EMOTIONS
+from voc_training.shipped import MAX_MODEL_BYTES
+from voc_training.train_defaults import SENTIMENT_SOURCE_WEIGHTS
 
 OBVIOUS_CX = [
     ("Курьер так и не приехал, весь день прождал впустую", "negative"),

@@ -124,8 +124,8 @@ def test_an_unknown_engine_is_refused(data, tmp_path):
 
 
 def test_http_batch_jobs_take_the_engine_from_the_settings():
-    from api.settings import Settings, SettingsError
-    from api.uploads import spec_from_form
+    from voc_api.settings import Settings, SettingsError
+    from voc_api.uploads import spec_from_form
 
     def engine(settings: Settings) -> tuple:
         spec = spec_from_form({"feedback": "in.csv"}, Path("out"), settings)  # the job's run spec

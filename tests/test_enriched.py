@@ -71,7 +71,7 @@ def test_results_row_model_is_generated_from_the_declaration() -> None:
 
 
 def test_api_models_derive_from_the_declaration_and_findings() -> None:
-    from api.schemas import EnrichedRow, ItemResult
+    from voc_api.schemas import EnrichedRow, ItemResult
 
     assert set(EnrichedRow.model_fields) == {c.name for c in COLUMNS}
     findings = set(Findings.model_fields) - {"feedback_id", "sentences", "discovered_topic", "call_metrics"}

@@ -15,7 +15,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_predict_proba_shapes_and_probabilities(tiny_dir: Path) -> None:
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     clf = HFClassifier.load(tiny_dir)
     proba = clf.predict_proba(TEXTS)
@@ -28,7 +28,7 @@ def test_predict_proba_shapes_and_probabilities(tiny_dir: Path) -> None:
 
 def test_batched_equals_one_by_one(tiny_dir: Path) -> None:
     """Length-sorted dynamic-padding batches give the same numbers as single-text calls."""
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     clf = HFClassifier.load(tiny_dir, batch_size=4, cache_size=0)
     together = clf.predict_proba(TEXTS)
@@ -37,7 +37,7 @@ def test_batched_equals_one_by_one(tiny_dir: Path) -> None:
 
 
 def test_cache_hits_for_duplicates(tiny_dir: Path) -> None:
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     clf = HFClassifier.load(tiny_dir)
     calls: list[int] = []
@@ -57,7 +57,7 @@ def test_cache_hits_for_duplicates(tiny_dir: Path) -> None:
 
 
 def test_save_load_round_trip_identical(tiny_dir: Path, tmp_path: Path) -> None:
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     clf = HFClassifier.load(tiny_dir)
     clf.save(tmp_path / "copy")
@@ -68,7 +68,7 @@ def test_save_load_round_trip_identical(tiny_dir: Path, tmp_path: Path) -> None:
 
 
 def test_multilabel_uses_sigmoid(tmp_path: Path) -> None:
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     labels = ["радость", "гнев", "страх", "грусть"]
     clf = HFClassifier.load(build_tiny_model(tmp_path / "ml", labels, multilabel=True))
@@ -82,7 +82,7 @@ def test_multilabel_uses_sigmoid(tmp_path: Path) -> None:
 def test_load_without_voc_model_json_reads_config_labels(tiny_dir: Path, tmp_path: Path) -> None:
     import shutil
 
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     plain = tmp_path / "plain"
     shutil.copytree(tiny_dir, plain)
@@ -92,7 +92,7 @@ def test_load_without_voc_model_json_reads_config_labels(tiny_dir: Path, tmp_pat
 
 
 def test_bad_inputs_give_clear_errors(tiny_dir: Path, tmp_path: Path) -> None:
-    from models.hf import HFClassifier, ModelDirError
+    from voc_models.hf import HFClassifier, ModelDirError
 
     clf = HFClassifier.load(tiny_dir)
     with pytest.raises(TypeError, match=r"texts\[1\]: expected str"):
@@ -114,7 +114,7 @@ def test_bad_inputs_give_clear_errors(tiny_dir: Path, tmp_path: Path) -> None:
 
 
 def test_explain_returns_words_or_sentences_of_the_text(tiny_dir: Path) -> None:
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     clf = HFClassifier.load(tiny_dir)
     texts = ["курьер грубый и медленный", "Приложение удобный. Оператор вежливый. Тариф ужасный."]

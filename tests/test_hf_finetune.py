@@ -18,7 +18,7 @@ def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(base_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, float]:
-    from training.hf_finetune import train_hf
+    from voc_training.hf_finetune import train_hf
 
     texts, labels = made_up_rows(200)
     out = tmp_path_factory.mktemp("ft") / "model"
@@ -29,8 +29,8 @@ def trained(base_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 def test_train_hf_end_to_end(trained: tuple[Path, object, float]) -> None:
-    from models.base import ModelInfo
-    from models.hf import HFClassifier
+    from voc_models.base import ModelInfo
+    from voc_models.hf import HFClassifier
 
     out, info, seconds = trained
     assert seconds < 60
@@ -51,7 +51,7 @@ def test_train_hf_end_to_end(trained: tuple[Path, object, float]) -> None:
 
 
 def test_train_hf_is_reproducible_fingerprint(trained: tuple[Path, object, float]) -> None:
-    from training.hf_finetune import fingerprint
+    from voc_training.hf_finetune import fingerprint
 
     texts, labels = made_up_rows(200)
     _, info, _ = trained
@@ -59,8 +59,8 @@ def test_train_hf_is_reproducible_fingerprint(trained: tuple[Path, object, float
 
 
 def test_train_hf_multilabel(base_dir: Path, tmp_path: Path) -> None:
-    from models.hf import HFClassifier
-    from training.hf_finetune import train_hf
+    from voc_models.hf import HFClassifier
+    from voc_training.hf_finetune import train_hf
 
     texts, labels = made_up_rows(60)
     multi = [[lab] if i % 3 else [lab, "long"] for i, lab in enumerate(labels)]
@@ -72,7 +72,7 @@ def test_train_hf_multilabel(base_dir: Path, tmp_path: Path) -> None:
 
 
 def test_train_hf_bad_labels_name_the_row(base_dir: Path, tmp_path: Path) -> None:
-    from training.hf_finetune import train_hf
+    from voc_training.hf_finetune import train_hf
 
     texts, labels = made_up_rows(20)
     labels[7] = "злость"
@@ -85,8 +85,8 @@ def test_train_hf_bad_labels_name_the_row(base_dir: Path, tmp_path: Path) -> Non
 
 
 def test_distill_matches_teacher(trained: tuple[Path, object, float], base_dir: Path, tmp_path: Path) -> None:
-    from models.hf import HFClassifier
-    from training.distill import distill
+    from voc_models.hf import HFClassifier
+    from voc_training.distill import distill
 
     teacher = HFClassifier.load(trained[0])
     texts, _ = made_up_rows(120, seed=5)

@@ -19,7 +19,7 @@ TEXTS = ["курьер грубый и медленный", "отличный с
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from models.hf import HFClassifier
+    from voc_models.hf import HFClassifier
 
     base = tmp_path_factory.mktemp("onnx")
     model_dir = build_tiny_model(base / "hf", LABELS3, seed=3)
@@ -29,8 +29,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_onnx_fp32_and_int8_parity(exported: tuple[Path, Path]) -> None:
-    from models.base import ModelInfo
-    from models.hf import HFClassifier, OnnxClassifier
+    from voc_models.base import ModelInfo
+    from voc_models.hf import HFClassifier, OnnxClassifier
 
     model_dir, onnx_dir = exported
     torch_proba = HFClassifier.load(model_dir, cache_size=0).predict_proba(TEXTS)
@@ -44,7 +44,7 @@ def test_onnx_fp32_and_int8_parity(exported: tuple[Path, Path]) -> None:
 
 
 def test_onnx_save_copy_and_explain(exported: tuple[Path, Path], tmp_path: Path) -> None:
-    from models.hf import OnnxClassifier
+    from voc_models.hf import OnnxClassifier
 
     _, onnx_dir = exported
     clf = OnnxClassifier.load(onnx_dir)
@@ -56,7 +56,7 @@ def test_onnx_save_copy_and_explain(exported: tuple[Path, Path], tmp_path: Path)
 
 
 def test_onnx_load_rejects_hf_dir(exported: tuple[Path, Path]) -> None:
-    from models.hf import ModelDirError, OnnxClassifier
+    from voc_models.hf import ModelDirError, OnnxClassifier
 
     model_dir, _ = exported
     with pytest.raises(ModelDirError, match="expected 'onnx'"):
@@ -64,8 +64,8 @@ def test_onnx_load_rejects_hf_dir(exported: tuple[Path, Path]) -> None:
 
 
 def test_registry_dispatches_hf_and_onnx(exported: tuple[Path, Path]) -> None:
-    from models.hf import HFClassifier, OnnxClassifier
-    from models.registry import clear_cache, load_model
+    from voc_models.hf import HFClassifier, OnnxClassifier
+    from voc_models.registry import clear_cache, load_model
 
     model_dir, onnx_dir = exported
     clear_cache()

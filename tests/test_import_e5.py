@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers.e5 import PIECES
 
-from training.import_e5 import (
+from voc_training.import_e5 import (
     E5FormatError,
     ReferenceTokenizer,
     build_tokenizer,

@@ -130,8 +130,8 @@ def test_check_depth_text_and_values() -> None:
 
 
 def test_classify_body_nested_too_deep_is_a_422() -> None:
-    from api.classify import parse_body
-    from api.problems import ProblemError
+    from voc_api.classify import parse_body
+    from voc_api.problems import ProblemError
 
     body = ('{"text": "x", "metadata": {"a": ' + "[" * 5000 + "]" * 5000 + "}}").encode()
     with pytest.raises(ProblemError) as info:

@@ -7,9 +7,9 @@ import re
 import pandas as pd
 import pytest
 
-from datasets.inhouse import COLUMNS, load_inhouse
 from voc.config import load_taxonomy
 from voc.vocab import CHANNELS, COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
+from voc_datasets.inhouse import COLUMNS, load_inhouse
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.base import ModelInfo, TextClassifier, TextFeatures
-from models.evidence import plan_occlusion, select_spans
 from voc.schema import DialogTurn, Feedback
+from voc_models.base import ModelInfo, TextClassifier, TextFeatures
+from voc_models.evidence import plan_occlusion, select_spans
 
 ANALYZERS = Path(__file__).resolve().parents[1] / "voc" / "analyzers"
 
@@ -19,7 +19,7 @@ def test_no_model_class_branches_in_analyzers():
     for path in ANALYZERS.glob("*.py"):
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"isinstance\([^)]*TfidfClassifier", source), path
-        assert "models.tfidf" not in source, f"{path} imports a model class; use the TextClassifier contract"
+        assert "voc_models.tfidf" not in source, f"{path} imports a model class; use the TextClassifier contract"
 
 
 class KeywordModel(TextClassifier):

@@ -7,8 +7,8 @@ import json
 import pytest
 from helpers.tinydata import tiny_sentiment_model
 
-from models import registry
-from models.base import ModelInfo
+from voc_models import registry
+from voc_models.base import ModelInfo
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from helpers.tinydata import sentiment_rows, tiny_sentiment_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.base import ModelInfo
-from models.tfidf import TfidfClassifier, _locate, normalize
+from voc_models.base import ModelInfo
+from voc_models.tfidf import TfidfClassifier, _locate, normalize
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ _VOCAB_TEXTS = ["Привет, мир! Всё хорошо", "ужасный  с
 def test_char_counter_equals_sklearn(texts):
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from models.tfidf import CharNgramCounter
+    from voc_models.tfidf import CharNgramCounter
 
     ref = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, preprocessor=normalize)
     ref.fit(_VOCAB_TEXTS + texts[:1])

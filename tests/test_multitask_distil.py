@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from helpers.multitask import ROWS, _encoder
 
-from models.base import ModelInfo
-from models.multitask import MultiTaskRunner
-from training import multitask_distil
-from training.multitask import distil, train
-from training.multitask_data import HEADS, full_label_row
+from voc_models.base import ModelInfo
+from voc_models.multitask import MultiTaskRunner
+from voc_training import multitask_distil
+from voc_training.multitask import distil, train
+from voc_training.multitask_data import HEADS, full_label_row
 
 EXTRA = ["Банк заблокировал карту без объяснений, неделю жду ответа", "Доставили быстро, размер подошёл",
          "Оператор грубил и бросил трубку", "Отличное приложение, всё понятно", "Цены выросли, качество упало",
@@ -101,7 +101,7 @@ def test_partial_cache(teacher, tmp_path):
 def test_kd_loss_masks_rows_without_teacher():
     import torch
 
-    from training.multitask import _loss
+    from voc_training.multitask import _loss
 
     torch.manual_seed(0)
     n = sum(len(labels) for labels, _ in HEADS.values())

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from helpers.multitask import build_tiny_multitask, force_head, reset_runners
 
-from models import registry
-from models.base import ModelInfo
-from models.multitask import ONNX_INT8_FILE, MultiTaskRunner
 from voc.config import Taxonomy, Topic
 from voc.pipeline import Pipeline
 from voc.schema import Feedback, Findings
+from voc_models import registry
+from voc_models.base import ModelInfo
+from voc_models.multitask import ONNX_INT8_FILE, MultiTaskRunner
 
 pytestmark = pytest.mark.slow  # whole file: left out of the fast lane (make test-fast)
 
@@ -53,7 +53,7 @@ def test_checkpoint_saves_and_loads(tiny_mt):
     import torch
     from transformers import AutoModel
 
-    from models.multitask import build_net
+    from voc_models.multitask import build_net
 
     state = torch.load(tiny_mt / "checkpoint" / "state.pt", map_location="cpu", weights_only=False)
     assert {"net", "optim", "sched", "state"} <= set(state) and state["state"]["step"] >= 1
@@ -247,7 +247,7 @@ def test_voc_analyze_profile_flag(user_registry, tiny_mt, tmp_path):
 
 
 def _child_sentiment(model_dir: str) -> tuple[int, bool, np.ndarray]:
-    from models.multitask import runner_for
+    from voc_models.multitask import runner_for
 
     runner = runner_for(model_dir)
     inherited = runner._session is not None
@@ -261,7 +261,7 @@ def test_onnx_runner_is_fork_safe(tiny_mt):
     import multiprocessing
     import os
 
-    from models.multitask import runner_for
+    from voc_models.multitask import runner_for
 
     reset_runners()
     lazy = MultiTaskRunner(tiny_mt, backend="onnx")
@@ -283,7 +283,7 @@ def test_onnx_runner_is_fork_safe(tiny_mt):
 
 
 def test_ship_copies_serving_files_only(tiny_mt, tmp_path, monkeypatch):
-    from training import multitask as mt
+    from voc_training import multitask as mt
 
     dest = mt.ship(tiny_mt, tmp_path / "voc-multitask-student", metrics={"test:x": 0.5}, notes="## Provenance\nok")
     assert sorted(p.name for p in dest.iterdir()) == sorted([*mt.SHIP_FILES, "README.md"])

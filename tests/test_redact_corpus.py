@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from bench.redaction import PRECISION_TARGET, TARGETS, covered, evaluate_corpus
-from datasets.pii import KINDS, REAL_MASKS, build_corpus, load_corpus, parse_marked
 from voc.pii import Span
 from voc.redact import Redactor
+from voc_datasets.pii import KINDS, REAL_MASKS, build_corpus, load_corpus, parse_marked
 
 CASES = load_corpus()
 
@@ -22,7 +22,7 @@ def corpus_result() -> dict:
 
 
 def test_corpus_matches_its_source_and_size() -> None:
-    assert build_corpus() == CASES, "corpus.jsonl is stale: run python -m datasets.pii"
+    assert build_corpus() == CASES, "corpus.jsonl is stale: run python -m voc_datasets.pii"
     assert len(CASES) >= 300 and sum(c["negative"] for c in CASES) >= 60
     per_kind = Counter(s["kind"] for c in CASES for s in c["spans"])
     assert set(per_kind) == set(KINDS) and min(per_kind.values()) >= 15

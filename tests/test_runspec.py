@@ -47,8 +47,8 @@ def test_python_api_takes_every_spec_field():
 
 
 def test_upload_takes_every_spec_field_the_service_does_not_decide():
-    from api.routers.batches import create_batch
-    from api.uploads import UPLOAD_FILES, UPLOAD_OPTIONS
+    from voc_api.routers.batches import create_batch
+    from voc_api.uploads import UPLOAD_FILES, UPLOAD_OPTIONS
 
     form = _params(create_batch) - {"state", "audit", "response", "principal"}
     assert {UPLOAD_FILES.get(f, f) for f in form} == FIELDS - SERVICE_FIELDS
@@ -114,8 +114,8 @@ def test_cli_windows_and_csv_flags(feedback, tmp_path):
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from api.app import create_app
-    from api.worker import JobRunner
+    from voc_api.app import create_app
+    from voc_api.worker import JobRunner
 
     tmp = tmp_path_factory.mktemp("spec_api")
     settings = make_settings(tmp, train_tiny_models(tmp / "models"), chunk_size=40)
@@ -128,8 +128,8 @@ def service(tmp_path_factory):
 
 
 def test_upload_takes_causes_columns_channel_and_windows(service, feedback):
-    from api import jobs
-    from api.uploads import spec_from_form
+    from voc_api import jobs
+    from voc_api.uploads import spec_from_form
 
     causes = (ROOT / "voc/resources/causes.yaml").read_bytes()
     columns = "columns: {text: Отзыв, customer_id: клиент, created_at: дата}\n".encode()
@@ -206,7 +206,7 @@ def test_a_parent_with_a_live_onnx_session_does_not_hang_its_workers(tmp_path):
     script = textwrap.dedent(f"""
         import os
         os.environ["VOC_MODELS_DIR"] = {str(tmp_path / "registry")!r}
-        from models import registry
+        from voc_models import registry
         from voc.batch import run
         from voc.pipeline import Pipeline
         from voc.runspec import RunSpec
@@ -227,7 +227,7 @@ def test_a_parent_with_a_live_onnx_session_does_not_hang_its_workers(tmp_path):
 
 # --- package boundaries ----------------------------------------------------------------------------------
 
-SHELLS = {"api", "training"}
+SHELLS = {"voc_api", "voc_training", "api", "training"}
 
 
 def test_no_core_module_imports_its_shells():
@@ -248,13 +248,13 @@ def test_shell_commands_come_from_entry_points(capsys):
     from voc.cli import COMMAND_GROUP, declared_command_groups, mount_command_groups
 
     declared = {p.name: p.value for p in declared_command_groups()}
-    assert declared == {"api": "api.cli:app", "training": "training.cli:app"}
+    assert declared == {"api": "voc_api.cli:app", "training": "voc_training.cli:app"}
     target = typer.Typer()
-    points = [EntryPoint("training", "training.cli:app", COMMAND_GROUP),
+    points = [EntryPoint("training", "voc_training.cli:app", COMMAND_GROUP),
               EntryPoint("missing", "no_such_shell.cli:app", COMMAND_GROUP)]
     assert mount_command_groups(target, points) == ["training"]
     assert "no_such_shell" in capsys.readouterr().err
-    from training.cli import app as training_app
+    from voc_training.cli import app as training_app
 
     assert target.registered_groups[0].typer_instance is training_app
     with pytest.raises(TypeError, match="expected a typer.Typer"):

@@ -9,8 +9,8 @@ import pytest
 from helpers.tinydata import emotion_rows, sentiment_rows
 from typer.testing import CliRunner
 
-from models import registry
-from training.cli import app
+from voc_models import registry
+from voc_training.cli import app
 
 runner = CliRunner()
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.data import (
+from voc.vocab import EMOTIONS
+from voc_training.data import (
     DataError,
     load_emotion_eval,
     load_emotions_train,
@@ -17,8 +18,7 @@ from training.data import (
     load_sentiment_eval,
     load_sentiment_train,
 )
-from training.emotion_mapping import ANNOTATED, MAPPING, map_labels, silver_gratitude
-from voc.vocab import EMOTIONS
+from voc_training.emotion_mapping import ANNOTATED, MAPPING, map_labels, silver_gratitude
 
 
 def _csv(tmp_path, rows, name="data.csv"):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-from training.data import LabelledTexts
-from training.evaluate import (
+from voc_training.data import LabelledTexts
+from voc_training.evaluate import (
     compare,
     evaluate,
     expected_calibration_error,

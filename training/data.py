@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.emotion_mapping import ANNOTATED, MAPPING, map_labels, silver_gratitude
 from voc.vocab import EMOTIONS, SENTIMENTS
+from voc_training.emotion_mapping import ANNOTATED, MAPPING, map_labels, silver_gratitude
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SPLITS = ("train", "all")
@@ -91,7 +91,7 @@ def load_sentiment_train(root: Path | None = None) -> LabelledTexts:
 
 def load_inhouse_sentiment(split: str = "train") -> LabelledTexts:
     """The in-house CX set (``datasets/inhouse``) with its ``sentiment`` column; ``eval`` is for scoring only."""
-    from datasets.inhouse import load_inhouse
+    from voc_datasets.inhouse import load_inhouse
 
     frame = load_inhouse(split)
     bad = [i + 2 for i, v in enumerate(frame["sentiment"]) if v not in SENTIMENTS]
@@ -187,7 +187,7 @@ def _emotion_rows(dataset: str, path: Path) -> tuple[list[str], list[list[str]]]
 
 def load_inhouse_emotions(split: str = "train") -> LabelledTexts:
     """The in-house CX set with its ``emotions`` column (CX labels already; every emotion is annotated)."""
-    from datasets.inhouse import load_inhouse
+    from voc_datasets.inhouse import load_inhouse
 
     frame = load_inhouse(split)
     for n, labels in enumerate(frame["emotions"], start=2):
@@ -203,7 +203,7 @@ def load_emotions_train(root: Path | None = None, silver_gratitude_from_sentimen
                         inhouse: bool = False) -> LabelledTexts:
     """Train splits of cedr, semeval2025_ru and ru_izard mapped onto the CX emotions.
 
-    Every row also gets a silver благодарность label (thanking words, see training.emotion_mapping);
+    Every row also gets a silver благодарность label (thanking words, see voc_training.emotion_mapping);
     with ``silver_gratitude_from_sentiment`` the train-side sentiment texts are added as rows that
     annotate благодарность only, so that head sees feedback-like text. With ``inhouse`` the in-house
     ``train.csv`` rows are added with their gold CX emotions (all six annotated).

@@ -1,11 +1,11 @@
 """Distil a teacher's probabilities into a BERT student on unlabelled texts (KL divergence).
 
-The teacher is any ``TextClassifier`` (e.g. the TF-IDF model, loaded with ``models.registry.load_model``);
+The teacher is any ``TextClassifier`` (e.g. the TF-IDF model, loaded with ``voc_models.registry.load_model``);
 the student is a local HF directory (an MLM checkpoint or an already fine-tuned classifier) with the same
 label set. Single-label: KL(teacher ‖ softmax(student / T)) · T²; multi-label: binary cross-entropy against
-the teacher's sigmoid outputs. Time budget, seeds and bf16 on a GPU as in ``training.hf_finetune``.
+the teacher's sigmoid outputs. Time budget, seeds and bf16 on a GPU as in ``voc_training.hf_finetune``.
 
-    python -m training.distill --teacher models/shipped/sentiment-tfidf --student runs/bert-mlm \
+    python -m voc_training.distill --teacher models/shipped/sentiment-tfidf --student runs/bert-mlm \
         --texts unlabelled.txt.gz --out runs/bert-distilled --max-minutes 10
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from models.base import ModelInfo, TextClassifier
-from models.fast_inference import tune_torch_threads
-from training.hf_finetune import (
+from voc_models.base import ModelInfo, TextClassifier
+from voc_models.fast_inference import tune_torch_threads
+from voc_training.hf_finetune import (
     _pad,
     bucketed_batches,
     fingerprint,
@@ -115,10 +115,10 @@ def distill(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from models.registry import load_model
-    from training.pretrain import read_corpus
+    from voc_models.registry import load_model
+    from voc_training.pretrain import read_corpus
 
-    ap = argparse.ArgumentParser(prog="python -m training.distill", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m voc_training.distill", description=__doc__.split("\n\n")[0])
     ap.add_argument("--teacher", required=True, help="teacher model directory or registry name")
     ap.add_argument("--student", type=Path, required=True, help="student base HF directory")
     ap.add_argument("--texts", nargs="+", required=True, help="unlabelled txt/.gz/csv files")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from models.base import TextClassifier
-from training.data import DataError, LabelledTexts
+from voc_models.base import TextClassifier
+from voc_training.data import DataError, LabelledTexts
 
 N_BINS = 10
 

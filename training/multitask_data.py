@@ -4,8 +4,8 @@ A row carries a text and targets for the heads its source annotates (the others 
 
 | source | heads | mapping |
 |---|---|---|
-| ``sentiment/*`` train/all, Gazprombank clauses (silver) and rated reviews | sentiment | as shipped TF-IDF (training.data) |
-| cedr, semeval2025_ru, ru_izard train | emotions | training.emotion_mapping (per-dataset annotated labels) |
+| ``sentiment/*`` train/all, Gazprombank clauses (silver) and rated reviews | sentiment | as shipped TF-IDF (voc_training.data) |
+| cedr, semeval2025_ru, ru_izard train | emotions | voc_training.emotion_mapping (per-dataset annotated labels) |
 | Gazprombank clauses (silver) | topics | ``CLAUSE_TOPICS`` below, only the four topics the mapping can confirm or deny |
 | in-house train | every head | its own CX labels |
 | real-text CX set, train split (``datasets/cxreal``) | every head | its own CX labels (when present) |
@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import (
+from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
+from voc_training.data import (
     DataError,
     datasets_root,
     load_cx_sentiment_train,
     load_emotions_train,
 )
-from training.emotion_mapping import silver_gratitude
-from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
+from voc_training.emotion_mapping import silver_gratitude
 
 NONE_LABEL = "—"
 #: voc's topic vocabulary for the encoder head (the default taxonomy + banking topics of the labelling guide).
@@ -110,7 +110,7 @@ def full_label_row(text: str, source: str, sentiment: str, emotions: list[str], 
 
 
 def _inhouse_rows() -> list[Row]:
-    from datasets.inhouse import load_inhouse
+    from voc_datasets.inhouse import load_inhouse
 
     frame = load_inhouse("train")
     rows = []
@@ -123,7 +123,7 @@ def _inhouse_rows() -> list[Row]:
 
 def _cxreal_rows(root: Path) -> list[Row]:
     try:
-        from training.cxlabels.loader import load_cxreal
+        from voc_training.cxlabels.loader import load_cxreal
     except ImportError:
         return []
     try:
@@ -136,7 +136,7 @@ def _cxreal_rows(root: Path) -> list[Row]:
 
 def _cxreal_eval_texts(root: Path) -> set[str]:
     try:
-        from training.cxlabels.loader import load_cxreal
+        from voc_training.cxlabels.loader import load_cxreal
 
         return set(load_cxreal("eval", root=root)["text"])
     except (ImportError, DataError, FileNotFoundError):

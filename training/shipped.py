@@ -1,12 +1,12 @@
 """Writing a shipped model directory (``models/shipped/…``): the model, its card with extra notes, the size
-budget. Used by ``training.train_defaults`` (sentiment, emotions) and meant for ``training.train_cx_defaults``."""
+budget. Used by ``voc_training.train_defaults`` (sentiment, emotions) and meant for ``voc_training.train_cx_defaults``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from models.tfidf import TfidfClassifier
-from training.data import DataError
+from voc_models.tfidf import TfidfClassifier
+from voc_training.data import DataError
 
 #: a shipped model directory stays under this (the repository carries them)
 MAX_MODEL_BYTES = 8 * 1024 * 1024

@@ -8,7 +8,7 @@ hidden 256; 30k keeps a compact model under ~15M parameters while covering frequ
 Normalisation: lower-case, **no accent stripping** (BERT's default strip would turn "й" into "и" and
 "ё" into "е", merging different words), BERT pre-tokenisation (whitespace + punctuation split).
 
-    python -m training.tokenizer --out runs/tokenizer --vocab-size 30000
+    python -m voc_training.tokenizer --out runs/tokenizer --vocab-size 30000
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def train_tokenizer(out_dir: str | Path, corpus: str | Path | None = None, *, vo
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m training.tokenizer", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m voc_training.tokenizer", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="output tokenizer directory")
     ap.add_argument("--corpus", type=Path, default=None, help="text or .gz file, one document per line "
                     "(default: <datasets>/corpus/pretraining.txt.gz)")

@@ -1,6 +1,6 @@
 """Train the shipped CX heads — complaint cause, journey stage, topics — on real hand-labelled texts.
 
-    python -m training.train_cx_defaults [--only cause|journey_stage|topics|emotions] [--labels FILE] [--out-dir DIR]
+    python -m voc_training.train_cx_defaults [--only cause|journey_stage|topics|emotions] [--labels FILE] [--out-dir DIR]
 
 Training rows: the ``datasets/cxreal`` **train** split (texts joined from ``$VOC_DATASETS_DIR``) + the in-house
 ``train.csv``; any row whose normalised text equals an eval text (cxreal eval, in-house eval) is dropped. The eval
@@ -11,11 +11,11 @@ in-house rows do not annotate those two, so they are not their negatives). Every
 ``FOLDS``-fold cross-validation on the training rows (reported in its card); the topic thresholds are tuned on
 the out-of-fold probabilities of the cxreal rows. The final heads are fitted on all training rows and written to
 ``models/shipped/{cause,journey-stage,topics}-tfidf`` (each must stay under 8 MB). The cause and stage heads get
-the label biases ``LABEL_BIAS`` (their «none» gate and class priors, chosen by ``training.cxlabels.tune_bias``)
+the label biases ``LABEL_BIAS`` (their «none» gate and class priors, chosen by ``voc_training.cxlabels.tune_bias``)
 added to their intercepts.
 
-``emotions``: the emotion head of ``training.train_defaults`` (shared emotion sets + in-house train) blended in logit
-space with a head fitted on the cxreal train rows (``EMOTION_ALPHA``, chosen by ``training.cxlabels.tune_emotions``),
+``emotions``: the emotion head of ``voc_training.train_defaults`` (shared emotion sets + in-house train) blended in logit
+space with a head fitted on the cxreal train rows (``EMOTION_ALPHA``, chosen by ``voc_training.cxlabels.tune_emotions``),
 per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities → ``models/shipped/emotions-tfidf``.
 """
 
@@ -37,12 +37,12 @@ import pandas as pd
 import typer
 from sklearn.model_selection import StratifiedKFold
 
-from models.base import NONE_LABEL, ModelInfo
-from models.registry import SHIPPED_DIR
-from models.tfidf import TfidfClassifier, _tune_thresholds
-from training.cxlabels.loader import LABELS_FILE, TOPICS
-from training.data import DataError
 from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
+from voc_models.base import NONE_LABEL, ModelInfo
+from voc_models.registry import SHIPPED_DIR
+from voc_models.tfidf import TfidfClassifier, _tune_thresholds
+from voc_training.cxlabels.loader import LABELS_FILE, TOPICS
+from voc_training.data import DataError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "cx_heads_train.json"
@@ -52,13 +52,13 @@ ALL_TASKS = (*TASKS, "emotions")
 MODEL_NAMES = {"cause": "cause-tfidf", "journey_stage": "journey-stage-tfidf", "topics": "topics-tfidf",
                "emotions": "emotions-tfidf"}
 #: regularisation per head (grid 2, 4, 8), chosen with the analyzers' combination rules by cross-validation on the
-#: cxreal train rows (``python -m training.cxlabels.tune_heads``, bench/results/cx_heads_cv.json)
+#: cxreal train rows (``python -m voc_training.cxlabels.tune_heads``, bench/results/cx_heads_cv.json)
 HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
 #: bias added to the intercepts (log-probabilities) of the single-label heads, label → bias (others 0): «—» is the
 #: «no cause / no stage» gate, the rest are class priors. Chosen with the analyzers' decision rules by nested
-#: cross-validation on the cxreal train rows (``python -m training.cxlabels.tune_bias``, bench/results/cx_bias_cv.json)
+#: cross-validation on the cxreal train rows (``python -m voc_training.cxlabels.tune_bias``, bench/results/cx_bias_cv.json)
 LABEL_BIAS: dict[str, dict[str, float]] = {"cause": {}, "journey_stage": {}}
-#: the emotion head = (1 − α)·shared head + α·cxreal head in logit space (``training.cxlabels.tune_emotions``);
+#: the emotion head = (1 − α)·shared head + α·cxreal head in logit space (``voc_training.cxlabels.tune_emotions``);
 #: α and the cxreal head's C chosen there by nested cross-validation (bench/results/cx_emotions_cv.json)
 EMOTION_ALPHA = 0.5
 EMOTION_CX_C = 4.0
@@ -68,7 +68,7 @@ INHOUSE_WEIGHT = 1.0
 INHOUSE_UNANNOTATED_TOPICS = ("вклады и накопления", "безопасность/мошенничество")
 FOLDS = 5
 SEED = 0
-RETRAIN = "python -m training.train_cx_defaults --only {task}"
+RETRAIN = "python -m voc_training.train_cx_defaults --only {task}"
 LICENCE = ("Labels: the project's own (datasets/cxreal, datasets/inhouse; Apache-2.0). Texts: the cxreal rows are "
            "real feedback from train-side files of ../shared/datasets (sravni, otzovik, banki.ru, Gazprombank "
            "reviews, Wildberries, marketplace and app reviews, SentiRuEval-2015, RuSentiTweet); several of those "
@@ -94,9 +94,9 @@ class HeadData:
 def load_training_frame(labels_file: Path = LABELS_FILE, root: Path | None = None) -> tuple[pd.DataFrame, int]:
     """cxreal train + in-house train (column ``source``: cxreal | inhouse, ``group``: the cxreal source file),
     minus rows equal to an eval text; and the number dropped. A bad labels file is a DataError naming its line."""
-    from datasets.inhouse import load_inhouse
-    from training.cxlabels.loader import load_cxreal
-    from training.cxlabels.methods import training_frame
+    from voc_datasets.inhouse import load_inhouse
+    from voc_training.cxlabels.loader import load_cxreal
+    from voc_training.cxlabels.methods import training_frame
 
     cx_train = load_cxreal("train", root=root, labels_file=labels_file)
     cx_eval = load_cxreal("eval", root=root, labels_file=labels_file)
@@ -109,7 +109,7 @@ def load_training_frame(labels_file: Path = LABELS_FILE, root: Path | None = Non
 
 def _kept(groups: list[str], cx_train: pd.DataFrame, inhouse_train: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
     """``groups`` (one per concatenated row) restricted to the rows ``training_frame`` kept, by text key."""
-    from training.cxlabels.select import text_key
+    from voc_training.cxlabels.select import text_key
 
     by_key: dict[str, str] = {}
     for text, group in zip([*cx_train["text"], *inhouse_train["text"]], groups, strict=True):
@@ -260,7 +260,7 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
                 **({"inhouse_not_annotating": list(INHOUSE_UNANNOTATED_TOPICS)} if data.multilabel else {})}
     if bias.any():
         training["label_bias"] = {lab: float(b) for lab, b in zip(data.label_set, bias, strict=True) if b}
-        training["label_bias_chosen_by"] = "python -m training.cxlabels.tune_bias (bench/results/cx_bias_cv.json)"
+        training["label_bias_chosen_by"] = "python -m voc_training.cxlabels.tune_bias (bench/results/cx_bias_cv.json)"
     model = fit_head(data, task, HEAD_C[task], training=training)
     if bias.any():
         model.intercept_ = (model.intercept_ + bias).astype(model.intercept_.dtype)
@@ -280,28 +280,28 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
 
 
 def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: int = FOLDS) -> dict[str, Any]:
-    """The emotion head of ``training.train_defaults`` (shared sets) blended in logit space with a head fitted on the
+    """The emotion head of ``voc_training.train_defaults`` (shared sets) blended in logit space with a head fitted on the
     cxreal train rows (``EMOTION_ALPHA``, ``EMOTION_CX_C``); per-emotion thresholds tuned on the cxreal rows'
     out-of-fold probabilities (``n_folds`` folds, stratified by source file)."""
-    from datasets.inhouse import load_inhouse
-    from training.cxlabels.loader import load_cxreal
-    from training.cxlabels.tune_emotions import (
+    from voc.vocab import NO_EMOTION
+    from voc_datasets.inhouse import load_inhouse
+    from voc_training.cxlabels.loader import load_cxreal
+    from voc_training.cxlabels.tune_emotions import (
         blended_head,
         cross_validate,
         emotion_training_rows,
         fit_shared,
         summary,
     )
-    from training.data import load_emotion_eval, load_inhouse_emotions
-    from training.evaluate import evaluate
-    from training.train_defaults import (
+    from voc_training.data import load_emotion_eval, load_inhouse_emotions
+    from voc_training.evaluate import evaluate
+    from voc_training.train_defaults import (
         EMOTION_C,
         EMOTION_INHOUSE_MIN_POSITIVES,
         EMOTION_SOURCE_WEIGHTS,
         _summary,
     )
-    from training.train_defaults import LICENCE as EMOTION_LICENCE
-    from voc.vocab import NO_EMOTION
+    from voc_training.train_defaults import LICENCE as EMOTION_LICENCE
 
     t0 = time.perf_counter()
     cx = frame[frame["source"] == "cxreal"].reset_index(drop=True)
@@ -342,7 +342,7 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
     card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join([
         "## Data", "",
         "Two logistic-regression heads on one TF-IDF feature space, blended in logit space into this one head: "
-        f"(1 − {alpha})·**shared** + {alpha}·**cxreal**. Shared: the emotion sets of `training.train_defaults` "
+        f"(1 − {alpha})·**shared** + {alpha}·**cxreal**. Shared: the emotion sets of `voc_training.train_defaults` "
         "(cedr, semeval2025_ru, ru_izard mapped onto the CX emotions, silver благодарность rows from the train-side "
         f"sentiment texts, in-house train; source weights {EMOTION_SOURCE_WEIGHTS}; the features are fitted on these "
         f"texts). cxreal: the `datasets/cxreal` train rows (all six emotions annotated), C {c_cx}. Any text equal "
@@ -351,7 +351,7 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
         f"`cv:cxreal_train`: {n_folds}-fold cross-validation over the cxreal train rows (stratified by source file; "
         "the cxreal head fitted on the other folds, the shared head never sees a cxreal row); `micro_f1_nested` "
         "decides each fold with thresholds tuned on the other folds. The shipped thresholds are tuned on all "
-        "out-of-fold probabilities. α and C were chosen by `python -m training.cxlabels.tune_emotions` "
+        "out-of-fold probabilities. α and C were chosen by `python -m voc_training.cxlabels.tune_emotions` "
         "(bench/results/cx_emotions_cv.json); the real-text eval scores are in docs/cx_quality.md.", ""]),
         encoding="utf-8")
     size = _dir_bytes(out_dir)
@@ -385,7 +385,7 @@ def main(only: str | None = typer.Option(None, help="train only this head: cause
         raise typer.Exit(2) from None
     if out_dir.resolve() == SHIPPED_DIR.resolve():
         old = json.loads(RESULTS_FILE.read_text(encoding="utf-8")) if RESULTS_FILE.is_file() else {}
-        RESULTS_FILE.write_text(json.dumps({**old, **results, "command": " ".join(["python -m training.train_cx_defaults",
+        RESULTS_FILE.write_text(json.dumps({**old, **results, "command": " ".join(["python -m voc_training.train_cx_defaults",
                                                                                     *sys.argv[1:]])},
                                            ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"wrote {RESULTS_FILE}")

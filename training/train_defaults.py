@@ -1,6 +1,6 @@
 """Train, evaluate and write the shipped default models (``models/shipped/*-tfidf``).
 
-    python -m training.train_defaults [--only sentiment|emotions]
+    python -m voc_training.train_defaults [--only sentiment|emotions]
 
 Reads ``$VOC_DATASETS_DIR`` (default ``../shared/datasets``), trains on train-side splits only, evaluates on
 the test/dev splits, writes the model directories (metrics in ``voc_model.json`` and the card) and
@@ -18,10 +18,11 @@ from typing import Any
 
 import typer
 
-from models.base import ModelInfo
-from models.registry import SHIPPED_DIR
-from models.tfidf import TfidfClassifier
-from training.data import (
+from voc.vocab import NO_EMOTION
+from voc_models.base import ModelInfo
+from voc_models.registry import SHIPPED_DIR
+from voc_models.tfidf import TfidfClassifier
+from voc_training.data import (
     INHOUSE_SOURCE,
     SENTIMENT_EVAL_SETS,
     DataError,
@@ -34,10 +35,9 @@ from training.data import (
     load_inhouse_sentiment,
     load_sentiment_eval,
 )
-from training.emotion_mapping import MAPPING
-from training.evaluate import evaluate
-from training.shipped import save_shipped
-from voc.vocab import NO_EMOTION
+from voc_training.emotion_mapping import MAPPING
+from voc_training.evaluate import evaluate
+from voc_training.shipped import save_shipped
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "quality_baselines.json"
@@ -58,7 +58,7 @@ EMOTION_SOURCE_WEIGHTS = {"ru_izard": 0.3, "inhouse": EMOTION_INHOUSE_WEIGHT}
 #: an emotion with fewer in-house train positives than this is left to the shared sets (the in-house rows do not
 #: count as its negatives): тревога/страх (2 of 305) and удивление (0) — see drop_sparse_annotations
 EMOTION_INHOUSE_MIN_POSITIVES = 10
-RETRAIN = "python -m training.train_defaults --only {task}"
+RETRAIN = "python -m voc_training.train_defaults --only {task}"
 LICENCE = ("Trained on third-party data that includes RuSentiment (CC BY-NC-SA 4.0, non-commercial) and sources "
            "with no stated licence (see ../shared/datasets/*/CARD.md): treat the weights as research / "
            "non-commercial until retrained on data you may use. The Gazprombank clause/rated reviews (scraped from "

@@ -105,8 +105,8 @@ def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate
     finally:
         tally.close()
     summary.model_versions = pipeline.versions
-    if getattr(pipeline, "preset", None) is not None:  # voc analyze --preset (docs/presets.md)
-        summary.model_versions["preset"] = pipeline.preset.label
+    if (preset := getattr(pipeline, "preset", None)) is not None:  # voc analyze --preset (docs/presets.md)
+        summary.model_versions["preset"] = preset.label
 
     built = assemble(outdir, tally.chunk_paths, has_tickets=index is not None,
                      repeat_window_days=spec.repeat_window_days, csv_out=spec.write_csv,

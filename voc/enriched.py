@@ -37,7 +37,7 @@ Group = Literal["input", "finding", "call", "ticket", "contact"]
 #: personal data; identifier: an id, masked where it holds personal data
 Pii = Literal["masked", "pseudonym", "identifier"]
 #: who reads a column besides the writers: the aggregates (voc.aggregate), the drill-down filters
-#: (voc.aggregate.drill), the feedback.negative webhook payload (api.worker)
+#: (voc.aggregate.drill), the feedback.negative webhook payload (voc_api.worker)
 Use = Literal["aggregate", "filter", "webhook"]
 
 _ARROW: dict[str, pa.DataType] = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(),
@@ -156,7 +156,7 @@ LIST_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.is_list)
 AGGREGATE_COLUMNS: tuple[str, ...] = names(use="aggregate")
 #: Columns a drill-down filter reads.
 FILTER_COLUMNS: tuple[str, ...] = names(use="filter")
-#: Columns of the feedback.negative webhook payload (api.events.negative_from_row).
+#: Columns of the feedback.negative webhook payload (voc_api.events.negative_from_row).
 WEBHOOK_COLUMNS: tuple[str, ...] = names(use="webhook")
 #: Arrow type of each column voc adds; input columns are strings.
 ARROW_TYPES: dict[str, pa.DataType] = {c.name: c.arrow_type for c in COLUMNS}

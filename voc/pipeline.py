@@ -19,7 +19,7 @@ Like a spaCy pipeline, it is an ordered list of named components built from conf
     profile: default                       # default (the encoder, once shipped/promoted) | fast (TF-IDF + lexicons)
 
 Configured taxonomy/journey/causes files are passed to the analyzers that use them; the profile is passed to
-every model-backed analyzer, which resolves its model through ``models.registry.task_model_path`` (weights load
+every model-backed analyzer, which resolves its model through ``voc_models.registry.task_model_path`` (weights load
 on first use). The pipeline, not each analyzer, starts every row with empty evidence and records the versions.
 """
 
@@ -65,7 +65,7 @@ class PipelineConfig(BaseModel):
 
     components: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name=n) for n in DEFAULT_COMPONENTS])
     redact: RedactSpec = Field(default_factory=RedactSpec)
-    profile: str = Field("default", description="default | fast (see models.registry)")
+    profile: str = Field("default", description="default | fast (see voc_models.registry)")
 
     @classmethod
     def read(cls, path: str | Path) -> PipelineConfig:
@@ -153,9 +153,9 @@ class Pipeline:
     ) -> Pipeline:
         """Build the default pipeline, or the one a pipeline.yaml describes, with configs applied.
 
-        ``profile`` (default: the config's, else "default") picks the models: see ``models.registry``."""
-        from models.registry import check_profile
+        ``profile`` (default: the config's, else "default") picks the models: see ``voc_models.registry``."""
         from voc.config import load_journey
+        from voc_models.registry import check_profile
 
         cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.read(config) if config else PipelineConfig()
         specs = [ComponentSpec(name=n) for n in components] if components is not None else list(cfg.components)

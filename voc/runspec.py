@@ -88,7 +88,7 @@ class RunSpec(BaseModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str | None) -> str | None:
-        from models.registry import check_profile
+        from voc_models.registry import check_profile
 
         return value if value is None else check_profile(value)
 

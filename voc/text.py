@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from models.text import NEGATIONS, STOP_WORDS, Sentence, Token, sentences, tokens, words
+from voc_models.text import NEGATIONS, STOP_WORDS, Sentence, Token, sentences, tokens, words
 
 __all__ = ["LEMMA_OVERRIDES", "NEGATIONS", "STOP_WORDS", "Sentence", "Token", "find_phrase", "lemma", "lemma_text",
            "lemmas", "lemmas_batch", "normalize_phrase", "sentences", "tokens", "words"]

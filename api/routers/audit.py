@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from api.auth import AdminKey
-from api.db import AuditEntry, iso
-from api.deps import SessionsDep
-from api.schemas import AuditOut
+from voc_api.auth import AdminKey
+from voc_api.db import AuditEntry, iso
+from voc_api.deps import SessionsDep
+from voc_api.schemas import AuditOut
 
 router = APIRouter(tags=["audit"])
 

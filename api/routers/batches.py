@@ -10,16 +10,16 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from sqlalchemy import select
 
-from api import jobs
-from api.audit import AuditDep
-from api.auth import AnalystKey
-from api.batches import _store_and_queue, parse_keep_pii_columns, status_of
-from api.db import Job
-from api.deps import SessionsDep, StateDep
-from api.problems import ProblemError
-from api.retention import job_ended
-from api.schemas import BatchCreated, BatchStatus
-from api.uploads import form_options
+from voc_api import jobs
+from voc_api.audit import AuditDep
+from voc_api.auth import AnalystKey
+from voc_api.batches import _store_and_queue, parse_keep_pii_columns, status_of
+from voc_api.db import Job
+from voc_api.deps import SessionsDep, StateDep
+from voc_api.problems import ProblemError
+from voc_api.retention import job_ended
+from voc_api.schemas import BatchCreated, BatchStatus
+from voc_api.uploads import form_options
 
 router = APIRouter(tags=["batches"])
 

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.audit import AuditDep
-from api.auth import ServiceKey
-from api.classify import body_hash, idempotent_lookup, idempotent_store, item_result, items_of, to_records
-from api.deps import StateDep
-from api.events import negative_from_result
-from api.microbatch import QueueFull
-from api.problems import ProblemError
-from api.schemas import ClassifyBody, ClassifyResponse, ItemResult
+from voc_api.audit import AuditDep
+from voc_api.auth import ServiceKey
+from voc_api.classify import body_hash, idempotent_lookup, idempotent_store, item_result, items_of, to_records
+from voc_api.deps import StateDep
+from voc_api.events import negative_from_result
+from voc_api.microbatch import QueueFull
+from voc_api.problems import ProblemError
+from voc_api.schemas import ClassifyBody, ClassifyResponse, ItemResult
 
 router = APIRouter(tags=["classify"])
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
-from api.audit import AuditDep
-from api.auth import AnalystKey
-from api.corrections import (
+from voc_api.audit import AuditDep
+from voc_api.auth import AnalystKey
+from voc_api.corrections import (
     CorrectionError,
     Task,
     as_dict,
@@ -24,11 +24,11 @@ from api.corrections import (
     to_csv,
     to_label_studio,
 )
-from api.db import Job
-from api.deps import SessionsDep
-from api.problems import ProblemError
-from api.responses import UTF8JSONResponse
-from api.routers.batches import OwnJob
+from voc_api.db import Job
+from voc_api.deps import SessionsDep
+from voc_api.problems import ProblemError
+from voc_api.responses import UTF8JSONResponse
+from voc_api.routers.batches import OwnJob
 
 router = APIRouter(tags=["corrections"])
 

@@ -10,12 +10,12 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import jobs
-from api.audit import AuditDep
-from api.auth import AnalystKey, authenticate, bearer_scheme, check_role
-from api.deps import PipelineDep, StateDep
-from api.problems import ProblemError
-from api.schemas import Health, ModelsOut, Readiness
+from voc_api import jobs
+from voc_api.audit import AuditDep
+from voc_api.auth import AnalystKey, authenticate, bearer_scheme, check_role
+from voc_api.deps import PipelineDep, StateDep
+from voc_api.problems import ProblemError
+from voc_api.schemas import Health, ModelsOut, Readiness
 
 router = APIRouter(tags=["ops"])
 

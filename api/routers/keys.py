@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 
-from api.audit import AuditDep
-from api.auth import AdminKey
-from api.db import ApiKey, iso
-from api.deps import SessionsDep
-from api.keys import create_key, list_keys, revoke_key
-from api.problems import ProblemError
-from api.schemas import KeyCreate, KeyOut
+from voc_api.audit import AuditDep
+from voc_api.auth import AdminKey
+from voc_api.db import ApiKey, iso
+from voc_api.deps import SessionsDep
+from voc_api.keys import create_key, list_keys, revoke_key
+from voc_api.problems import ProblemError
+from voc_api.schemas import KeyCreate, KeyOut
 
 router = APIRouter(tags=["keys"])
 

@@ -10,17 +10,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
-from api import drill, jobs
-from api.audit import AuditDep
-from api.batches import HEATMAP_MEDIA, _csv_chunks, _page, read_page
-from api.outputs import SCRUBBED_MARK, display_names, iter_rejected
-from api.pii import mask_rejected
-from api.problems import ProblemError
-from api.routers.batches import BatchId, OwnJob, SucceededJob
-from api.schemas import ResultsPage, RowsPage
-from api.ui import HEATMAP_CSP, output_headers, report_csp
 from voc.aggregate.drill import DrillFilter
 from voc.render.report import NONCE_PLACEHOLDER
+from voc_api import drill, jobs
+from voc_api.audit import AuditDep
+from voc_api.batches import HEATMAP_MEDIA, _csv_chunks, _page, read_page
+from voc_api.outputs import SCRUBBED_MARK, display_names, iter_rejected
+from voc_api.pii import mask_rejected
+from voc_api.problems import ProblemError
+from voc_api.routers.batches import BatchId, OwnJob, SucceededJob
+from voc_api.schemas import ResultsPage, RowsPage
+from voc_api.ui import HEATMAP_CSP, output_headers, report_csp
 
 router = APIRouter(tags=["batches"])
 

@@ -1,4 +1,4 @@
-"""The analysts' web page and its assets (no data, no auth; see :mod:`api.ui`)."""
+"""The analysts' web page and its assets (no data, no auth; see :mod:`voc_api.ui`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from api.problems import ProblemError
-from api.ui import ASSETS, LIBRARY_ASSETS, PAGE, SECURITY_HEADERS, STATIC_DIR
+from voc_api.problems import ProblemError
+from voc_api.ui import ASSETS, LIBRARY_ASSETS, PAGE, SECURITY_HEADERS, STATIC_DIR
 
 router = APIRouter(tags=["ui"], include_in_schema=False)
 

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from sqlalchemy import select
 
-from api.audit import AuditDep
-from api.auth import AdminKey
-from api.db import Delivery, DeliveryAttempt, Webhook, iso, utcnow
-from api.deps import SessionsDep, StateDep
-from api.netguard import AddressNotAllowed, allow_networks, check_url
-from api.problems import ProblemError
-from api.schemas import DeliveryAttemptOut, DeliveryOut, WebhookCreate, WebhookOut
+from voc_api.audit import AuditDep
+from voc_api.auth import AdminKey
+from voc_api.db import Delivery, DeliveryAttempt, Webhook, iso, utcnow
+from voc_api.deps import SessionsDep, StateDep
+from voc_api.netguard import AddressNotAllowed, allow_networks, check_url
+from voc_api.problems import ProblemError
+from voc_api.schemas import DeliveryAttemptOut, DeliveryOut, WebhookCreate, WebhookOut
 
 router = APIRouter(tags=["webhooks"])
 

@@ -1,7 +1,7 @@
 """PII test corpus written in the project (see CARD.md): synthetic identifiers in Russian feedback sentences.
 
 ``corpus_src.txt`` is the hand-written source (``TAG | text`` with ``[[kind:span]]`` markup); ``corpus.jsonl``
-is built from it by ``python -m datasets.pii`` and holds character offsets. ``load_corpus()`` reads the JSONL.
+is built from it by ``python -m voc_datasets.pii`` and holds character offsets. ``load_corpus()`` reads the JSONL.
 """
 
 from __future__ import annotations

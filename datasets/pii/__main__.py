@@ -1,8 +1,8 @@
-"""``python -m datasets.pii``: rebuild corpus.jsonl from corpus_src.txt."""
+"""``python -m voc_datasets.pii``: rebuild corpus.jsonl from corpus_src.txt."""
 
 import sys
 
-from datasets.pii import CORPUS, build_corpus, write_corpus
+from voc_datasets.pii import CORPUS, build_corpus, write_corpus
 
 cases = build_corpus()
 write_corpus(cases)

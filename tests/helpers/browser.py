@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from api.app import create_app
-from api.keys import create_key
-from api.settings import Settings
+from voc_api.app import create_app
+from voc_api.keys import create_key
+from voc_api.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")

@@ -1,5 +1,5 @@
 """A tiny cxreal labelled set on disk: a datasets root with a CSV and a .txt.gz source, and a labels.csv keyed
-into them (training.cxlabels loader tests). Reached through the ``cxreal_set`` fixture (tests/conftest.py)."""
+into them (voc_training.cxlabels loader tests). Reached through the ``cxreal_set`` fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import csv
 import gzip
 from pathlib import Path
 
-from training.cxlabels.select import text_key
+from voc_training.cxlabels.select import text_key
 
 LABEL_COLUMNS = ["source", "row", "text_sha1", "domain", "channel", "split", "sentiment", "cause", "journey_stage",
                  "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator"]

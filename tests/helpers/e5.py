@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.import_e5 import E5File
+from voc_training.import_e5 import E5File
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁к", "ур", "ьер", "▁курьер", "▁опо", "зд", "ал", "▁опоздал",
           "▁на", "▁три", "▁часа", ",", "!", "а", "б", "в", "к", "у", "р", "ь", "е", "о", "п", "з", "д", "л", "н",

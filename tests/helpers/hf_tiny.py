@@ -6,7 +6,7 @@ import os
 import random
 from pathlib import Path
 
-from models.base import ModelInfo
+from voc_models.base import ModelInfo
 
 # Tiny models on a shared 2-core machine: one intra-op thread is ~10x faster than two oversubscribed ones.
 os.environ.setdefault("VOC_NUM_THREADS", "1")
@@ -34,7 +34,7 @@ def build_tiny_model(model_dir: Path, labels: list[str], multilabel: bool = Fals
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from training.tokenizer import build_wordpiece, save_hf_tokenizer
+    from voc_training.tokenizer import build_wordpiece, save_hf_tokenizer
 
     texts, _ = made_up_rows(300, seed=1)
     tok = build_wordpiece(texts + ["Ёжик ест йогурт. Второе предложение здесь!"], vocab_size=300, min_frequency=1)

@@ -30,7 +30,7 @@ def _encoder(enc_dir: Path) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from training.tokenizer import build_wordpiece, save_hf_tokenizer
+    from voc_training.tokenizer import build_wordpiece, save_hf_tokenizer
 
     corpus = [r[0] for r in ROWS] * 3 + ["query: опоздал курьер. Второе предложение здесь! ужасно плохо отлично"]
     tok = build_wordpiece(corpus, vocab_size=400, min_frequency=1)
@@ -44,8 +44,8 @@ def _encoder(enc_dir: Path) -> Path:
 
 def build_tiny_multitask(out_dir: Path, *, onnx: bool = False) -> Path:
     """A trained (for one short epoch) multi-task directory; ``onnx`` adds model.int8.onnx."""
-    from training.multitask import export_onnx, train
-    from training.multitask_data import full_label_row
+    from voc_training.multitask import export_onnx, train
+    from voc_training.multitask_data import full_label_row
 
     enc = _encoder(out_dir.parent / f"{out_dir.name}-encoder")
     rows = [full_label_row(t, "test", s, e, tp, c, st) for t, s, e, tp, c, st in ROWS] * 2
@@ -59,8 +59,8 @@ def force_head(model_dir: Path, head: str, label: str | None, value: float = 8.0
     """Make ``head`` answer ``label`` for every text (weights 0, bias one-hot); label None: all logits equal."""
     from safetensors.torch import load_file, save_file
 
-    from models.base import ModelInfo
-    from models.multitask import HEADS_FILE
+    from voc_models.base import ModelInfo
+    from voc_models.multitask import HEADS_FILE
 
     info = ModelInfo.read(model_dir)
     labels = info.heads[head]["labels"]
@@ -75,7 +75,7 @@ def force_head(model_dir: Path, head: str, label: str | None, value: float = 8.0
 
 def reset_runners() -> None:
     """Forget loaded models and runners (after rewriting a model directory)."""
-    from models import multitask, registry
+    from voc_models import multitask, registry
 
     registry.clear_cache()
     with multitask._RUNNERS_LOCK:

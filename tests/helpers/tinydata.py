@@ -6,8 +6,8 @@ import copy
 import itertools
 from functools import lru_cache
 
-from models.base import ModelInfo
-from models.tfidf import TfidfClassifier
+from voc_models.base import ModelInfo
+from voc_models.tfidf import TfidfClassifier
 
 _POS = ["отличный сервис, всё понравилось", "спасибо, очень доволен покупкой", "быстрая доставка, рекомендую",
         "прекрасное обслуживание, молодцы", "замечательный магазин, буду заказывать ещё"]

@@ -1,12 +1,12 @@
 """Score every CX method on the real-text eval split (``datasets/cxreal``), overall, per source and per domain.
 
-    python -m training.cxlabels.evaluate                                    # production, tfidf, tfidf+lexicon
-    python -m training.cxlabels.evaluate --encoder-model /work/main/runs/mt-student
-    python -m training.cxlabels.evaluate --predictions zeroshot=preds.jsonl --methods   # a file only
-    python -m training.cxlabels.evaluate --out bench/results/cx_quality.json --doc docs/cx_quality.md
+    python -m voc_training.cxlabels.evaluate                                    # production, tfidf, tfidf+lexicon
+    python -m voc_training.cxlabels.evaluate --encoder-model /work/main/runs/mt-student
+    python -m voc_training.cxlabels.evaluate --predictions zeroshot=preds.jsonl --methods   # a file only
+    python -m voc_training.cxlabels.evaluate --out bench/results/cx_quality.json --doc docs/cx_quality.md
 
-Methods: ``training.cxlabels.methods`` (production, tfidf, tfidf+lexicon, encoder) and predictions files
-(format: ``training.cxlabels.predictions``). Metrics: ``training.cxlabels.metrics``. The in-house eval set
+Methods: ``voc_training.cxlabels.methods`` (production, tfidf, tfidf+lexicon, encoder) and predictions files
+(format: ``voc_training.cxlabels.predictions``). Metrics: ``voc_training.cxlabels.metrics``. The in-house eval set
 (``datasets/inhouse/eval.csv``) is scored alongside for comparison only — it is **not the measure**. The eval
 split is never trained or tuned on; the TF-IDF heads learn from the cxreal train split + in-house train.
 """
@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from training.cxlabels.metrics import BOOTSTRAP_SAMPLES, TARGETS, Predictions, score, score_all
-from training.data import DataError
+from voc_training.cxlabels.metrics import BOOTSTRAP_SAMPLES, TARGETS, Predictions, score, score_all
+from voc_training.data import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("production", "tfidf", "tfidf+lexicon")
@@ -36,11 +36,11 @@ INHOUSE_KEY = "inhouse_eval_not_the_measure"
 
 def load_eval_sets(root: Path | None = None, inhouse: bool = True) -> dict[str, pd.DataFrame]:
     """The cxreal eval split (texts joined from the shared datasets) and, if asked, the in-house eval set."""
-    from training.cxlabels.loader import load_cxreal
+    from voc_training.cxlabels.loader import load_cxreal
 
     sets = {"cxreal": load_cxreal("eval", root=root)}
     if inhouse:
-        from datasets.inhouse import load_inhouse
+        from voc_datasets.inhouse import load_inhouse
 
         sets["inhouse"] = load_inhouse("eval").assign(source="inhouse", domain="inhouse")
     return sets
@@ -74,7 +74,7 @@ def run(methods: Sequence[str] = METHODS, encoder_models: Sequence[str | Path] =
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; expected any of {list(METHODS)}")
-    from training.cxlabels import methods as mth
+    from voc_training.cxlabels import methods as mth
 
     sets = load_eval_sets(root, inhouse)
     gold = sets["cxreal"]
@@ -85,8 +85,8 @@ def run(methods: Sequence[str] = METHODS, encoder_models: Sequence[str | Path] =
         _record(out, preds, time.perf_counter() - t0, sets)
     wanted = [m for m in ("tfidf", "tfidf+lexicon") if m in methods]
     if wanted:
-        from datasets.inhouse import load_inhouse
-        from training.cxlabels.loader import load_cxreal
+        from voc_datasets.inhouse import load_inhouse
+        from voc_training.cxlabels.loader import load_cxreal
 
         t0 = time.perf_counter()
         excluded = [t for s in sets.values() for t in s["text"]]
@@ -98,7 +98,7 @@ def run(methods: Sequence[str] = METHODS, encoder_models: Sequence[str | Path] =
         t0 = time.perf_counter()
         preds = {k: mth.encoder(model_dir, v) for k, v in sets.items()}
         _record(out, preds, time.perf_counter() - t0, sets)
-    from training.cxlabels.predictions import read_predictions
+    from voc_training.cxlabels.predictions import read_predictions
 
     for name, path in _parse_predictions(predictions):
         t0 = time.perf_counter()
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                                                                f"(e.g. {DOC_FILE})")
     args = parser.parse_args(argv)
     from bench.machine import describe
-    from training.cxlabels.report import update_doc
+    from voc_training.cxlabels.report import update_doc
 
     started = time.perf_counter()
     try:
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (DataError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    result = {"command": "python -m training.cxlabels.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
+    result = {"command": "python -m voc_training.cxlabels.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
               "machine": describe(), "date": datetime.now(UTC).isoformat(timespec="seconds"), **body,
               "seconds": round(time.perf_counter() - started, 1)}
     if args.out:

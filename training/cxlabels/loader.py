@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.cxlabels.select import read_source, text_key
-from training.data import DataError, datasets_root
 from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
+from voc_training.cxlabels.select import read_source, text_key
+from voc_training.data import DataError, datasets_root
 
 LABELS_FILE = Path(__file__).resolve().parents[2] / "datasets" / "cxreal" / "labels.csv"
 SPLITS = ("train", "eval")

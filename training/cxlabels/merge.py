@@ -1,6 +1,6 @@
 """Merge annotators' label files into ``datasets/cxreal/labels.csv`` (keys and labels only, no text).
 
-    python -m training.cxlabels.merge --work /path/to/labelwork [--corrections qc/corrections.jsonl]
+    python -m voc_training.cxlabels.merge --work /path/to/labelwork [--corrections qc/corrections.jsonl]
 
 Evidence spans are stored as character offsets into the source text (``evidence_start``/``evidence_end``),
 so the committed file holds no third-party text; the loader joins texts from ../shared at run time.
@@ -13,7 +13,7 @@ import csv
 import json
 from pathlib import Path
 
-from training.cxlabels.loader import LABELS_FILE, validate_labels
+from voc_training.cxlabels.loader import LABELS_FILE, validate_labels
 
 FIELDS = ("source", "row", "text_sha1", "domain", "channel", "split", "sentiment", "cause", "journey_stage",
           "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator")

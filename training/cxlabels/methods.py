@@ -3,13 +3,13 @@
 * ``production`` — voc's default pipeline as ``voc analyze`` runs it (PII redaction, then the shipped sentiment
   and emotion TF-IDF models, the shipped topic / cause / journey-stage heads combined with the analyzers'
   lexicons — or the lexicons alone where no head is shipped);
-* ``tfidf`` — one TF-IDF + logistic-regression head per field (``models.tfidf.TfidfClassifier``, as
+* ``tfidf`` — one TF-IDF + logistic-regression head per field (``voc_models.tfidf.TfidfClassifier``, as
   ``training/train_defaults.py`` uses it) trained on the cxreal train split + the in-house train set;
 * ``tfidf+lexicon`` — the same TF-IDF features plus the production analyzers' lexicon scores (cause cue and
   similarity scores, stage cue strengths, taxonomy topic strengths) for cause, stage and topics;
-* ``encoder`` — a multi-task encoder directory (``models.multitask.runner_for(dir).proba``).
+* ``encoder`` — a multi-task encoder directory (``voc_models.multitask.runner_for(dir).proba``).
 
-Predictions files (any other method, e.g. zero-shot) are read by ``training.cxlabels.predictions``.
+Predictions files (any other method, e.g. zero-shot) are read by ``voc_training.cxlabels.predictions``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from training.cxlabels.loader import TOPICS
-from training.cxlabels.metrics import MULTI_FIELDS, NONE, SINGLE_FIELDS, Predictions
-from training.cxlabels.select import text_key
 from voc.vocab import EMOTIONS, NO_EMOTION
+from voc_training.cxlabels.loader import TOPICS
+from voc_training.cxlabels.metrics import MULTI_FIELDS, NONE, SINGLE_FIELDS, Predictions
+from voc_training.cxlabels.select import text_key
 
 #: TF-IDF heads: regularisation of TfidfClassifier's default (not tuned on the eval split)
 TFIDF_C = 4.0
@@ -181,8 +181,8 @@ class TfidfHeads:
         self.lexicon: LexiconFeatures | None = None
 
     def fit(self, frame: pd.DataFrame, lexicon: bool = True) -> TfidfHeads:
-        from models.base import ModelInfo
-        from models.tfidf import TfidfClassifier
+        from voc_models.base import ModelInfo
+        from voc_models.tfidf import TfidfClassifier
 
         for name in ("sentiment", *LEXICON_FIELDS, "emotions"):
             info = ModelInfo(name=f"cx-{name}-tfidf", version="eval", task=name, kind="tfidf", labels=[])
@@ -201,7 +201,7 @@ class TfidfHeads:
                          format="csr")
 
     def _fit_combined(self, name: str, frame: pd.DataFrame, lex: np.ndarray) -> tuple[list, np.ndarray | None]:
-        from models.tfidf import _tune_thresholds
+        from voc_models.tfidf import _tune_thresholds
 
         x = self._features(name, list(frame["text"]), lex)
         labels = _label_set(name)
@@ -280,7 +280,7 @@ HEAD_VOCAB: dict[str, set[str]] = {
 def encoder(model_dir: str | Path, frame: pd.DataFrame) -> Predictions:
     """A multi-task encoder directory: argmax of the single-label heads ("—" = none), thresholds of the
     multi-label heads from ``voc_model.json`` ``heads``. Heads the model lacks are not scored."""
-    from models.multitask import runner_for
+    from voc_models.multitask import runner_for
 
     runner = runner_for(model_dir)
     heads = runner.info.heads

@@ -25,8 +25,8 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from training.cxlabels.loader import TOPICS
 from voc.vocab import COMPLAINT_CAUSES, EMOTIONS, JOURNEY_STAGES, SENTIMENTS
+from voc_training.cxlabels.loader import TOPICS
 
 FIELDS: tuple[str, ...] = ("sentiment", "cause", "journey_stage", "topics", "emotions")
 SINGLE_FIELDS = {"sentiment": SENTIMENTS, "cause": COMPLAINT_CAUSES, "journey_stage": JOURNEY_STAGES}

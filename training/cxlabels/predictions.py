@@ -12,7 +12,7 @@ A JSONL file, one object per eval row, UTF-8::
   one line must be given on every line (fields left out everywhere are not scored). ``cause`` /
   ``journey_stage``: a label, or ``""`` / ``null`` / ``"—"`` for none. ``topics`` / ``emotions``: a list or a
   ``|``-joined string; ``[]`` (or ``"нет эмоции"``) for none. Labels must come from the vocabularies
-  (``voc.vocab``, ``training.cxlabels.loader.TOPICS``).
+  (``voc.vocab``, ``voc_training.cxlabels.loader.TOPICS``).
 * every eval row exactly once; lines keyed to a **train** row are skipped and counted (``ignored_train_rows``);
   any other key, a duplicate, a bad label or bad JSON fails with the file, line and field.
 * optional ``method`` (same on every line) names the method; otherwise the file name does.
@@ -26,10 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-from training.cxlabels.loader import LABELS_FILE
-from training.cxlabels.metrics import FIELDS, MULTI_FIELDS, NONE, SINGLE_FIELDS, Predictions
-from training.data import DataError
 from voc.vocab import NO_EMOTION
+from voc_training.cxlabels.loader import LABELS_FILE
+from voc_training.cxlabels.metrics import FIELDS, MULTI_FIELDS, NONE, SINGLE_FIELDS, Predictions
+from voc_training.data import DataError
 
 
 def _value(name: str, value: Any, where: str) -> Any:

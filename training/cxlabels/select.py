@@ -5,7 +5,7 @@ The draw is deterministic (fixed seed, fixed quotas per source). Each row is ide
 and ``text_sha1`` (first 16 hex digits of the SHA-1 of the whitespace-normalised text), so labels can be
 committed without the text and joined back at run time (training/cxlabels/loader.py).
 
-    python -m training.cxlabels.select --out /tmp/cx-slices --slices 4
+    python -m voc_training.cxlabels.select --out /tmp/cx-slices --slices 4
 """
 
 from __future__ import annotations

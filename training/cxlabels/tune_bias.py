@@ -1,12 +1,12 @@
 """Calibrate the label biases of the shipped cause and journey-stage heads — and with them the «no cause» /
 «no stage» gate — by cross-validation on the cxreal **train** split only (the eval split is never read).
 
-    python -m training.cxlabels.tune_bias [--folds 5] [--cache DIR] [--out bench/results/cx_bias_cv.json]
+    python -m voc_training.cxlabels.tune_bias [--folds 5] [--cache DIR] [--out bench/results/cx_bias_cv.json]
 
 A bias ``b`` per label is added to the head's log-probabilities (= to the logistic regression's intercepts, so the
 shipped head keeps its format): ``b[«—»]`` moves the line between «some cause / stage» and «none» — the gate —, the
 others re-weight the labels against each other (class priors). The out-of-fold probabilities of
-``training.cxlabels.tune_heads`` (each fold's head fitted on the other folds) go through the analyzers' own
+``voc_training.cxlabels.tune_heads`` (each fold's head fitted on the other folds) go through the analyzers' own
 decision rules (``cause_rule``, ``stage_rule``) on the cxreal train rows as ``voc analyze`` sees them (redacted text,
 the shipped sentiment label, the lexicons). Biases are fitted by coordinate ascent over a grid; the estimate that
 chooses is **nested**: each fold decided with the biases fitted on the other folds' rows.
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from training.cxlabels.tune_heads import (
+from voc_training.cxlabels.tune_heads import (
     CAUSE_LABELS,
     STAGE_LABELS,
     cause_rule,
@@ -157,8 +157,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import pickle
 
-    from training.cxlabels.tune_heads import oof_all, production_context, stage_hints
-    from training.train_cx_defaults import HEAD_C, folds, load_training_frame
+    from voc_training.cxlabels.tune_heads import oof_all, production_context, stage_hints
+    from voc_training.train_cx_defaults import HEAD_C, folds, load_training_frame
 
     frame, _ = load_training_frame()
     splits = folds(frame, args.folds)
@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     _show("stage", entry)
     res["stacking"] = stacking(p_cause, p_stage, ctx, sent, lex, gold_cause, gold_stage, fold_of)
     _show("stacking", res["stacking"])
-    res["command"] = "python -m training.cxlabels.tune_bias " + " ".join(sys.argv[1:] if argv is None else argv)
+    res["command"] = "python -m voc_training.cxlabels.tune_bias " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 

@@ -2,10 +2,10 @@
 cross-validation on the cxreal **train** split only (the eval split is never read; its texts, and the cxreal train
 texts, are dropped from every other source).
 
-    python -m training.cxlabels.tune_emotions [--alphas 0 0.25 0.5 0.75 1] [--C 1 4] [--folds 5]
+    python -m voc_training.cxlabels.tune_emotions [--alphas 0 0.25 0.5 0.75 1] [--C 1 4] [--folds 5]
                                               [--out bench/results/cx_emotions_cv.json]
 
-Two linear heads on the same TF-IDF features: the **shared** head of ``training.train_defaults`` (cedr,
+Two linear heads on the same TF-IDF features: the **shared** head of ``voc_training.train_defaults`` (cedr,
 semeval2025_ru, ru_izard, silver благодарность rows, in-house train; features fitted on those texts) and a **cxreal**
 head (one logistic regression per emotion on the cxreal train rows, all six emotions annotated). The shipped head is
 their logit blend ``(1 − α)·shared + α·cxreal`` — again one linear model, so it ships as the same ``TfidfClassifier``
@@ -77,9 +77,9 @@ def emotion_training_rows(drop_texts: Sequence[str]) -> Any:
     """The emotion head's training rows (``train_defaults.train_emotions``) minus any text equal to ``drop_texts``
     (the cxreal and in-house texts: eval ones never train, train ones enter with their gold labels instead), and the
     number dropped; ``data.inhouse_positives`` = the in-house positives per emotion (``drop_sparse_annotations``)."""
-    from training.cxlabels.select import text_key
-    from training.data import INHOUSE_SOURCE, drop_sparse_annotations, load_emotions_train
-    from training.train_defaults import EMOTION_INHOUSE_MIN_POSITIVES
+    from voc_training.cxlabels.select import text_key
+    from voc_training.data import INHOUSE_SOURCE, drop_sparse_annotations, load_emotions_train
+    from voc_training.train_defaults import EMOTION_INHOUSE_MIN_POSITIVES
 
     data = load_emotions_train(inhouse=True)
     data.inhouse_positives = drop_sparse_annotations(data, INHOUSE_SOURCE, EMOTION_INHOUSE_MIN_POSITIVES)
@@ -109,10 +109,10 @@ class EmotionCV:
 
 
 def fit_shared(data: Any, C: float = 4.0, source_weights: dict[str, float] | None = None) -> Any:
-    """The shared emotion head (``training.train_defaults`` recipe, no validation hold-out) on ``data``."""
-    from models.base import ModelInfo
-    from models.tfidf import TfidfClassifier
+    """The shared emotion head (``voc_training.train_defaults`` recipe, no validation hold-out) on ``data``."""
     from voc.vocab import EMOTIONS
+    from voc_models.base import ModelInfo
+    from voc_models.tfidf import TfidfClassifier
 
     t0 = time.perf_counter()
     base = TfidfClassifier(ModelInfo(name="emotions-tfidf", version="0", task="emotions", kind="tfidf", labels=[]),
@@ -193,7 +193,7 @@ def summary(cv: EmotionCV, alpha: float, C: float) -> dict[str, Any]:
 
 def blended_head(cv: EmotionCV, alpha: float, C: float) -> Any:
     """The shipped head: the shared head's coefficients blended with a cxreal head fitted on every cxreal row."""
-    from models.tfidf import _round_f16
+    from voc_models.tfidf import _round_f16
 
     coef, intercept, fitted = fit_cx_head(cv.x_cx, cv.y, C)
     fitted &= cv.fitted[C]
@@ -212,10 +212,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS_FILE)
     args = parser.parse_args(argv)
 
-    from datasets.inhouse import load_inhouse
-    from training.cxlabels.loader import load_cxreal
-    from training.train_cx_defaults import load_training_frame
-    from training.train_defaults import EMOTION_C, EMOTION_SOURCE_WEIGHTS
+    from voc_datasets.inhouse import load_inhouse
+    from voc_training.cxlabels.loader import load_cxreal
+    from voc_training.train_cx_defaults import load_training_frame
+    from voc_training.train_defaults import EMOTION_C, EMOTION_SOURCE_WEIGHTS
 
     frame, _ = load_training_frame()  # cxreal train minus any text equal to an eval text
     cx = frame[frame["source"] == "cxreal"].reset_index(drop=True)
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     best = max(res["settings"], key=lambda r: (r["micro_f1_nested"], -r["alpha"]))
     res["chosen"] = {"alpha": best["alpha"], "C": best["C"], "micro_f1_nested": best["micro_f1_nested"],
                      "rule": "the highest nested micro-F1 (ties: the smaller alpha)"}
-    res["command"] = "python -m training.cxlabels.tune_emotions " + " ".join(sys.argv[1:] if argv is None else argv)
+    res["command"] = "python -m voc_training.cxlabels.tune_emotions " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(res["chosen"], ensure_ascii=False))
     print(f"wrote {args.out}")

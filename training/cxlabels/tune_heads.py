@@ -1,16 +1,16 @@
 """Choose how the analyzers combine the shipped heads with their lexicons, by cross-validation on the cxreal
 **train** split only (the eval split is never read here).
 
-    python -m training.cxlabels.tune_heads [--folds 5] [--C 2 4 8] [--cache DIR] [--out bench/results/cx_heads_cv.json]
+    python -m voc_training.cxlabels.tune_heads [--folds 5] [--C 2 4 8] [--cache DIR] [--out bench/results/cx_heads_cv.json]
 
-1. Out-of-fold head probabilities: the training rows of ``training.train_cx_defaults`` (cxreal train + in-house
+1. Out-of-fold head probabilities: the training rows of ``voc_training.train_cx_defaults`` (cxreal train + in-house
    train) in stratified folds; each fold's heads (cause, journey stage, topics) are fitted on the other folds, for
    every C of the grid (the TF-IDF features are fitted once per fold).
 2. The production context of each cxreal train row, as ``voc analyze`` sees it: the redacted text, the shipped
    sentiment model's label, the cause lexicon's label, the stage lexicon's cue scores and the taxonomy topics.
 3. The combination rules (``cause_rule``, ``stage_rule``, ``topics_rule`` — the same decisions the analyzers
    take, written over arrays) are scored on the cxreal rows for a small grid of settings, with the eval
-   split's metrics (``training.cxlabels.metrics``). The chosen settings are the defaults of the analyzers
+   split's metrics (``voc_training.cxlabels.metrics``). The chosen settings are the defaults of the analyzers
    (docs/cause_and_stage.md); ``--verify`` re-runs the real analyzers on the folds to check the simulation.
 """
 
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.base import NONE_LABEL
-from training.cxlabels.loader import TOPICS
-from training.cxlabels.metrics import multi_scores, single_scores
 from voc.vocab import COMPLAINT_CAUSES, JOURNEY_STAGES
+from voc_models.base import NONE_LABEL
+from voc_training.cxlabels.loader import TOPICS
+from voc_training.cxlabels.metrics import multi_scores, single_scores
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "cx_heads_cv.json"
@@ -42,7 +42,7 @@ C_GRID = (2.0, 4.0, 8.0)
 def oof_all(frame: pd.DataFrame, splits: Sequence[tuple[np.ndarray, np.ndarray]], c_grid: Sequence[float],
             tasks: Sequence[str]) -> dict[str, np.ndarray]:
     """``{f"{task}@{C}": (n_rows, n_labels)}`` out-of-fold probabilities; features fitted once per fold/task."""
-    from training.train_cx_defaults import fit_head, head_data
+    from voc_training.train_cx_defaults import fit_head, head_data
 
     out: dict[str, np.ndarray] = {}
     for task in tasks:
@@ -216,7 +216,7 @@ def score_topics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
 # ---------------------------------------------------------------- the grid
 def tune(frame: pd.DataFrame, oof: dict[str, np.ndarray], ctx: dict[str, Any], c_grid: Sequence[float]) -> dict:
     """Every setting of the grid scored on the cxreal rows; the best per field by its key metric."""
-    from training.train_cx_defaults import INHOUSE_UNANNOTATED_TOPICS, head_data, topic_thresholds
+    from voc_training.train_cx_defaults import INHOUSE_UNANNOTATED_TOPICS, head_data, topic_thresholds
 
     cx = np.array([i for i, s in enumerate(frame["source"]) if s == "cxreal"])
     gold = frame.iloc[cx].reset_index(drop=True)
@@ -280,9 +280,9 @@ def verify(frame: pd.DataFrame, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     directories: the analyzers' own combination with their default settings, not a simulation."""
     import tempfile
 
-    from training.train_cx_defaults import HEAD_C, TASKS, fit_head, head_data, topic_thresholds
     from voc.pipeline import ComponentSpec, Pipeline, PipelineConfig
     from voc.schema import Feedback
+    from voc_training.train_cx_defaults import HEAD_C, TASKS, fit_head, head_data, topic_thresholds
 
     cx = np.array([i for i, s in enumerate(frame["source"]) if s == "cxreal"])
     data = {task: head_data(frame, task) for task in TASKS}
@@ -323,8 +323,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--verify", action="store_true",
                         help="also run the real analyzers (their defaults, HEAD_C) on the folds")
     args = parser.parse_args(argv)
-    from training.data import DataError
-    from training.train_cx_defaults import TASKS, folds, load_training_frame
+    from voc_training.data import DataError
+    from voc_training.train_cx_defaults import TASKS, folds, load_training_frame
 
     try:
         frame, _ = load_training_frame()
@@ -344,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ctx = production_context([frame["text"].iloc[i] for i in cx])
     res = tune(frame, oof, ctx, args.C)
     res["folds"] = args.folds
-    res["command"] = "python -m training.cxlabels.tune_heads " + " ".join(sys.argv[1:] if argv is None else argv)
+    res["command"] = "python -m voc_training.cxlabels.tune_heads " + " ".join(sys.argv[1:] if argv is None else argv)
     res["chosen"] = choose(res)
     print(json.dumps(res["chosen"], ensure_ascii=False, indent=1))
     if args.verify:

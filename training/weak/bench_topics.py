@@ -1,6 +1,6 @@
 """Throughput of the taxonomy topic analyzer on ~300-character texts, in records per CPU-second.
 
-    python -m training.weak.bench_topics [--rows 20000]
+    python -m voc_training.weak.bench_topics [--rows 20000]
 
 Texts are built by joining in-house train texts to about 300 characters (each record different, so the
 lemma cache sees a realistic vocabulary). CPU time of this process is measured, so the number stays
@@ -13,9 +13,9 @@ import argparse
 import random
 import time
 
-from datasets.inhouse import load_inhouse
 from voc.analyzers.topics import TopicAnalyzer
 from voc.schema import Feedback, Findings
+from voc_datasets.inhouse import load_inhouse
 
 
 def make_texts(rows: int, chars: int = 300, seed: int = 0) -> list[str]:

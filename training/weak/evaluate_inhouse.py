@@ -1,6 +1,6 @@
 """Scores of the rule/weakly-supervised analyzers on the in-house labelled set.
 
-    python -m training.weak.evaluate_inhouse [--split eval|train] [--json out.json]
+    python -m voc_training.weak.evaluate_inhouse [--split eval|train] [--json out.json]
 
 * cause: macro-F1 over the gold negative rows (the analyzer sees them as negative);
 * journey stage: macro-F1 of the stage predicted from the text only (no record stage, no ticket); the
@@ -23,11 +23,11 @@ import numpy as np
 from sklearn.metrics import classification_report, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from datasets.inhouse import load_inhouse
 from voc.analyzers.cause import CauseAnalyzer
 from voc.analyzers.journey import JourneyStageAnalyzer
 from voc.analyzers.topics import TopicAnalyzer
 from voc.schema import Feedback, Findings
+from voc_datasets.inhouse import load_inhouse
 
 
 def evaluate(split: str = "eval") -> dict[str, Any]:

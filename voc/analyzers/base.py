@@ -7,10 +7,10 @@ registers each one with ``Language.factory`` (what it assigns and requires) and 
 with ``nlp.pipe``. Called on records (``analyzer(records, findings)``) an analyzer makes the Docs itself, clears
 its own evidence first and records its version: inside a pipeline both are the pipeline's work.
 
-Model-backed analyzers reach their model through :class:`LazyModel` — one interface (``models.base.TextClassifier``)
+Model-backed analyzers reach their model through :class:`LazyModel` — one interface (``voc_models.base.TextClassifier``)
 for every model kind: the model directory is found and checked (task, labels) when the analyzer is built, the
 weights load on first use. ``model``: a path/name, ``"lexicon"`` for none, or None (the profile's model of the
-task, ``models.registry.task_model_path``). :class:`TaskHead` is the shared view of a single-label head with a
+task, ``voc_models.registry.task_model_path``). :class:`TaskHead` is the shared view of a single-label head with a
 "—" (none) class (cause, journey stage).
 """
 
@@ -27,9 +27,9 @@ from typing import ClassVar
 import numpy as np
 from spacy.tokens import Doc
 
-from models.base import NONE_LABEL, ModelInfo, TextClassifier
 from voc.analyzers.nlp import add_evidence, findings_of, make_docs, record_of
 from voc.schema import Evidence, Feedback, Findings
+from voc_models.base import NONE_LABEL, ModelInfo, TextClassifier
 
 LOG = logging.getLogger("voc.analyzers")
 #: the ``model`` option value that keeps an analyzer on its lexicon whatever the profile says
@@ -99,7 +99,7 @@ class LazyModel:
     """The model of one task: found and checked when built, loaded on first use (``get``), shared by threads."""
 
     def __init__(self, model: str | Path | None, task: str, profile: str = "default", *, required: bool = True) -> None:
-        from models.registry import MULTITASK_KINDS, resolve, task_model_path
+        from voc_models.registry import MULTITASK_KINDS, resolve, task_model_path
 
         self.task = task
         target = model if model is not None else task_model_path(task, profile)
@@ -144,7 +144,7 @@ class LazyModel:
         return self.path is not None
 
     def get(self) -> TextClassifier:
-        """The loaded model (weights read on the first call; ``models.registry`` caches them per process)."""
+        """The loaded model (weights read on the first call; ``voc_models.registry`` caches them per process)."""
         model = self._model
         if model is None:
             if self.path is None:
@@ -152,7 +152,7 @@ class LazyModel:
             with self._lock:
                 model = self._model
                 if model is None:
-                    from models.registry import load_task_model
+                    from voc_models.registry import load_task_model
 
                     model = load_task_model(self.path, self.task)
                     if model is None:  # not reached: with a path given it loads or raises

@@ -25,7 +25,7 @@ it knows, its probability being the confidence:
 * the lexicon still decides when the head's cause is the fallback («другое») and the lexicon has a specific
   cause, and for configured causes the head does not know.
 
-The defaults were chosen by cross-validation on the cxreal train split (``training.cxlabels.tune_heads``,
+The defaults were chosen by cross-validation on the cxreal train split (``voc_training.cxlabels.tune_heads``,
 docs/cause_and_stage.md). Evidence for a head's cause: its lexicon cue words when the text has any, else the
 occluded phrases/sentences that lowered the head's probability most (``TextClassifier.explain_spans``).
 Without a model only negative records get a cause.

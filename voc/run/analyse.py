@@ -31,8 +31,8 @@ class ChunkState(NamedTuple):
     """What analysing a chunk needs besides the chunk (a worker gets it once, through the pool initializer)."""
 
     pipeline: Any
-    gate: PrivacyGate | None
-    index: TicketIndex | None
+    gate: PrivacyGate
+    tickets: TicketIndex | None
     link_window_days: float
 
 

@@ -23,7 +23,7 @@ from voc.run.analyse import ChunkState, analyse_chunk, commit_chunk
 
 #: Imported once by the fork server, so workers start without re-importing pandas, sklearn and voc
 #: (nothing here starts a native thread pool: torch and onnxruntime load in the workers, with the models).
-PRELOAD = ["voc.run.analyse", "voc.pipeline", "voc.analyzers.builtin", "voc.redact", "models.tfidf"]
+PRELOAD = ["voc.run.analyse", "voc.pipeline", "voc.analyzers.builtin", "voc.redact", "voc_models.tfidf"]
 #: A pipeline larger than this, pickled, is rebuilt by each worker from the run spec instead of sent.
 MAX_SENT_BYTES = 256 << 20
 
@@ -96,7 +96,7 @@ class LocalPool:
         ctx.set_forkserver_preload(PRELOAD)
         blob, spec = pipeline_payload(self.state.pipeline, self.spec)
         state = self.state
-        initargs = (voc_environment(), blob, spec, state.gate, state.index, state.link_window_days, self.parts)
+        initargs = (voc_environment(), blob, spec, state.gate, state.tickets, state.link_window_days, self.parts)
         return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker, initargs=initargs)
 
     def submit(self, i: int, chunk: Any) -> Future:

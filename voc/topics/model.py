@@ -337,7 +337,7 @@ class TopicModel:
         """Write the model directory (JSON + safetensors + joblib/pickle; all offline)."""
         from safetensors.numpy import save_file
 
-        from models.base import ModelInfo
+        from voc_models.base import ModelInfo
 
         self._check_fitted()
         out = Path(model_dir)

@@ -24,9 +24,9 @@ CACHE.mkdir(parents=True, exist_ok=True)
 from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from training.data import SENTIMENT_EVAL_SETS, load_cx_sentiment_train, load_sentiment_eval  # noqa: E402
-from training.train_defaults import SENTIMENT_SOURCE_WEIGHTS  # noqa: E402
 from voc.vocab import SENTIMENTS  # noqa: E402
+from voc_training.data import SENTIMENT_EVAL_SETS, load_cx_sentiment_train, load_sentiment_eval  # noqa: E402
+from voc_training.train_defaults import SENTIMENT_SOURCE_WEIGHTS  # noqa: E402
 
 LABELS = list(SENTIMENTS)
 TOKEN_RE = re.compile(r"[a-zа-яё0-9]+|[!?()]+|[^\w\s]", re.IGNORECASE)
@@ -59,7 +59,7 @@ def shipped_probs(texts, va, tests):
     if f.exists():
         z = np.load(f)
         return z["val"], {n: z[n] for n in tests}
-    from models.tfidf import TfidfClassifier
+    from voc_models.tfidf import TfidfClassifier
     m = TfidfClassifier.load(ROOT / "models/shipped/sentiment-tfidf")
     assert m.labels == LABELS, m.labels
     pv = m.predict_proba([texts[i] for i in va])
@@ -71,7 +71,7 @@ def shipped_probs(texts, va, tests):
 def navec():
     from navec import Navec
 
-    from training.pretrain import navec_path
+    from voc_training.pretrain import navec_path
     return Navec.load(navec_path())
 
 

@@ -74,7 +74,7 @@ res["navec_mean_max_lr"] = {f"C={C}": fit_eval(mm, C, "mean+max") for C in (0.1,
 res["navec_sif_max_lr"] = {"C=1.0": fit_eval(np.r_[300:900], 1.0, "sif+max")}
 
 # concat with TF-IDF features of the shipped vectorizer (vocab/idf fitted on exactly this train part)
-from models.tfidf import TfidfClassifier  # noqa: E402
+from voc_models.tfidf import TfidfClassifier  # noqa: E402
 
 m = TfidfClassifier.load(OUT.parent.parent / "models/shipped/sentiment-tfidf")
 Xtf = m.transform(texts)

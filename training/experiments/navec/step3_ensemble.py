@@ -7,7 +7,7 @@ from itertools import product
 
 from common import CACHE, OUT, load_all, macro_f1, np, shipped_probs
 
-from training.evaluate import paired_bootstrap_macro_f1
+from voc_training.evaluate import paired_bootstrap_macro_f1
 
 texts, y, w, tr, va, tests = load_all()
 pv0, pt0 = shipped_probs(texts, va, tests)
