@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,6 +41,19 @@ def texts(n: int, seed: int = 0) -> list[str]:
     rnd = random.Random(seed)
     return [" ".join(rnd.choice(PHRASES).format(o=rnd.choice(OBJECTS)) for _ in range(rnd.randint(1, 3))).capitalize()
             for _ in range(n)]
+
+
+def real_texts(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct real feedback texts (train-side files of ../shared, mean ≈ 170 characters), drawn the
+    way ``bench/throughput.py --real`` draws them (its cached CSV under bench/data, never committed)."""
+    import pandas as pd
+
+    from bench.throughput import make_real_input
+
+    path = make_real_input(30_000, ROOT / "bench" / "data" / "real_30000.csv")
+    pool = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=["текст"])["текст"].tolist()
+    random.Random(seed).shuffle(pool)
+    return pool[:n]
 
 
 def machine() -> dict:
@@ -118,6 +132,83 @@ async def closed_loop(base: str, headers: dict, clients: int, seconds: float, bo
     return {"clients": clients, **summary(lat, errors, wall, None)}
 
 
+def _classify_app(pipeline_config: Path | None) -> Any:
+    from api.app import create_app
+    from api.settings import Settings
+
+    values: dict[str, Any] = {"data_dir": Path(tempfile.mkdtemp(prefix="voc-prof-")) / "data", "workers": 0,
+                              "log_level": "WARNING"}
+    if pipeline_config:
+        values["pipeline_config"] = pipeline_config.resolve()
+    return create_app(Settings.model_validate(values), start_workers=False, start_sender=False)
+
+
+def _run_sequential(client: Any, headers: dict, bodies: list[str]) -> None:
+    for text in bodies:
+        client.post("/v1/classify", headers=headers, json={"text": text, "channel": "review"}).raise_for_status()
+
+
+def profile_requests(n: int, bodies: list[str], pipeline_config: Path | None, top: int = 30) -> dict:
+    """``n`` sequential ``POST /v1/classify`` calls on the in-process app (TestClient, the full ASGI stack:
+    middleware, auth, audit, micro-batcher, pipeline): CPU ms per request (``time.process_time``, all threads)
+    without a profiler, then cProfile's top functions by cumulative time over the same calls, summed over every
+    thread (event loop, micro-batch consumers, thread pools, audit writer)."""
+    import cProfile
+    import io
+    import pstats
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from api.keys import create_key
+
+    warm, timed = bodies[:20], [bodies[20 + i % max(1, len(bodies) - 20)] for i in range(n)]
+    with TestClient(_classify_app(pipeline_config)) as client:
+        token, _ = create_key(client.app.state.voc.sessions, "analyst", "profile")
+        headers = {"Authorization": f"Bearer {token}"}
+        _run_sequential(client, headers, warm)
+        c0, w0 = time.process_time(), time.perf_counter()
+        _run_sequential(client, headers, timed)
+        cpu_ms = (time.process_time() - c0) * 1000 / n
+        wall_ms = (time.perf_counter() - w0) * 1000 / n
+
+    profiles: list[cProfile.Profile] = []
+
+    def per_thread(*_: object) -> None:  # first event of a new thread: its own profiler from then on
+        prof = cProfile.Profile()
+        profiles.append(prof)
+        prof.enable()
+
+    main = cProfile.Profile()
+    threading.setprofile(per_thread)  # every thread the app starts (portal, consumers, pools, audit)
+    try:
+        with TestClient(_classify_app(pipeline_config)) as client:
+            token, _ = create_key(client.app.state.voc.sessions, "analyst", "profile")
+            headers = {"Authorization": f"Bearer {token}"}
+            _run_sequential(client, headers, warm)
+            for prof in list(profiles):
+                prof.clear()  # drop start-up and warm-up
+            main.enable()
+            _run_sequential(client, headers, timed)
+            main.disable()
+            snapshot = []
+            for prof in list(profiles):
+                prof.snapshot_stats()
+                snapshot.append(prof)
+    finally:
+        threading.setprofile(None)
+    out = io.StringIO()
+    stats = pstats.Stats(main, stream=out)
+    for prof in snapshot:
+        if prof.stats:
+            stats.add(prof)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    print(out.getvalue())
+    return {"requests": n, "cpu_ms_per_request": round(cpu_ms, 2), "wall_ms_per_request": round(wall_ms, 2),
+            "how": "in-process TestClient, sequential, time.process_time over all threads, no profiler"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,8 +222,22 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--pipeline-config", type=Path, default=None, help="pipeline.yaml (default: shipped models)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_latency.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default bench/results/api_latency.json (api_latency_real.json with --real)")
+    ap.add_argument("--real", action="store_true", help="real feedback texts from ../shared (mean ≈ 170 chars)")
+    ap.add_argument("--rates", default=None, help="open-loop rates to run alone, e.g. 25,50,100 (default: --rate)")
+    ap.add_argument("--skip-batch", action="store_true", help="no 'during a batch job' phase")
+    ap.add_argument("--profile-requests", type=int, default=0, metavar="N",
+                    help="in-process only: CPU ms per request and cProfile's top functions over N sequential calls")
     args = ap.parse_args()
+    make = real_texts if args.real else texts
+    bodies = make(max(500, args.profile_requests + 20))
+    if args.profile_requests:
+        prof = profile_requests(args.profile_requests, bodies, args.pipeline_config)
+        prof["mean_chars"] = round(statistics.fmean(len(t) for t in bodies), 1)
+        prof["input"] = "real" if args.real else "synthetic"
+        print(json.dumps(prof, ensure_ascii=False))
+        return
 
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     tmp = Path(tempfile.mkdtemp(prefix="voc-bench-"))
@@ -147,7 +252,6 @@ def main() -> None:
     server = subprocess.Popen([py, "-m", "api", "serve", "--port", str(port)], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
-    bodies = texts(500)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
