@@ -236,11 +236,21 @@ class TfidfClassifier(TextClassifier):
         return SegmentProba(self.proba_from_features(self.tfidf(counts)), self.proba_from_features(doc_features),
                             doc_features)
 
+    def _coef_t(self) -> np.ndarray:
+        """``coef_.T`` as a C-contiguous array, kept while ``coef_`` is the same object: scipy's sparse @ dense
+        ravels (copies) a transposed view on every call, the largest per-call cost of a one-text batch."""
+        assert self.coef_ is not None
+        cached = self.__dict__.get("_coef_t_cache")
+        if cached is None or cached[0] is not self.coef_:
+            cached = (self.coef_, np.ascontiguousarray(self.coef_.T))
+            self._coef_t_cache = cached
+        return cached[1]
+
     def proba_from_features(self, features: sp.csr_matrix) -> np.ndarray:
         """Probabilities from a TF-IDF matrix (softmax for single-label, sigmoid per label for multilabel)."""
         if self.coef_ is None or self.intercept_ is None:
             raise RuntimeError("the model is not fitted")
-        z = np.asarray(features @ self.coef_.T, dtype=np.float64) + self.intercept_
+        z = np.asarray(features @ self._coef_t(), dtype=np.float64) + self.intercept_
         if self.multilabel:
             return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         z -= z.max(axis=1, keepdims=True)
