@@ -13,11 +13,13 @@ import json
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
 from api.db import AuditEntry, utcnow
@@ -41,8 +43,10 @@ class AuditRow:
 class AuditWriter:
     """Writes queued audit rows in batches on its own thread."""
 
-    def __init__(self, sessions: sessionmaker, max_queue: int = 10_000, metrics: Any | None = None):
+    def __init__(self, sessions: sessionmaker, max_queue: int = 10_000, metrics: Any | None = None,
+                 linger_s: float = 0.05):
         self.sessions = sessions
+        self.linger_s = linger_s  # rows arriving this soon after the first share its transaction
         self.metrics = metrics
         self._queue: queue.Queue[AuditRow] = queue.Queue(max_queue)
         self._stop = threading.Event()
@@ -70,14 +74,17 @@ class AuditWriter:
             self._thread.join(timeout)
         self.flush()
 
-    def _take(self, wait: float) -> list[AuditRow]:
+    def _take(self, wait: float, linger: float = 0.0) -> list[AuditRow]:
+        """Up to 500 rows: waits ``wait`` for the first, then ``linger`` more for others (one commit for all)."""
         try:
             rows = [self._queue.get(timeout=wait)]
         except queue.Empty:
             return []
+        until = time.monotonic() + linger
         while len(rows) < 500:
             try:
-                rows.append(self._queue.get_nowait())
+                left = until - time.monotonic()
+                rows.append(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
             except queue.Empty:
                 break
         return rows
@@ -92,7 +99,7 @@ class AuditWriter:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rows = self._take(0.2)
+            rows = self._take(0.2, self.linger_s)
             if not rows:
                 continue
             try:
@@ -105,9 +112,12 @@ class AuditWriter:
 
 
 def write_rows(sessions: sessionmaker, rows: list[AuditRow]) -> None:
+    """One multi-row INSERT (SQLAlchemy Core): ORM objects cost ~1 ms of CPU per row on the classify path."""
+    if not rows:
+        return
     with sessions.begin() as s:
-        s.add_all([AuditEntry(at=r.at, key_id=r.key_id, role=r.role, action=r.action, resource=r.resource,
-                              client=r.client) for r in rows])
+        s.execute(insert(AuditEntry), [{"at": r.at, "key_id": r.key_id, "role": r.role, "action": r.action,
+                                        "resource": r.resource, "client": r.client} for r in rows])
 
 
 def record(sessions: sessionmaker, principal: Principal | None, action: str, resource: str,

@@ -112,7 +112,7 @@ class ServiceState:
         from api.microbatch import MicroBatcher
 
         if self.pipeline is not None:
-            self.batcher = MicroBatcher(self.analyze_online, consumers=self.settings.inference_threads,
+            self.batcher = MicroBatcher(self.analyze_online, consumers=self.settings.classify_consumers,
                                         max_items=self.settings.max_items,
                                         max_pending=max(self.settings.classify_queue_max_items, self.settings.max_items))
             self.batcher.start()
