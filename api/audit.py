@@ -90,12 +90,22 @@ class AuditWriter:
         return rows
 
     def _write(self, rows: list[AuditRow]) -> None:
-        write_rows(self.sessions, rows)
+        try:
+            write_rows(self.sessions, rows)
+        finally:
+            for _ in rows:
+                self._queue.task_done()
 
-    def flush(self) -> None:
-        """Write whatever is queued now (tests, shutdown)."""
+    def flush(self, timeout: float = 5.0) -> None:
+        """Write whatever is queued now and wait (up to ``timeout``) for rows the writer thread holds (tests,
+        shutdown)."""
         while rows := self._take(0.0):
             self._write(rows)
+        done = self._queue.all_tasks_done
+        end = time.monotonic() + timeout
+        with done:
+            while self._queue.unfinished_tasks and (left := end - time.monotonic()) > 0:
+                done.wait(left)
 
     def _run(self) -> None:
         while not self._stop.is_set():
