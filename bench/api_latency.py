@@ -53,6 +53,8 @@ def real_texts(n: int, seed: int = 0) -> list[str]:
     way ``bench/throughput.py --real`` draws them (its cached CSV under bench/data, never committed)."""
     import pandas as pd
 
+    if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the repository root may not be
+        sys.path.insert(0, str(ROOT))
     from bench.throughput import make_real_input
 
     path = make_real_input(30_000, ROOT / "bench" / "data" / "real_30000.csv")
