@@ -72,6 +72,8 @@ class ServiceMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         self.metrics.request_seconds.labels(template, scope.get("method", ""), str(status["code"])).observe(elapsed)
+        if not log.isEnabledFor(logging.INFO):
+            return
         principal = (scope.get("state") or {}).get("principal")
         client = scope.get("client")
         log.info(json.dumps({

@@ -31,6 +31,9 @@ class Settings(BaseModel):
     max_request_kb: float = Field(2048.0, gt=0, description="largest JSON request body")
     max_items: int = Field(256, ge=1, le=10_000)
     inference_threads: int = Field(2, ge=1, le=64)
+    classify_consumers: int = Field(
+        1, ge=1, le=64, description="micro-batch threads of /v1/classify; 1 batches most (the TF-IDF pipeline "
+                                    "holds the GIL, a second thread only halves the batches)")
     redact_names: str = Field("morph", description="online name masker: morph | natasha | off")
     pipeline_config: Path | None = Field(None, description="pipeline.yaml (components and their models)")
     chunk_size: int = Field(20_000, ge=1)

@@ -203,3 +203,25 @@ def test_microbatcher_groups_concurrent_requests_and_isolates_failures():
     good, bad = asyncio.run(scenario())
     assert good[1][0].feedback_id == "g" and isinstance(bad, RuntimeError)
     assert max(calls) > 2 and len(calls) < 12 and max(calls) <= 8
+
+
+def test_audit_writer_groups_rows_and_flush_waits_for_rows_it_holds(sessions):
+    import time
+
+    from sqlalchemy import func, select
+
+    from voc_api.audit import AuditRow, AuditWriter
+    from voc_api.db import AuditEntry, utcnow
+
+    writer = AuditWriter(sessions, linger_s=0.3)
+    writer.start()
+    try:
+        for i in range(3):
+            writer.submit(AuditRow(at=utcnow(), key_id="k", role="service", action="classify",
+                                   resource=f"items:{i}", client="127.0.0.1"))
+        time.sleep(0.05)  # the writer has taken the rows and lingers for more
+        writer.flush()
+        with sessions() as s:
+            assert s.scalar(select(func.count()).select_from(AuditEntry)) == 3
+    finally:
+        writer.stop()

@@ -136,3 +136,26 @@ def test_sample_weight_is_validated_and_used():
     weights = [0.0 if lab == "neutral" and i % 2 else 1.0 for i, lab in enumerate(labels)]
     model = TfidfClassifier(C=10.0).fit(texts, labels, sample_weight=weights)
     assert model.predict(["Заказ оформил вчера"]) == ["neutral"]
+
+
+def test_blockwise_tfidf_equals_per_block_reference():
+    """The one-pass TF-IDF (online fast path) gives the per-block sublinear TF-IDF + L2 of the reference."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from voc_models.tfidf import _blockwise_tfidf, _sublinear_tfidf
+
+    rng = np.random.default_rng(0)
+    nw, nc = 40, 60
+    dense = rng.integers(0, 4, size=(7, nw + nc)) * (rng.random((7, nw + nc)) < 0.2)
+    dense[3] = 0  # an empty row
+    dense[4, :nw] = 0  # a row with chars only
+    counts = sp.csr_matrix(dense.astype(np.float32))
+    word_idf = rng.random(nw).astype(np.float32) + 1
+    char_idf = rng.random(nc).astype(np.float32) + 1
+    ref = sp.hstack([_sublinear_tfidf(counts[:, :nw], word_idf), _sublinear_tfidf(counts[:, nw:], char_idf)],
+                    format="csr")
+    got = _blockwise_tfidf(counts, nw, word_idf, char_idf)
+    assert got.shape == ref.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got.toarray(), ref.toarray(), rtol=1e-5, atol=1e-6)
+    assert counts.toarray().tolist() == dense.astype(np.float32).tolist()  # the input is not changed

@@ -46,7 +46,7 @@ async def classify(
     if state.pipeline is None or state.batcher is None:
         raise ProblemError(503, "models are not loaded yet; see /readyz", headers={"Retry-After": "5"})
     items, single = items_of(body, state.settings.max_items)
-    digest = body_hash(body)
+    digest = body_hash(body) if idem_key is not None else ""
     if idem_key is not None:
         replay = await run_in_threadpool(idempotent_lookup, state.sessions, principal.key_id, idem_key, digest)
         if replay is not None:
@@ -69,8 +69,9 @@ async def classify(
     if idem_key is not None:
         await state.run_inference(lambda: idempotent_store(state.sessions, principal.key_id, idem_key, digest, answer))
     if state.dispatcher is not None:
-        for res in results:
+        for res, found in zip(results, findings, strict=True):
+            if found.sentiment != "negative" or found.sentiment_score is None:  # dump only what is sent
+                continue
             row = res.model_dump(mode="json")
-            if row["sentiment"] == "negative" and row["sentiment_score"] is not None:
-                state.dispatcher.submit("feedback.negative", negative_from_result(row), row["sentiment_score"])
+            state.dispatcher.submit("feedback.negative", negative_from_result(row), row["sentiment_score"])
     return answer
