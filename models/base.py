@@ -60,13 +60,15 @@ class ModelInfo(BaseModel):
     name: str = Field(description="registry name, e.g. 'sentiment-tfidf'")
     version: str = Field(description="e.g. '2026.12.04-1'")
     task: str = Field(description="sentiment | emotions | topics | cause | journey_stage")
-    kind: str = Field(description="tfidf | hf | onnx | multitask | multitask-onnx")
+    kind: str = Field(description="tfidf | hf | onnx | multitask | multitask-onnx | ensemble")
     labels: list[str]
     multilabel: bool = False
     threshold: float = Field(0.5, description="decision threshold for multilabel outputs")
     thresholds: dict[str, float] = Field(default_factory=dict, description="per-label thresholds (multilabel)")
     heads: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="multitask kinds: head → {labels, multilabel, threshold(s)}")
+    members: list[dict[str, Any]] = Field(
+        default_factory=list, description="kind ensemble: [{model: path (relative to the directory) or name, weight}]")
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict, description="data fingerprints, hyper-parameters, time, hardware")
     created_at: str | None = None

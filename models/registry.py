@@ -7,11 +7,13 @@ is recorded in ``<user root>/registered.json`` and listed and found by name too.
 maps a task to the promoted model directory.
 
 Profiles pick the models of a pipeline (:func:`task_model_path`): ``default`` — the promoted model, else the
-shipped encoder (one multi-task directory for every task, ``SHIPPED_DEFAULTS``), else, until that directory
-is shipped, the fast profile (a note is logged); ``fast`` — a promoted TF-IDF model, else the shipped TF-IDF
-models (``FAST_DEFAULTS``: sentiment, emotions, and the cause, journey-stage and topic heads trained on the
-real-text cxreal labels, which the analyzers combine with their lexicons); a task left out of ``FAST_DEFAULTS``
-runs on its analyzer's lexicon.
+shipped encoder for the tasks in ``SHIPPED_DEFAULTS`` (none today: no encoder beats TF-IDF on every split of a
+task, docs/decisions.md #12), else the fast profile's model; ``fast`` — a promoted TF-IDF model, else the
+shipped TF-IDF models (``FAST_DEFAULTS``: sentiment, emotions, and the cause, journey-stage and topic heads
+trained on the real-text cxreal labels, which the analyzers combine with their lexicons); a task left out of
+``FAST_DEFAULTS`` runs on its analyzer's lexicon; ``accurate`` (opt-in, slower) — the shipped models of
+``ACCURATE_DEFAULTS`` (sentiment: the 0.5/0.5 ensemble of the distilled e5 student ``mt-student`` and
+TF-IDF), every other task as in ``fast``.
 """
 
 from __future__ import annotations
@@ -30,13 +32,17 @@ DEFAULTS_FILE = "defaults.json"
 REGISTERED_FILE = "registered.json"
 LOG = logging.getLogger("voc.models")
 
-PROFILES = ("default", "fast")
+PROFILES = ("default", "fast", "accurate")
 #: the tasks a model can serve (a multi-task model serves them all with one forward pass)
 TASKS = ("sentiment", "emotions", "topics", "cause", "journey_stage")
-#: the shipped multi-task encoder of the default profile (until it is shipped, the default falls back to fast)
+#: the shipped multi-task encoder a task of the default profile may run on (until shipped: the fast profile's)
 SHIPPED_ENCODER = "voc-multitask-student"
-#: profile "default": task → shipped model name used when nothing is promoted
-SHIPPED_DEFAULTS: dict[str, str] = dict.fromkeys(TASKS, SHIPPED_ENCODER)
+#: profile "default": task → shipped model name used when nothing is promoted. Empty: a task moves here only
+#: when a shipped encoder beats its TF-IDF model on every split (docs/decisions.md #12); the shipped distilled
+#: student ``mt-student`` does not, so it serves only the opt-in ``accurate`` profile (ACCURATE_DEFAULTS).
+SHIPPED_DEFAULTS: dict[str, str] = {}
+#: profile "accurate": task → shipped model; the other tasks as in the fast profile
+ACCURATE_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-ensemble"}
 #: profile "fast" (and "default" while no encoder is shipped): task → shipped TF-IDF model; tasks left out run on
 #: their lexicons. cause / journey_stage / topics: ``python -m voc_training.train_cx_defaults`` (docs/cause_and_stage.md)
 FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf",
@@ -172,6 +178,16 @@ def load_model(path_or_name: str | Path, task: str | None = None) -> TextClassif
     forward pass per text serves every analyzer). For single-task models ``task`` is not needed.
     """
     path = resolve(path_or_name)
+    if ModelInfo.read(path).kind == "ensemble":  # members load through load_model: not under the lock
+        with _LOCK:
+            cached = _CACHE.get(path)
+        if cached is None:
+            from voc_models.ensemble import EnsembleClassifier
+
+            loaded = EnsembleClassifier.load(path)
+            with _LOCK:
+                cached = _CACHE.setdefault(path, loaded)
+        return cached
     with _LOCK:
         info = ModelInfo.read(path)
         if info.kind in MULTITASK_KINDS:
@@ -197,7 +213,8 @@ def load_model(path_or_name: str | Path, task: str | None = None) -> TextClassif
 
             model = OnnxClassifier.load(path)
         else:
-            raise ValueError(f"{path}: unknown model kind {info.kind!r} (expected tfidf, hf, onnx or multitask)")
+            raise ValueError(f"{path}: unknown model kind {info.kind!r} (expected tfidf, hf, onnx, multitask or "
+                             "ensemble)")
         _CACHE[path] = model
         return model
 
@@ -294,6 +311,12 @@ def task_model_path(task: str, profile: str = "default") -> Path | None:
             _NOTED.add(shipped)
             LOG.info("profile 'default': %s is not shipped yet; the fast profile's models (TF-IDF + lexicons) "
                      "are used", SHIPPED_DIR / shipped)
+    elif profile == "accurate" and task in ACCURATE_DEFAULTS:
+        found = _versions(SHIPPED_DIR / ACCURATE_DEFAULTS[task])
+        if not found:
+            raise ModelNotFoundError(f"profile 'accurate': shipped {task!r} model missing: "
+                                     f"{SHIPPED_DIR / ACCURATE_DEFAULTS[task]} has no {MODEL_INFO_FILE}")
+        return found[-1]
     elif promoted and ModelInfo.read(promoted).kind in FAST_KINDS:
         return Path(promoted)
     fast = FAST_DEFAULTS.get(task)

@@ -34,10 +34,12 @@ def tiny_mt(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def no_shipped_encoder(tmp_path, monkeypatch) -> Path:
-    """models/shipped without the shipped encoder (the default profile's fallback to TF-IDF)."""
+    """models/shipped without the shipped encoder, with every task mapped to it as the default profile would be
+    once an encoder beats TF-IDF (today SHIPPED_DEFAULTS is empty): the fallback to TF-IDF."""
     shipped = tmp_path / "shipped-no-encoder"
     shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
     monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
+    monkeypatch.setattr(registry, "SHIPPED_DEFAULTS", dict.fromkeys(registry.TASKS, registry.SHIPPED_ENCODER))
     return shipped
 
 
@@ -142,6 +144,8 @@ def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path, no_ship
 
 def test_shipped_encoder_serves_its_tasks(user_registry, tiny_mt, tmp_path, monkeypatch):
     """The default profile runs the tasks of SHIPPED_DEFAULTS on the shipped encoder, the rest on TF-IDF."""
+    assert registry.SHIPPED_DEFAULTS == {}  # today: no task; the mechanism is checked with sentiment mapped
+    monkeypatch.setattr(registry, "SHIPPED_DEFAULTS", {"sentiment": registry.SHIPPED_ENCODER})
     shipped = tmp_path / "shipped"
     shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
     _forced(tiny_mt, shipped / registry.SHIPPED_ENCODER, sentiment="negative", cause="технический сбой",
@@ -230,7 +234,8 @@ def test_voc_analyze_profile_flag(user_registry, tiny_mt, tmp_path):
     data = tmp_path / "in.csv"
     pd.DataFrame({"text": ["Ужасный сервис, всё сломалось", "Курьер нагрубил, ужас"]}).to_csv(data, index=False)
     runner = CliRunner()
-    for profile, expected in (("default", "positive"), ("fast", "negative")):
+    # accurate: the shipped sentiment ensemble (student + TF-IDF), whatever is promoted
+    for profile, expected in (("default", "positive"), ("fast", "negative"), ("accurate", "negative")):
         out = tmp_path / f"out-{profile}"
         res = runner.invoke(app, ["analyze", str(data), "-o", str(out), "--profile", profile, "--workers", "1",
                                   "-q", "--no-redact"])
@@ -244,6 +249,8 @@ def test_voc_analyze_profile_flag(user_registry, tiny_mt, tmp_path):
     frame = pd.read_csv(data)
     assert set(voc.analyze(frame, outdir=tmp_path / "api-default").frame["sentiment"]) == {"positive"}
     assert set(voc.analyze(frame, outdir=tmp_path / "api-fast", profile="fast").frame["sentiment"]) == {"negative"}
+    accurate = voc.analyze(frame, outdir=tmp_path / "api-accurate", profile="accurate").frame
+    assert set(accurate["sentiment"]) == {"negative"}
 
 
 def _child_sentiment(model_dir: str) -> tuple[int, bool, np.ndarray]:

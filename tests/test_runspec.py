@@ -62,6 +62,7 @@ def test_spec_errors_name_the_field():
         RunSpec.build(inputs=["a.csv"], link_window_days=-1)
     with pytest.raises(ValueError, match="^profile: unknown profile 'turbo'"):
         RunSpec.build(inputs=["a.csv"], profile="turbo")
+    assert RunSpec.build(inputs=["a.csv"], profile="accurate").profile == "accurate"
     with pytest.raises(ValueError, match="engine"):
         RunSpec.build(inputs=["a.csv"], engine="spark")
     spec = RunSpec.build(inputs=["a.csv"], text_col="Отзыв", channel="chat", keep_pii_columns=[" ФИО ", "ФИО"])

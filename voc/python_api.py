@@ -66,7 +66,7 @@ def analyze(
     not recommended), PII columns dropped unless named in ``keep_pii_columns``, customer keys pseudonymised
     with ``pseudonym_key`` / ``pseudonym_key_file`` (else ``VOC_PSEUDONYM_KEY`` or the user key file);
     ``columns``: a mapping YAML or a ColumnMapping (``mapping`` is the older name); ``profile``: "fast"
-    (TF-IDF + lexicons) or "default". A DataFrame is staged in a private temporary folder (never in
+    (TF-IDF + lexicons), "default" or "accurate" (sentiment: encoder + TF-IDF ensemble, slower). A DataFrame is staged in a private temporary folder (never in
     ``outdir``) and deleted afterwards. ``sink``: also export the finished run (voc.sinks).
     """
     if mapping is not None and columns is not None:

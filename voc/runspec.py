@@ -48,7 +48,7 @@ class RunSpec(BaseModel):
     pipeline_config: Path | None = Field(None, description="pipeline.yaml naming the analyzers and their config")
     preset: str | None = Field(None, max_length=50,
                                description="domain preset: banking, telecom, retail or auto; explicit files win")
-    profile: str | None = Field(None, max_length=50, description="models: default or fast (TF-IDF + lexicons)")
+    profile: str | None = Field(None, max_length=50, description="models: default, fast (TF-IDF + lexicons) or accurate")
     topic_model: Path | None = Field(None, description="fitted topic model dir (voc topics fit)")
     # privacy
     redact: bool | None = Field(None, description="mask PII (None: the pipeline config's, on by default)")

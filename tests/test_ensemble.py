@@ -1,0 +1,170 @@
+"""The ensemble model kind: weighted average of members' probabilities through the TextClassifier contract,
+members by relative path / name / multi-task head, save/load round trip, `voc models list`, the accurate profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers.multitask import build_tiny_multitask
+from helpers.tinydata import sentiment_rows, tiny_sentiment_model
+from typer.testing import CliRunner
+
+from voc.pipeline import Pipeline
+from voc.schema import Feedback
+from voc_models import registry
+from voc_models.base import ModelInfo
+from voc_models.ensemble import EnsembleClassifier, EnsembleError, EnsembleFeatures, write_ensemble
+from voc_models.tfidf import TfidfClassifier
+
+TEXTS = ["Ужасный сервис, всё сломалось", "Спасибо, всё отлично, быстро помогли!", "Ок", "Деньги списали дважды."]
+
+
+@pytest.fixture()
+def members(tmp_path, user_registry) -> Path:
+    """A folder with two different tiny TF-IDF sentiment models (a, b) next to each other."""
+    texts, labels = sentiment_rows()
+    a = tiny_sentiment_model("sent-a", "1")
+    a.save(tmp_path / "sent-a")
+    info = ModelInfo(name="sent-b", version="1", task="sentiment", kind="tfidf", labels=[])
+    TfidfClassifier(info, C=0.2).fit(texts, labels, label_set=["negative", "neutral", "positive"]).save(
+        tmp_path / "sent-b")
+    return tmp_path
+
+
+def _ens(root: Path, wa: float = 0.3, wb: float = 0.7, **kw) -> Path:
+    return write_ensemble(root / "ens", [("../sent-a", wa), ("../sent-b", wb)], task="sentiment",
+                          name="sent-ens", version="1", **kw)
+
+
+def test_probabilities_are_the_weighted_average(members):
+    ens = registry.load_model(_ens(members))
+    a, b = registry.load_model(members / "sent-a"), registry.load_model(members / "sent-b")
+    pa, pb = a.predict_proba(TEXTS), b.predict_proba(TEXTS)
+    assert not np.allclose(pa, pb)  # the members differ, so the weights matter
+    want = 0.3 * pa + 0.7 * pb
+    np.testing.assert_allclose(ens.predict_proba(TEXTS), want, atol=1e-6)
+    np.testing.assert_allclose(ens.predict_proba(TEXTS).sum(1), 1.0, atol=1e-5)
+    # the fast-path contract gives the same numbers
+    feats = ens.featurize(TEXTS)
+    assert isinstance(feats, EnsembleFeatures) and len(feats) == len(TEXTS)
+    np.testing.assert_allclose(ens.proba_from_features(feats), want, atol=1e-6)
+    np.testing.assert_allclose(ens.proba_from_features(feats[[2, 0]]), want[[2, 0]], atol=1e-6)
+    seg = ens.segment_proba(TEXTS, list(range(len(TEXTS))), TEXTS)
+    np.testing.assert_allclose(seg.segments, want, atol=1e-6)
+    np.testing.assert_allclose(seg.documents, want, atol=1e-6)
+    assert ens.predict(TEXTS) == [ens.labels[i] for i in want.argmax(1)]
+
+
+def test_weights_normalised_and_columns_reordered(members, tmp_path):
+    ens = registry.load_model(_ens(members, 1.0, 3.0))
+    np.testing.assert_allclose(ens.weights, [0.25, 0.75])
+    a = registry.load_model(members / "sent-a")
+    # a member whose labels come in another order is mapped by label, not by column
+    perm = [2, 0, 1]
+    reordered = EnsembleClassifier(ModelInfo(name="x", version="1", task="sentiment", kind="ensemble",
+                                             labels=[a.labels[i] for i in perm]), [a], [1.0])
+    np.testing.assert_allclose(reordered.predict_proba(TEXTS), a.predict_proba(TEXTS)[:, perm], atol=1e-6)
+
+
+def test_evidence_comes_from_the_tfidf_member_with_labels_mapped(members):
+    ens = registry.load_model(_ens(members))
+    assert ens.evidence == 0  # the first TF-IDF member (both are): the default
+    neg = ens.labels.index("negative")
+    spans = ens.explain_spans(TEXTS, [neg] * len(TEXTS), features=ens.featurize(TEXTS))
+    direct = registry.load_model(members / "sent-a").explain_spans(TEXTS, [neg] * len(TEXTS))
+    assert [[(s.start, s.end) for s in row] for row in spans] == [[(s.start, s.end) for s in row] for row in direct]
+    marked = registry.load_model(write_ensemble(members / "ens-b", [("../sent-a", 1), ("../sent-b", 1)],
+                                                task="sentiment", name="ens-b", version="1", evidence=1))
+    assert marked.evidence == 1
+
+
+def test_save_load_round_trip_and_list(members, tmp_path):
+    ens = registry.load_model(_ens(members))
+    copy = tmp_path / "elsewhere" / "deeper" / "ens2"
+    ens.save(copy)
+    info = ModelInfo.read(copy)
+    assert info.kind == "ensemble" and [m["weight"] for m in info.members] == [0.3, 0.7]
+    assert all((copy / m["model"] / "voc_model.json").is_file() for m in info.members)  # relative to the copy
+    registry.clear_cache()
+    again = registry.load_model(copy)
+    np.testing.assert_allclose(again.predict_proba(TEXTS), ens.predict_proba(TEXTS), atol=1e-6)
+    registry.register(copy)
+    listed = {m["name"]: m for m in registry.list_models()}
+    assert listed["sent-ens"]["kind"] == "ensemble" and listed["sent-ens"]["task"] == "sentiment"
+    from voc_training.cli import app
+
+    res = CliRunner().invoke(app, ["models", "list"])
+    assert res.exit_code == 0 and "sent-ens@1" in res.output and "ensemble" in res.output
+
+
+def test_members_by_registry_name(members):
+    registry.register(members / "sent-a")
+    registry.register(members / "sent-b")
+    ens = registry.load_model(write_ensemble(members / "by-name", [("sent-a", 1), ("sent-b@1", 1)],
+                                             task="sentiment", name="named", version="1"))
+    a, b = registry.load_model("sent-a"), registry.load_model("sent-b")
+    np.testing.assert_allclose(ens.predict_proba(TEXTS), (a.predict_proba(TEXTS) + b.predict_proba(TEXTS)) / 2,
+                               atol=1e-6)
+
+
+def test_bad_ensembles_name_the_file(members):
+    path = _ens(members)
+    data = json.loads((path / "voc_model.json").read_text(encoding="utf-8"))
+    for members_value, match in (([], "'members' is empty"), ([{"model": "../nope", "weight": 1}], r"members\[0\]"),
+                                 ([{"model": "../sent-a", "weight": "x"}], "must be a number"),
+                                 ([{"model": "../sent-a", "weight": -1}], "non-negative")):
+        registry.clear_cache()
+        (path / "voc_model.json").write_text(json.dumps({**data, "members": members_value}), encoding="utf-8")
+        with pytest.raises(EnsembleError, match=match) as err:
+            registry.load_model(path)
+        assert "voc_model.json" in str(err.value)
+    emo = tiny_sentiment_model("emo", "1")
+    emo.info.labels = ["a", "b", "c"]
+    with pytest.raises(EnsembleError, match="labels"):
+        EnsembleClassifier(ModelInfo(name="x", version="1", task="sentiment", kind="ensemble",
+                                     labels=["negative", "neutral", "positive"]), [emo], [1.0])
+
+
+@pytest.mark.slow
+def test_multitask_member_serves_its_head(tmp_path, user_registry):
+    mt = build_tiny_multitask(tmp_path / "mt", onnx=True)
+    tiny_sentiment_model("sent-a", "1").save(tmp_path / "sent-a")
+    ens = registry.load_model(write_ensemble(tmp_path / "ens", [("../mt", 0.5), ("../sent-a", 0.5)],
+                                             task="sentiment", name="mixed", version="1"))
+    head = registry.load_model(mt, task="sentiment")
+    tfidf = registry.load_model(tmp_path / "sent-a")
+    want = 0.5 * head.predict_proba(TEXTS)[:, [head.labels.index(lab) for lab in ens.labels]] \
+        + 0.5 * tfidf.predict_proba(TEXTS)
+    np.testing.assert_allclose(ens.predict_proba(TEXTS), want, atol=1e-5)
+    assert ens.evidence == 1  # the TF-IDF member explains
+
+
+def test_accurate_profile_maps_sentiment_to_the_ensemble(user_registry):
+    assert "accurate" in registry.PROFILES
+    path = registry.task_model_path("sentiment", "accurate")
+    assert path is not None and path.name == "sentiment-ensemble" and path.parent == registry.SHIPPED_DIR
+    for task in ("emotions", "topics", "cause", "journey_stage"):
+        assert registry.task_model_path(task, "accurate") == registry.task_model_path(task, "fast")
+    # shipping the student switches nothing in the default profile: every task stays on TF-IDF
+    assert registry.SHIPPED_DEFAULTS == {}
+    for task in registry.TASKS:
+        assert registry.task_model_path(task, "default") == registry.task_model_path(task, "fast")
+
+
+@pytest.mark.slow
+def test_shipped_sentiment_ensemble(user_registry):
+    """The shipped accurate sentiment model: 0.5/0.5 student + TF-IDF, ≤ 40 MB student, evidence from TF-IDF."""
+    ens = registry.load_model("sentiment-ensemble")
+    assert [Path(r).name for r in ens.refs] == ["mt-student", "sentiment-tfidf"]
+    np.testing.assert_allclose(ens.weights, [0.5, 0.5])
+    assert ens.members[ens.evidence].info.kind == "tfidf"
+    student = registry.SHIPPED_DIR / "mt-student"
+    assert sum(p.stat().st_size for p in student.rglob("*") if p.is_file()) <= 40 * 2**20
+    assert "non-commercial" in (student / "README.md").read_text(encoding="utf-8")
+    pipe = Pipeline.load(components=["sentiment"], redact=False, profile="accurate")
+    assert pipe.versions["sentiment"].startswith("sentiment-ensemble@")
+    _, [f] = pipe.analyze([Feedback(id="1", text="Ужасный сервис, всё сломалось, деньги не вернули")])
+    assert f.sentiment == "negative"
