@@ -149,15 +149,20 @@ class JourneyStageAnalyzer(Analyzer):
         stage = self.labels_[best]
         return stage, round(max(conf, DEFAULT_CONFIDENCE + 0.01), 3), [c for c in cues if c[0].label == stage]
 
-    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+    def fill_given(self, docs: Sequence[Doc]) -> list[int]:
+        """Set the stage of rows whose record or linked ticket gives it; the indices of the other rows."""
         todo: list[int] = []
         for i, doc in enumerate(docs):
             given = self.given(record_of(doc))
-            if given is not None:
+            if given is None:
+                todo.append(i)
+            else:
                 f = findings_of(doc)
                 f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = given
-            else:
-                todo.append(i)
+        return todo
+
+    def analyze_docs(self, docs: Sequence[Doc]) -> None:
+        todo = self.fill_given(docs)
         choices = self.head.choose([record_of(docs[i]) for i in todo]) if self.head else [None] * len(todo)
         explain: list[tuple[int, int, str]] = []
         for i, choice in zip(todo, choices, strict=True):

@@ -152,14 +152,7 @@ class ZeroShotJourneyStageAnalyzer(_ZeroShotMixin, JourneyStageAnalyzer):
                                       lexical_weight=lexical_weight, max_sentences=max_sentences)
 
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
-        todo: list[int] = []
-        for i, doc in enumerate(docs):
-            given = self.given(record_of(doc))
-            if given is not None:
-                f = findings_of(doc)
-                f.journey_stage, f.journey_stage_source, f.journey_stage_confidence = given
-            else:
-                todo.append(i)
+        todo = self.fill_given(docs)
         if not todo:
             return
         preds = self._predict([record_of(docs[i]) for i in todo])
