@@ -24,6 +24,8 @@ from voc import __version__, safe_csv
 from voc.aggregate.drill import SEGMENT_COLUMNS
 from voc.enriched import AGGREGATE_COLUMNS, ARROW_TYPES
 from voc.ingest import ColumnMapping
+from voc.ingest.encoding import decide_encoding
+from voc.ingest.errors import IngestError
 from voc.ingest.privacy import PrivacyGate
 from voc.ingest.pseudonym import Pseudonymizer, load_key
 from voc.ingest.tickets import read_tickets
@@ -52,6 +54,21 @@ __all__ = ["AGGREGATE_COLUMNS", "ARROW_TYPES", "ENGINES", "QUOTE_CHARS", "BatchC
 
 QUOTE_CHARS = 300
 
+
+#: text formats whose encoding is decided from the bytes (voc.ingest.encoding)
+TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".srt", ".vtt"})
+
+
+def _input_encodings(paths: list[Path], gate: PrivacyGate) -> dict[str, dict[str, Any]]:
+    """How each text input file was decoded (cached by the readers' own call: no second scan)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in map(Path, paths):
+        if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES:
+            try:
+                out[gate.file_name(path)] = decide_encoding(path).as_dict()
+            except IngestError:  # unreadable files are already reported as rejected rows
+                continue
+    return out
 
 
 def _index_tickets(spec: RunSpec, gate: PrivacyGate, summary: RunSummary, outdir: Path) -> TicketIndex | None:
@@ -105,6 +122,7 @@ def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate
     finally:
         tally.close()
     summary.model_versions = pipeline.versions
+    summary.input_encodings = _input_encodings(spec.inputs, gate)
     if (preset := getattr(pipeline, "preset", None)) is not None:  # voc analyze --preset (docs/presets.md)
         summary.model_versions["preset"] = preset.label
 

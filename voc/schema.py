@@ -254,6 +254,8 @@ class RunSummary(BaseModel):
     """Counts and provenance of one analysis run (summary.json top part, report header)."""
 
     input_files: list[str] = Field(default_factory=list)
+    input_encodings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per text input file: codec, confidence, method, undecodable bytes")
     rows_in: int = Field(0, description="source rows read (messages for message-level chats, files for transcripts)")
     rows_out: int = Field(0, description="source rows that made it into analysed records")
     rows_rejected: int = 0
