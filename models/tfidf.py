@@ -291,7 +291,7 @@ class SharedNgramCounts:
                     self._cache[key] = full
                     while len(self._cache) > self.max_batches or self._cached_nnz > self.max_nnz:
                         self._cached_nnz -= self._cache.popitem(last=False)[1].nnz
-        cached = model.__dict__.get("_shared_map")
+        cached = model.__dict__.get("_shared_map")  # absent on a model unpickled from an older version
         if cached is None or cached[0] is not union:
             cached = (union, union.column_map(model))
             model._shared_map = cached
@@ -334,10 +334,11 @@ class TfidfClassifier(TextClassifier):
         self._phrase_cache: dict[str, np.ndarray] = {}
         #: count n-grams through ``SHARED_COUNTS`` (set by ``load``; a model being fitted counts on its own)
         self.share_ngrams = False
+        self._shared_map: tuple[_Union, np.ndarray] | None = None  # (union, its column → this model's column)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("_shared_map", None)  # the union's counters stay in this process
+        state["_shared_map"] = None  # the union's counters stay in this process
         return state
 
     # ------------------------------------------------------------------ features

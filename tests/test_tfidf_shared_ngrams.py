@@ -117,7 +117,7 @@ def test_unpickled_model_registers_again(tmp_path):
     texts = made_up_texts(40, seed=9)
     model.counts(texts)
     copy = pickle.loads(pickle.dumps(model))
-    assert "_shared_map" not in copy.__dict__
+    assert copy._shared_map is None
     assert_same_counts(copy, texts)
 
 
