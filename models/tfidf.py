@@ -232,8 +232,9 @@ class SharedNgramCounts:
     no stop words) are the same for every model, only the vocabularies differ. So the registered models' texts
     are counted once over the union of their vocabularies, and each model takes its own columns: counts over a
     fixed vocabulary do not depend on the other features, so the result equals the model's own counting.
-    The union counts of the last few batches (keyed by the tuple of texts) are memoised, bounded by
-    ``max_batches`` and ``max_nnz`` stored entries; a model registering after a batch rebuilds the union.
+    The union counts of the last few batches (keyed by the tuple of texts; a call on some texts of a memoised
+    batch takes its rows) are memoised, bounded by ``max_batches`` and ``max_nnz`` stored entries; a model
+    with new vocabulary registering after a batch rebuilds the union.
     """
 
     def __init__(self, max_batches: int = 4, max_nnz: int = 4_000_000) -> None:
@@ -242,7 +243,8 @@ class SharedNgramCounts:
         self._models: weakref.WeakSet[TfidfClassifier] = weakref.WeakSet()
         self._union: _Union | None = None
         self._broken = False  # the union cannot be packed (exotic characters): every model counts on its own
-        self._cache: OrderedDict[tuple[str, ...], sp.csr_matrix] = OrderedDict()
+        #: texts of a batch → [its union counts, text → row (built on first use)]
+        self._cache: OrderedDict[tuple[str, ...], list[Any]] = OrderedDict()
         self._cached_nnz = 0
 
     def register(self, model: TfidfClassifier) -> None:
@@ -260,6 +262,21 @@ class SharedNgramCounts:
         with self._lock:
             self._cache.clear()
             self._cached_nnz = 0
+
+    def _lookup(self, key: tuple[str, ...]) -> sp.csr_matrix | None:
+        """The memoised union counts of ``key``: the batch itself, or its rows of a batch holding all of its
+        texts (e.g. evidence for the texts given one label). Call with the lock held."""
+        entry = self._cache.get(key)
+        if entry is not None:
+            self._cache.move_to_end(key)
+            return entry[0]
+        for batch, entry in reversed(self._cache.items()):
+            if entry[1] is None:
+                entry[1] = {t: i for i, t in enumerate(batch)}
+            index = entry[1]
+            if all(t in index for t in key):
+                return entry[0][[index[t] for t in key]]
+        return None
 
     def _current(self) -> _Union | None:
         with self._lock:
@@ -279,18 +296,16 @@ class SharedNgramCounts:
             return None
         key = tuple(texts)
         with self._lock:
-            full = self._cache.get(key) if self._union is union else None
-            if full is not None:
-                self._cache.move_to_end(key)
+            full = self._lookup(key) if self._union is union else None
         if full is None:
             full = union.counts(texts)
             with self._lock:
                 if self._union is union and full.nnz <= self.max_nnz:
                     old = self._cache.pop(key, None)
-                    self._cached_nnz += full.nnz - (old.nnz if old is not None else 0)
-                    self._cache[key] = full
+                    self._cached_nnz += full.nnz - (old[0].nnz if old is not None else 0)
+                    self._cache[key] = [full, None]
                     while len(self._cache) > self.max_batches or self._cached_nnz > self.max_nnz:
-                        self._cached_nnz -= self._cache.popitem(last=False)[1].nnz
+                        self._cached_nnz -= self._cache.popitem(last=False)[1][0].nnz
         cached = model.__dict__.get("_shared_map")  # absent on a model unpickled from an older version
         if cached is None or cached[0] is not union:
             cached = (union, union.column_map(model))

@@ -89,7 +89,12 @@ def test_one_count_per_batch_is_reused(shipped, monkeypatch):
     monkeypatch.setattr(union, "counts", lambda batch: calls.append(len(batch)) or real(batch))
     for model in shipped:
         model.counts(texts)
+    subset = [texts[7], texts[3], texts[7], texts[40]]  # e.g. evidence for the texts given one label
+    for model in shipped:
+        assert_same_counts(model, subset)
     assert calls == [50]
+    shipped[0].counts(texts[:3] + ["текст не из этой пачки"])
+    assert calls == [50, 4]
 
 
 def test_models_with_different_vocabularies(tmp_path):
