@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,7 +114,7 @@ class CharNgramCounter:
         if self.bits * ngram_range[1] > 64:
             raise ValueError("too many distinct characters to pack an n-gram into 64 bits")
         self.space = np.uint64(int(np.searchsorted(self.chars, ord(" "))) + 1)
-        keys = np.array([self._key(f) for f in vocabulary], dtype=np.uint64)
+        keys = self._keys(vocabulary)
         self.order = np.argsort(keys, kind="stable")
         self.sorted_keys = keys[self.order]
         self.n_features = len(vocabulary)
@@ -121,6 +124,21 @@ class CharNgramCounter:
         for k, ch in enumerate(feature):
             key |= (int(np.searchsorted(self.chars, ord(ch))) + 1) << (self.bits * k)
         return key
+
+    def _keys(self, vocabulary: Sequence[str]) -> np.ndarray:
+        """``_key`` of every feature, vectorised (the per-feature loop dominated loading a large vocabulary)."""
+        lengths = np.fromiter((len(f) for f in vocabulary), dtype=np.int64, count=len(vocabulary))
+        keys = np.zeros(len(vocabulary), dtype=np.uint64)
+        if not lengths.sum():
+            return keys
+        cp = np.frombuffer("".join(vocabulary).encode("utf-32-le"), dtype=np.uint32)
+        code = (np.searchsorted(self.chars, cp) + 1).astype(np.uint64)
+        starts = np.cumsum(lengths) - lengths
+        owner = np.repeat(np.arange(len(vocabulary)), lengths)
+        shift = ((np.arange(len(cp)) - starts[owner]) * self.bits).astype(np.uint64)
+        filled = lengths > 0
+        keys[filled] = np.bitwise_or.reduceat(code << shift, starts[filled])
+        return keys
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Counts, shape (len(texts), n_features), float32; ``texts`` already normalised."""
@@ -169,6 +187,145 @@ class CharNgramCounter:
         return out
 
 
+class _Union:
+    """Counters over the union of the vocabularies of the registered models (an immutable snapshot)."""
+
+    def __init__(self, models: Sequence[TfidfClassifier]) -> None:
+        self.word_index = {f: j for j, f in enumerate(dict.fromkeys(
+            itertools.chain.from_iterable(m.word_vocab_ for m in models)))}
+        self.char_index = {f: j for j, f in enumerate(dict.fromkeys(
+            itertools.chain.from_iterable(m.char_vocab_ for m in models)))}
+        self.char = CharNgramCounter(list(self.char_index))  # ValueError: exotic vocabulary, no sharing
+        self.word: CountVectorizer | None = None
+        if self.word_index:
+            self.word, _ = _vectorizers(list(self.word_index), None)
+            self.word._validate_vocabulary()
+        self.n_word = len(self.word_index)
+
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
+        if self.word is None:
+            words = sp.csr_matrix((len(texts), 0), dtype=np.float32)
+        else:
+            words = self.word.transform(texts)
+        return sp.hstack([words, self.char.transform([normalize(t) for t in texts])], format="csr",
+                         dtype=np.float32)
+
+    def covers(self, model: TfidfClassifier) -> bool:
+        return all(f in self.word_index for f in model.word_vocab_) and \
+            all(f in self.char_index for f in model.char_vocab_)
+
+    def column_map(self, model: TfidfClassifier) -> np.ndarray:
+        """Union column → the model's column (-1: not in the model's vocabulary)."""
+        out = np.full(self.n_word + len(self.char_index), -1, dtype=np.int64)
+        n_model_word = len(model.word_vocab_)
+        out[np.fromiter((self.word_index[f] for f in model.word_vocab_), dtype=np.int64, count=n_model_word)] = \
+            np.arange(n_model_word)
+        out[self.n_word + np.fromiter((self.char_index[f] for f in model.char_vocab_), dtype=np.int64,
+                                      count=len(model.char_vocab_))] = n_model_word + np.arange(len(model.char_vocab_))
+        return out
+
+
+class SharedNgramCounts:
+    """One n-gram count per text per batch for every loaded TF-IDF model.
+
+    The analyzer settings (``_vectorizers``: ``normalize``, word 1–2-grams of ``_WORD_TOKEN``, char_wb 2–5-grams,
+    no stop words) are the same for every model, only the vocabularies differ. So the registered models' texts
+    are counted once over the union of their vocabularies, and each model takes its own columns: counts over a
+    fixed vocabulary do not depend on the other features, so the result equals the model's own counting.
+    The union counts of the last few batches (keyed by the tuple of texts; a call on some texts of a memoised
+    batch takes its rows) are memoised, bounded by ``max_batches`` and ``max_nnz`` stored entries; a model
+    with new vocabulary registering after a batch rebuilds the union.
+    """
+
+    def __init__(self, max_batches: int = 4, max_nnz: int = 4_000_000) -> None:
+        self.max_batches, self.max_nnz = max_batches, max_nnz
+        self._lock = threading.Lock()
+        self._models: weakref.WeakSet[TfidfClassifier] = weakref.WeakSet()
+        self._union: _Union | None = None
+        self._broken = False  # the union cannot be packed (exotic characters): every model counts on its own
+        #: texts of a batch → [its union counts, text → row (built on first use)]
+        self._cache: OrderedDict[tuple[str, ...], list[Any]] = OrderedDict()
+        self._cached_nnz = 0
+
+    def register(self, model: TfidfClassifier) -> None:
+        with self._lock:
+            self._models.add(model)
+            if self._union is not None and self._union.covers(model):
+                return  # same vocabularies as a model already registered (e.g. topics / cause / journey)
+            self._union = None
+            self._broken = False
+            self._cache.clear()
+            self._cached_nnz = 0
+
+    def clear_cache(self) -> None:
+        """Drop the memoised batches."""
+        with self._lock:
+            self._cache.clear()
+            self._cached_nnz = 0
+
+    def _lookup(self, key: tuple[str, ...]) -> sp.csr_matrix | None:
+        """The memoised union counts of ``key``: the batch itself, or its rows of a batch holding all of its
+        texts (e.g. evidence for the texts given one label). Call with the lock held."""
+        entry = self._cache.get(key)
+        if entry is not None:
+            self._cache.move_to_end(key)
+            return entry[0]
+        for batch, entry in reversed(self._cache.items()):
+            if entry[1] is None:
+                entry[1] = {t: i for i, t in enumerate(batch)}
+            index = entry[1]
+            if all(t in index for t in key):
+                return entry[0][[index[t] for t in key]]
+        return None
+
+    def _current(self) -> _Union | None:
+        with self._lock:
+            if self._union is None and not self._broken:
+                try:
+                    self._union = _Union(list(self._models))
+                except ValueError:
+                    self._broken = True
+            return self._union
+
+    def counts(self, model: TfidfClassifier, texts: list[str]) -> sp.csr_matrix | None:
+        """The model's raw counts of ``texts`` (as ``TfidfClassifier.own_counts``); None: not shareable."""
+        if model not in self._models:  # e.g. unpickled in a worker process
+            self.register(model)
+        union = self._current()
+        if union is None:
+            return None
+        key = tuple(texts)
+        with self._lock:
+            full = self._lookup(key) if self._union is union else None
+        if full is None:
+            full = union.counts(texts)
+            with self._lock:
+                if self._union is union and full.nnz <= self.max_nnz:
+                    old = self._cache.pop(key, None)
+                    self._cached_nnz += full.nnz - (old[0].nnz if old is not None else 0)
+                    self._cache[key] = [full, None]
+                    while len(self._cache) > self.max_batches or self._cached_nnz > self.max_nnz:
+                        self._cached_nnz -= self._cache.popitem(last=False)[1][0].nnz
+        cached = model.__dict__.get("_shared_map")  # absent on a model unpickled from an older version
+        if cached is None or cached[0] is not union:
+            cached = (union, union.column_map(model))
+            model._shared_map = cached
+        cols = cached[1][full.indices]
+        keep = cols >= 0
+        n = len(texts)
+        rows = np.repeat(np.arange(n), np.diff(full.indptr))[keep]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        out = sp.csr_matrix((full.data[keep], cols[keep].astype(np.int32), indptr.astype(np.int32)),
+                            shape=(n, len(model.word_vocab_) + len(model.char_vocab_)), dtype=np.float32)
+        out.sort_indices()
+        return out
+
+
+#: the process-wide sharing of n-gram counts between TF-IDF models loaded from disk
+SHARED_COUNTS = SharedNgramCounts()
+
+
 class TfidfClassifier(TextClassifier):
     """Word + char TF-IDF logistic regression (see module docstring)."""
 
@@ -190,6 +347,14 @@ class TfidfClassifier(TextClassifier):
         self._word_index: dict[str, int] | None = None
         self._char_index: dict[str, int] | None = None
         self._phrase_cache: dict[str, np.ndarray] = {}
+        #: count n-grams through ``SHARED_COUNTS`` (set by ``load``; a model being fitted counts on its own)
+        self.share_ngrams = False
+        self._shared_map: tuple[_Union, np.ndarray] | None = None  # (union, its column → this model's column)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_shared_map"] = None  # the union's counters stay in this process
+        return state
 
     # ------------------------------------------------------------------ features
     def _ensure_vectorizers(self) -> tuple[CountVectorizer, CountVectorizer | CharNgramCounter]:
@@ -207,7 +372,20 @@ class TfidfClassifier(TextClassifier):
         return self._word, self._char
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Raw n-gram counts (word block then char block); rows may be summed before ``tfidf``."""
+        """Raw n-gram counts (word block then char block); rows may be summed before ``tfidf``.
+
+        A loaded model shares the counting with the other loaded models (``SharedNgramCounts``)."""
+        texts = list(texts)
+        if self.share_ngrams:
+            if not texts:
+                return sp.csr_matrix((0, len(self.word_vocab_) + len(self.char_vocab_)), dtype=np.float32)
+            shared = SHARED_COUNTS.counts(self, texts)
+            if shared is not None:
+                return shared
+        return self.own_counts(texts)
+
+    def own_counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """``counts`` with this model's own vectorizers (no sharing)."""
         word, char = self._ensure_vectorizers()
         texts = list(texts)
         chars = char.transform([normalize(t) for t in texts] if isinstance(char, CharNgramCounter) else texts)
@@ -533,6 +711,8 @@ class TfidfClassifier(TextClassifier):
         if model.coef_.shape != (len(info.labels), n_features):
             raise ValueError(f"{d}: weights have shape {model.coef_.shape}, expected "
                              f"({len(info.labels)}, {n_features}) from the labels and vocabularies")
+        model.share_ngrams = True
+        SHARED_COUNTS.register(model)
         return model
 
 
