@@ -233,6 +233,42 @@ def test_cli_reports_bad_input_without_traceback(tmp_path, monkeypatch, capsys):
     assert exc.value.code == 2 and "absent.jsonl: predictions file not found" in capsys.readouterr().err
 
 
+def test_cli_scores_production_under_profiles_and_configs(tmp_path, monkeypatch, capsys):
+    """``--profile PROFILE[:CONFIG.yaml]`` runs the production method once per entry, named by profile and config;
+    a bad profile or a missing config fails before scoring, without a traceback."""
+    from voc_training.cxlabels import methods
+
+    gold, pred = synthetic(30)
+    config = tmp_path / "ens.yaml"
+    config.write_text("profile: accurate\n", encoding="utf-8")
+    calls = []
+
+    def fake_production(frame, profile=None, config=None):
+        calls.append((profile, config))
+        name = "production" + (f"@{profile}" if profile else "") + (f"+{Path(config).stem}" if config else "")
+        return Predictions(name, pred.fields)
+
+    monkeypatch.setattr(cx_eval, "load_eval_sets", lambda root=None, inhouse=True: {"cxreal": gold})
+    monkeypatch.setattr(methods, "production", fake_production)
+    out = tmp_path / "r.json"
+    cx_eval.main(["--methods", "production", "--profile", "default", "--profile", f"accurate:{config}",
+                  "--no-inhouse", "--out", str(out)])
+    assert calls == [("default", None), ("accurate", config)]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert list(result["methods"]) == ["production@default", "production@accurate+ens"]
+    assert result["methods"]["production@default"]["overall"] == json.loads(json.dumps(score(gold, pred)))
+    assert "--profile accurate:" in result["command"]
+    calls.clear()
+    cx_eval.main(["--methods", "production", "--no-inhouse"])  # no --profile: the defaults, once
+    assert calls == [(None, None)]
+    for bad, message in (("quick", "unknown profile 'quick'"), ("accurate:absent.yaml", "absent.yaml not found")):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            cx_eval.main(["--methods", "production", "--profile", bad, "--no-inhouse"])
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert cx_eval.parse_production(f":{config}") == (None, config)
+
+
 # ---------------------------------------------------------------- methods
 def test_encoder_method_with_a_mocked_runner(monkeypatch):
     from voc_training.cxlabels import methods

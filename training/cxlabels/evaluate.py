@@ -4,6 +4,7 @@
     python -m voc_training.cxlabels.evaluate --encoder-model /work/main/runs/mt-student
     python -m voc_training.cxlabels.evaluate --predictions zeroshot=preds.jsonl --methods   # a file only
     python -m voc_training.cxlabels.evaluate --out bench/results/cx_quality.json --doc docs/cx_quality.md
+    python -m voc_training.cxlabels.evaluate --methods production --profile accurate   # another profile / pipeline.yaml
 
 Methods: ``voc_training.cxlabels.methods`` (production, tfidf, tfidf+lexicon, encoder) and predictions files
 (format: ``voc_training.cxlabels.predictions``). Metrics: ``voc_training.cxlabels.metrics``. The in-house eval set
@@ -68,20 +69,39 @@ def _record(out: dict[str, Any], preds: dict[str, Predictions], seconds: float, 
         flush=True)
 
 
+def parse_production(spec: str) -> tuple[str | None, Path | None]:
+    """``PROFILE``, ``PROFILE:CONFIG.yaml`` or ``:CONFIG.yaml`` → (profile, pipeline config); checked here so a
+    typo fails before any scoring."""
+    from voc_models.registry import check_profile
+
+    profile, sep, config = spec.partition(":")
+    if profile:
+        check_profile(profile)
+    path = Path(config) if sep and config else None
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"--profile {spec}: pipeline config {path} not found")
+    if not profile and path is None:
+        raise ValueError(f"--profile {spec!r}: expected PROFILE, PROFILE:CONFIG.yaml or :CONFIG.yaml")
+    return profile or None, path
+
+
 def run(methods: Sequence[str] = METHODS, encoder_models: Sequence[str | Path] = (),
-        predictions: Sequence[str] = (), inhouse: bool = True, root: Path | None = None) -> dict[str, Any]:
-    """Score the methods; the result dict that goes into ``bench/results/cx_quality.json``."""
+        predictions: Sequence[str] = (), inhouse: bool = True, root: Path | None = None,
+        profiles: Sequence[str] = ()) -> dict[str, Any]:
+    """Score the methods; the result dict that goes into ``bench/results/cx_quality.json``. ``production`` runs
+    the default pipeline, or once per ``profiles`` entry (``PROFILE[:CONFIG.yaml]``, :func:`parse_production`)."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; expected any of {list(METHODS)}")
     from voc_training.cxlabels import methods as mth
 
+    variants = [parse_production(p) for p in profiles] or [(None, None)]
     sets = load_eval_sets(root, inhouse)
     gold = sets["cxreal"]
     out: dict[str, Any] = {}
-    if "production" in methods:
+    for profile, config in variants if "production" in methods else []:
         t0 = time.perf_counter()
-        preds = {k: mth.production(v) for k, v in sets.items()}
+        preds = {k: mth.production(v, profile=profile, config=config) for k, v in sets.items()}
         _record(out, preds, time.perf_counter() - t0, sets)
     wanted = [m for m in ("tfidf", "tfidf+lexicon") if m in methods]
     if wanted:
@@ -122,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder-model", action="append", default=[], help="multi-task encoder directory")
     parser.add_argument("--predictions", action="append", default=[],
                         help="[NAME=]FILE: a predictions JSONL (see training/cxlabels/predictions.py)")
+    parser.add_argument("--profile", action="append", default=[], metavar="PROFILE[:CONFIG.yaml]",
+                        help="score the production method under this model profile (default, fast, accurate) "
+                             "and/or pipeline.yaml; repeat for several (default: the defaults, once)")
     parser.add_argument("--no-inhouse", action="store_true", help="do not score the in-house eval set alongside")
     parser.add_argument("--out", type=Path, default=None, help=f"write the results JSON (e.g. {RESULTS_FILE})")
     parser.add_argument("--doc", type=Path, default=None, help=f"update the generated tables of a docs page "
@@ -132,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     started = time.perf_counter()
     try:
-        body = run(args.methods, args.encoder_model, args.predictions, inhouse=not args.no_inhouse)
+        body = run(args.methods, args.encoder_model, args.predictions, inhouse=not args.no_inhouse,
+                   profiles=args.profile)
     except (DataError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

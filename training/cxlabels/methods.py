@@ -45,12 +45,14 @@ def _channel(value: str) -> str:
 
 
 # ---------------------------------------------------------------- a. production
-def production(frame: pd.DataFrame) -> Predictions:
-    """voc's default pipeline (``Pipeline.load()``, redaction on) over Feedback records made from the texts."""
+def production(frame: pd.DataFrame, profile: str | None = None, config: str | Path | None = None) -> Predictions:
+    """voc's pipeline as ``voc analyze`` runs it (``Pipeline.load(profile=..., config=...)``, redaction on; no
+    arguments: the defaults) over Feedback records made from the texts. The method is named ``production``, with
+    ``@<profile>`` and ``+<config file stem>`` when they are given."""
     from voc.pipeline import Pipeline
     from voc.schema import Feedback
 
-    pipe = Pipeline.load()
+    pipe = Pipeline.load(profile=profile, config=config)
     channels = frame["channel"] if "channel" in frame.columns else ["review"] * len(frame)
     records = [Feedback(id=str(i), text=t, channel=_channel(str(c)))
                for i, (t, c) in enumerate(zip(frame["text"], channels, strict=True))]
@@ -76,7 +78,11 @@ def production(frame: pd.DataFrame) -> Predictions:
     description = ("voc analyze defaults: redaction, shipped TF-IDF sentiment/emotions, "
                    + (f"shipped TF-IDF heads for {', '.join(heads)} combined with the lexicons" if heads else
                       "taxonomy keyword topics, weakly supervised cause and journey stage"))
-    return Predictions("production", fields, description, notes)
+    if profile or config:
+        description = f"voc analyze with profile {profile or 'of the config'}" + (
+            f" and pipeline config {config}" if config else "") + f" ({', '.join(f'{k} {v}' for k, v in pipe.versions.items())})"
+    name = "production" + (f"@{profile}" if profile else "") + (f"+{Path(config).stem}" if config else "")
+    return Predictions(name, fields, description, notes)
 
 
 def _rule(pipe: Any, name: str) -> str:
