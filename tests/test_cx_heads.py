@@ -24,7 +24,8 @@ from voc_models import registry
 from voc_models.base import NONE_LABEL, ModelInfo, TextClassifier
 from voc_training.cxlabels.loader import TOPICS
 from voc_training.cxlabels.tune_heads import CAUSE_LABELS, cause_rule, stage_rule, topics_rule
-from voc_training.train_cx_defaults import MAX_MODEL_BYTES, MODEL_NAMES, app, head_data, train
+from voc_training.shipped import MAX_MODEL_BYTES
+from voc_training.train_cx_defaults import MODEL_NAMES, app, head_data, train
 
 
 # ---------------------------------------------------------------- the shipped heads

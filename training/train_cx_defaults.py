@@ -43,10 +43,10 @@ from voc_models.registry import SHIPPED_DIR
 from voc_models.tfidf import TfidfClassifier, _tune_thresholds
 from voc_training.cxlabels.loader import LABELS_FILE, TOPICS
 from voc_training.data import DataError
+from voc_training.shipped import save_shipped
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "cx_heads_train.json"
-MAX_MODEL_BYTES = 8 * 1024 * 1024
 TASKS = ("cause", "journey_stage", "topics")
 ALL_TASKS = (*TASKS, "emotions")
 MODEL_NAMES = {"cause": "cause-tfidf", "journey_stage": "journey-stage-tfidf", "topics": "topics-tfidf",
@@ -218,10 +218,6 @@ def apply_bias(proba: np.ndarray, bias: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def card_notes(info: ModelInfo) -> str:
     """Extra card sections appended to the generated README.md."""
     return "\n".join([
@@ -268,12 +264,7 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
     if thresholds:
         update["thresholds"] = thresholds
     model.info = model.info.model_copy(update=update)
-    model.save(out_dir)
-    card = out_dir / "README.md"
-    card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + card_notes(model.info), encoding="utf-8")
-    size = _dir_bytes(out_dir)
-    if size > MAX_MODEL_BYTES:
-        raise DataError(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
+    size = save_shipped(model, out_dir, card_notes(model.info))
     typer.echo(f"wrote {out_dir} ({size / 1e6:.2f} MB); cv {cv}")
     return {"model": model.version, "bytes": size, "cv": cv, "thresholds": thresholds,
             "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
@@ -337,9 +328,7 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
     scores = {"rows": len(cx_texts), **scores}
     metrics = {"cv:cxreal_train": scores, **{k: _summary(r) for k, r in reports.items()}}
     model.info = model.info.model_copy(update={"metrics": metrics})
-    model.save(out_dir)
-    card = out_dir / "README.md"
-    card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join([
+    size = save_shipped(model, out_dir, "\n".join([
         "## Data", "",
         "Two logistic-regression heads on one TF-IDF feature space, blended in logit space into this one head: "
         f"(1 − {alpha})·**shared** + {alpha}·**cxreal**. Shared: the emotion sets of `voc_training.train_defaults` "
@@ -352,11 +341,7 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
         "the cxreal head fitted on the other folds, the shared head never sees a cxreal row); `micro_f1_nested` "
         "decides each fold with thresholds tuned on the other folds. The shipped thresholds are tuned on all "
         "out-of-fold probabilities. α and C were chosen by `python -m voc_training.cxlabels.tune_emotions` "
-        "(bench/results/cx_emotions_cv.json); the real-text eval scores are in docs/cx_quality.md.", ""]),
-        encoding="utf-8")
-    size = _dir_bytes(out_dir)
-    if size > MAX_MODEL_BYTES:
-        raise DataError(f"{out_dir} is {size / 1e6:.1f} MB, over the 8 MB budget; lower the feature caps")
+        "(bench/results/cx_emotions_cv.json); the real-text eval scores are in docs/cx_quality.md.", ""]))
     typer.echo(f"wrote {out_dir} ({size / 1e6:.2f} MB); cv {scores}")
     return {"model": model.version, "bytes": size, "cv": scores, "thresholds": thresholds,
             "train_rows": training["data"], "seconds": round(time.perf_counter() - t0, 1)}
