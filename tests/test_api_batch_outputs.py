@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_helpers import bearer, make_settings, train_tiny_models, write_feedback_csv
+from helpers.api import bearer, make_settings, train_tiny_models, write_feedback_csv
 
 from voc_api import jobs
 from voc_api.app import create_app

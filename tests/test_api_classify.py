@@ -7,9 +7,9 @@ import logging
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers.api import bearer, make_settings, train_tiny_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_api_helpers import bearer, make_settings, train_tiny_models
 
 from voc.schema import Feedback
 from voc_api.app import create_app

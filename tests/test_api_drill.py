@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from test_api_helpers import bearer, make_settings
+from helpers.api import bearer, make_settings, no_pipeline
 
 from voc.aggregate import compute_aggregates
 from voc.aggregate.drill import DrillFilter, filter_mask
@@ -21,16 +21,12 @@ from voc_api.app import create_app
 from voc_api.db import Job
 
 
-def _no_pipeline(_settings: object) -> None:
-    raise RuntimeError("not needed")
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("drill")
     frame = synthetic_frame(700, weeks=4, seed=5)
     frame.loc[frame.index[:3], "text"] = ["=HYPERLINK(\"x\")", "курьер опоздал", "ok"]
-    app = create_app(make_settings(tmp, tmp / "none.yaml"), pipeline_factory=_no_pipeline, start_workers=False,
+    app = create_app(make_settings(tmp, tmp / "none.yaml"), pipeline_factory=no_pipeline, start_workers=False,
                      start_sender=False)
     with TestClient(app) as client:
         sessions = app.state.voc.sessions

@@ -18,11 +18,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from helpers.api import bearer, make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 from test_api_guards import HOSTS, stub_resolver
-from test_api_helpers import bearer, make_settings
 
 from voc.schema import Findings
 from voc_api import jobs

@@ -28,7 +28,7 @@ import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from test_api_helpers import bearer, make_settings, train_tiny_models
+from helpers.api import bearer, make_settings, train_tiny_models
 
 from voc_api.app import create_app
 from voc_api.webhook_sender import WebhookDispatcher

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
+from helpers.api import bearer, make_settings, train_tiny_models
 from hypothesis import HealthCheck, Phase, given, settings
-from test_api_helpers import bearer, make_settings, train_tiny_models
 
 from voc_api.app import create_app
 

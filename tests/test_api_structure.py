@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
-from test_api_helpers import make_settings
+from helpers.api import make_settings
 
 from voc_api.app import create_app
 from voc_api.routers import ROUTERS

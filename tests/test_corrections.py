@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from helpers.api import bearer, make_settings, no_pipeline
 from helpers.tinydata import sentiment_rows
-from test_api_helpers import bearer, make_settings
 from typer.testing import CliRunner
 
 from voc.aggregate.synthetic import synthetic_frame
@@ -28,16 +28,13 @@ from voc_training.cli import app as training_cli
 runner = CliRunner()
 
 
-def _no_pipeline(_settings: object) -> None:
-    raise RuntimeError("not needed")
-
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corr")
     frame = synthetic_frame(60, weeks=2, seed=1)
     settings = make_settings(tmp, tmp / "none.yaml")
-    app = create_app(settings, pipeline_factory=_no_pipeline, start_workers=False, start_sender=False)
+    app = create_app(settings, pipeline_factory=no_pipeline, start_workers=False, start_sender=False)
     with TestClient(app) as client:
         sessions = app.state.voc.sessions
         analyst = bearer(sessions, "analyst")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import typer
 from fastapi.testclient import TestClient
-from test_api_helpers import bearer, make_settings, train_tiny_models
+from helpers.api import bearer, make_settings, train_tiny_models
 from typer.testing import CliRunner
 
 import voc

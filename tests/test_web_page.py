@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers.api import bearer, make_settings, no_pipeline
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_api_helpers import bearer, make_settings
 
 from voc_api import batches, ui
 from voc_api.app import create_app
@@ -20,14 +20,10 @@ PAGE_FILES = [STATIC / ui.PAGE, *(ui.LIBRARY_ASSETS.get(name, STATIC / name) for
 PROBLEM = "application/problem+json"
 
 
-def _no_pipeline(_settings: object) -> None:
-    raise RuntimeError("no models in the web page tests")  # load_pipeline reports it; the batch API needs none
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("web")
-    app = create_app(make_settings(tmp, tmp / "unused-pipeline.yaml"), pipeline_factory=_no_pipeline,
+    app = create_app(make_settings(tmp, tmp / "unused-pipeline.yaml"), pipeline_factory=no_pipeline,
                      start_workers=False, start_sender=False)
     with TestClient(app) as c:
         c.analyst = bearer(app.state.voc.sessions, "analyst")  # type: ignore[attr-defined]

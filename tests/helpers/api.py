@@ -88,3 +88,8 @@ def make_settings(tmp: Path, pipeline_yaml: Path, **overrides: object) -> Settin
 def bearer(sessions, role: str) -> dict[str, str]:
     token, _ = create_key(sessions, role, f"test-{role}")
     return {"Authorization": f"Bearer {token}"}
+
+
+def no_pipeline(_settings: object) -> None:
+    """A ``pipeline_factory`` for apps whose tests never classify."""
+    raise RuntimeError("not needed")
