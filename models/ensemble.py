@@ -8,6 +8,11 @@ ensemble's ``task``. Members must declare the same label set (columns are reorde
 Evidence (``explain_spans``) comes from one member — the one marked ``"evidence": true``, else the first TF-IDF
 member (its n-gram weights cost nothing), else the first — so an encoder member is not run on every occluded
 variant. Features and segment probabilities are the members' own, averaged with the same weights.
+
+A member marked ``"segments": false`` scores documents only: sentence/turn probabilities come from the other
+members (renormalised weights), and a segment that is its whole document takes the document's probabilities. An
+encoder member then costs one pass per document instead of one per document and one per sentence (measured:
+about half its time on real feedback, docs/encoder.md).
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ class EnsembleClassifier(TextClassifier):
     """Weighted average of member classifiers' probabilities (weights normalised to sum to 1)."""
 
     def __init__(self, info: ModelInfo, members: Sequence[TextClassifier], weights: Sequence[float],
-                 refs: Sequence[str] | None = None, evidence: int | None = None, source: str = "") -> None:
+                 refs: Sequence[str] | None = None, evidence: int | None = None, source: str = "",
+                 documents_only: Sequence[int] = ()) -> None:
         where = f"{source}: " if source else ""
         if not members:
             raise EnsembleError(f"{where}an ensemble needs at least one member")
@@ -86,6 +92,9 @@ class EnsembleClassifier(TextClassifier):
         if not 0 <= evidence < len(self.members):
             raise EnsembleError(f"{where}evidence member {evidence} out of range")
         self.evidence = evidence
+        self.scores_segments = [i not in set(documents_only) for i in range(len(self.members))]
+        if not any(self.scores_segments):
+            raise EnsembleError(f"{where}every member is documents-only; at least one must score segments")
 
     # -- loading / saving --------------------------------------------------------------------------------
     @classmethod
@@ -100,7 +109,7 @@ class EnsembleClassifier(TextClassifier):
         source = str(path / "voc_model.json")
         if not info.members:
             raise EnsembleError(f"{source}: 'members' is empty")
-        members, weights, refs, evidence = [], [], [], None
+        members, weights, refs, evidence, documents_only = [], [], [], None, []
         for i, spec in enumerate(info.members):
             ref, weight = spec.get("model"), spec.get("weight", 1.0)
             if not isinstance(ref, str) or not ref:
@@ -118,7 +127,9 @@ class EnsembleClassifier(TextClassifier):
             refs.append(str(member_path(path, ref)))
             if spec.get("evidence"):
                 evidence = i
-        return cls(info, members, weights, refs=refs, evidence=evidence, source=source)
+            if spec.get("segments", True) is False:
+                documents_only.append(i)
+        return cls(info, members, weights, refs=refs, evidence=evidence, source=source, documents_only=documents_only)
 
     def save(self, model_dir: str | Path) -> None:
         """Write ``voc_model.json`` (members as paths relative to ``model_dir``) and a card."""
@@ -127,8 +138,9 @@ class EnsembleClassifier(TextClassifier):
         members = []
         for i, (ref, w) in enumerate(zip(self.refs, self.weights, strict=True)):
             rel = os.path.relpath(Path(ref).resolve(), out.resolve()) if Path(ref).is_dir() else ref
-            members.append({"model": rel, "weight": round(float(w), 6), **({"evidence": True} if i == self.evidence
-                                                                           else {})})
+            members.append({"model": rel, "weight": round(float(w), 6),
+                            **({"evidence": True} if i == self.evidence else {}),
+                            **({} if self.scores_segments[i] else {"segments": False})})
         info = self.info.model_copy(update={"kind": KIND, "members": members})
         info.write(out)
         card = out / "README.md"
@@ -139,11 +151,16 @@ class EnsembleClassifier(TextClassifier):
             card.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # -- the TextClassifier contract --------------------------------------------------------------------
-    def _avg(self, probas: Sequence[np.ndarray]) -> np.ndarray:
-        out = np.zeros((probas[0].shape[0], len(self.info.labels)), dtype=np.float64)
+    def _avg(self, probas: Sequence[np.ndarray | None]) -> np.ndarray:
+        """Weighted average of the members' probabilities; a ``None`` member is left out (weights renormalised)."""
+        n = next(p.shape[0] for p in probas if p is not None)
+        out = np.zeros((n, len(self.info.labels)), dtype=np.float64)
+        total = 0.0
         for w, cols, p in zip(self.weights, self._cols, probas, strict=True):
-            out += w * np.asarray(p, dtype=np.float64)[:, cols]
-        return out.astype(np.float32)
+            if p is not None:
+                out += w * np.asarray(p, dtype=np.float64)[:, cols]
+                total += float(w)
+        return (out / total).astype(np.float32)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -159,9 +176,27 @@ class EnsembleClassifier(TextClassifier):
         return self._avg([m.proba_from_features(f) for m, f in zip(self.members, features.parts, strict=True)])
 
     def segment_proba(self, segments: Sequence[str], owners: Sequence[int], documents: Sequence[str]) -> SegmentProba:
-        parts = [m.segment_proba(segments, owners, documents) for m in self.members]
-        return SegmentProba(self._avg([p.segments for p in parts]), self._avg([p.documents for p in parts]),
-                            EnsembleFeatures([p.features for p in parts]))
+        segments, documents = list(segments), list(documents)
+        seg_parts: list[np.ndarray | None] = []
+        doc_parts, features = [], []
+        for m, scores_segments in zip(self.members, self.scores_segments, strict=True):
+            if scores_segments:
+                p = m.segment_proba(segments, owners, documents)
+                seg_parts.append(p.segments)
+                doc_parts.append(p.documents)
+                features.append(p.features)
+            else:  # documents only: one pass per document
+                f = m.featurize(documents)
+                seg_parts.append(None)
+                doc_parts.append(m.proba_from_features(f))
+                features.append(f)
+        doc_proba = self._avg(doc_parts)
+        seg_proba = self._avg(seg_parts) if segments else np.zeros((0, len(self.info.labels)), np.float32)
+        if not all(self.scores_segments):  # a segment that is its whole document agrees with the document
+            for k, (text, owner) in enumerate(zip(segments, owners, strict=True)):
+                if owner >= 0 and text.strip() == documents[owner].strip():
+                    seg_proba[k] = doc_proba[owner]
+        return SegmentProba(seg_proba, doc_proba, EnsembleFeatures(features))
 
     def explain_spans(self, texts: Sequence[str], label_indices: Sequence[int], top_k: int = 3,
                       features: Any = None,
@@ -175,19 +210,25 @@ class EnsembleClassifier(TextClassifier):
 
 
 def write_ensemble(dest: str | Path, members: Sequence[tuple[str, float]], *, task: str, name: str, version: str,
-                   evidence: int | None = None, card: str = "") -> Path:
-    """Write an ensemble directory: ``members`` are (path relative to ``dest`` or registry name, weight).
-    Labels are read from the first member; the result is loaded once to check it."""
+                   evidence: int | None = None, card: str = "", documents_only: Sequence[int] = (),
+                   training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+    """Write an ensemble directory: ``members`` are (path relative to ``dest`` or registry name, weight);
+    ``documents_only`` lists members that score documents, not sentences. Labels are read from the first member;
+    the result is loaded once to check it."""
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
     first = ModelInfo.read(member_path(out, members[0][0]))
     head = first.heads.get(task)
     labels = list(head["labels"]) if head else list(first.labels)
     multilabel = bool(head["multilabel"]) if head else first.multilabel
-    specs = [{"model": ref, "weight": float(w), **({"evidence": True} if i == evidence else {})}
+    specs = [{"model": ref, "weight": float(w), **({"evidence": True} if i == evidence else {}),
+              **({"segments": False} if i in set(documents_only) else {})}
              for i, (ref, w) in enumerate(members)]
+    from datetime import date
+
     ModelInfo(name=name, version=version, task=task, kind=KIND, labels=labels, multilabel=multilabel,
-              members=specs).write(out)
+              members=specs, training=dict(training or {}), metrics=dict(metrics or {}),
+              created_at=date.today().isoformat()).write(out)
     if card:
         (out / "README.md").write_text(card, encoding="utf-8")
     EnsembleClassifier.load(out)

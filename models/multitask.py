@@ -143,6 +143,9 @@ class MultiTaskRunner:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = inference_threads()
         opts.inter_op_num_threads = 1
+        # idle pool threads sleep instead of spinning: a server answering one text at a time otherwise burns
+        # CPU between requests (measured on real texts: 39 → 12 ms CPU per /v1/classify request at 25 req/s)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(self.model_dir / ONNX_INT8_FILE), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod

@@ -58,6 +58,35 @@ def test_probabilities_are_the_weighted_average(members):
     assert ens.predict(TEXTS) == [ens.labels[i] for i in want.argmax(1)]
 
 
+def test_documents_only_member_scores_documents_not_sentences(members):
+    """A member marked ``segments: false`` is not run on sentences: they come from the other members; a sentence
+    that is its whole document takes the document's probabilities; documents are the full average."""
+    ens = registry.load_model(_ens(members, documents_only=[1]))
+    assert ens.scores_segments == [True, False]
+    assert ModelInfo.read(members / "ens").members[1]["segments"] is False
+    a, b = registry.load_model(members / "sent-a"), registry.load_model(members / "sent-b")
+    docs = ["Ужасный сервис. Всё сломалось, деньги не вернули.", "Ок"]
+    segs = ["Ужасный сервис.", "Всё сломалось, деньги не вернули.", "Ок"]
+    calls: list[list[str]] = []
+    member = ens.members[1]
+    real = member.featurize
+    member.featurize = lambda texts: calls.append(list(texts)) or real(texts)  # type: ignore[method-assign]
+    try:
+        out = ens.segment_proba(segs, [0, 0, 1], docs)
+    finally:
+        del member.featurize
+    assert calls == [docs]  # the documents-only member saw each document once and no sentence
+    own = a.segment_proba(segs, [0, 0, 1], docs)  # TF-IDF documents: the sums of their sentences' counts
+    want_docs = 0.3 * own.documents + 0.7 * b.predict_proba(docs)
+    np.testing.assert_allclose(out.documents, want_docs, atol=1e-6)
+    np.testing.assert_allclose(out.segments[:2], own.segments[:2], atol=1e-6)  # weights renormalised
+    np.testing.assert_allclose(out.segments[2], want_docs[1], atol=1e-6)  # "Ок" is its whole document
+    ens.save(members / "copy")
+    assert EnsembleClassifier.load(members / "copy").scores_segments == [True, False]
+    with pytest.raises(EnsembleError, match="documents-only"):
+        EnsembleClassifier(ens.info, ens.members, [1, 1], documents_only=[0, 1])
+
+
 def test_weights_normalised_and_columns_reordered(members, tmp_path):
     ens = registry.load_model(_ens(members, 1.0, 3.0))
     np.testing.assert_allclose(ens.weights, [0.25, 0.75])
@@ -142,54 +171,68 @@ def test_multitask_member_serves_its_head(tmp_path, user_registry):
     assert ens.evidence == 1  # the TF-IDF member explains
 
 
-def test_accurate_profile_maps_sentiment_to_the_ensemble(user_registry):
+def test_profiles_map_sentiment_and_stage_to_the_ensembles(user_registry):
     assert "accurate" in registry.PROFILES
-    path = registry.task_model_path("sentiment", "accurate")
-    assert path is not None and path.name == "sentiment-ensemble" and path.parent == registry.SHIPPED_DIR
+    teacher = registry.task_model_path("sentiment", "accurate")
+    assert teacher is not None and teacher.name == "sentiment-teacher-ensemble" and teacher.parent == registry.SHIPPED_DIR
     stage = registry.task_model_path("journey_stage", "accurate")
-    assert stage is not None and stage.name == "journey-stage-ensemble" and stage.parent == registry.SHIPPED_DIR
+    assert stage is not None and stage.name == "journey-stage-teacher-ensemble" and stage.parent == registry.SHIPPED_DIR
+    path = registry.task_model_path("sentiment", "default")
+    assert path is not None and path.name == "sentiment-ensemble" and path.parent == registry.SHIPPED_DIR
     assert registry.task_model_path("journey_stage", "fast").name == "journey-stage-tfidf"
     for task in ("emotions", "topics", "cause"):  # the cause ensemble lost on the cxreal eval split: not shipped
         assert registry.task_model_path(task, "accurate") == registry.task_model_path(task, "fast")
     assert not (registry.SHIPPED_DIR / "cause-ensemble").exists()
-    # shipping the student switches nothing in the default profile: every task stays on TF-IDF
-    assert registry.SHIPPED_DEFAULTS == {}
-    for task in registry.TASKS:
+    # the default profile: sentiment on the student + TF-IDF ensemble (it beats TF-IDF on every sentiment split),
+    # every other task as in the fast profile (the student's other heads do not)
+    assert registry.SHIPPED_DEFAULTS == {"sentiment": "sentiment-ensemble"}
+    for task in set(registry.TASKS) - {"sentiment"}:
         assert registry.task_model_path(task, "default") == registry.task_model_path(task, "fast")
 
 
 @pytest.mark.slow
 def test_shipped_sentiment_ensemble(user_registry):
-    """The shipped accurate sentiment model: 0.5/0.5 student + TF-IDF, ≤ 40 MB student, evidence from TF-IDF."""
+    """The shipped default sentiment model: 0.5/0.5 student + TF-IDF, ≤ 40 MB student, evidence from TF-IDF,
+    the student scoring documents only (sentences from TF-IDF)."""
     ens = registry.load_model("sentiment-ensemble")
     assert [Path(r).name for r in ens.refs] == ["mt-student", "sentiment-tfidf"]
     np.testing.assert_allclose(ens.weights, [0.5, 0.5])
+    assert ens.scores_segments == [False, True]
     assert ens.members[ens.evidence].info.kind == "tfidf"
     student = registry.SHIPPED_DIR / "mt-student"
     assert sum(p.stat().st_size for p in student.rglob("*") if p.is_file()) <= 40 * 2**20
     assert "non-commercial" in (student / "README.md").read_text(encoding="utf-8")
-    pipe = Pipeline.load(components=["sentiment"], redact=False, profile="accurate")
+    pipe = Pipeline.load(components=["sentiment"], redact=False)
     assert pipe.versions["sentiment"].startswith("sentiment-ensemble@")
     _, [f] = pipe.analyze([Feedback(id="1", text="Ужасный сервис, всё сломалось, деньги не вернули")])
     assert f.sentiment == "negative"
 
 
 @pytest.mark.slow
-def test_shipped_stage_ensemble_in_the_accurate_profile(user_registry):
-    """The accurate profile's journey stage: 0.5 student stage head + 0.5 journey-stage-tfidf, matched by label
-    (both 7 stages + «—»), evidence from TF-IDF; the analyzer reads it as a head with «—» = no stage."""
-    ens = registry.load_model("journey-stage-ensemble", task="journey_stage")
-    assert [Path(r).name for r in ens.refs] == ["mt-student", "journey-stage-tfidf"]
+def test_shipped_teacher_ensembles_in_the_accurate_profile(user_registry):
+    """The accurate profile: 0.5 teacher head + 0.5 TF-IDF for sentiment (documents only) and journey stage
+    (matched by label: 7 stages + «—»), evidence from TF-IDF; one teacher pass per text serves both."""
+    sent = registry.load_model("sentiment-teacher-ensemble")
+    assert [Path(r).name for r in sent.refs] == ["mt-teacher", "sentiment-tfidf"]
+    assert sent.scores_segments == [False, True] and sent.members[sent.evidence].info.kind == "tfidf"
+    teacher = registry.SHIPPED_DIR / "mt-teacher"
+    assert sum(p.stat().st_size for p in teacher.rglob("*") if p.is_file()) <= 48 * 2**20
+    assert "non-commercial" in (teacher / "README.md").read_text(encoding="utf-8")
+    ens = registry.load_model("journey-stage-teacher-ensemble", task="journey_stage")
+    assert [Path(r).name for r in ens.refs] == ["mt-teacher", "journey-stage-tfidf"]
+    assert ens.members[0].runner is sent.members[0].runner  # one ONNX session and text cache for both heads
     np.testing.assert_allclose(ens.weights, [0.5, 0.5])
     assert ens.members[ens.evidence].info.kind == "tfidf" and ens.members[0].info.task == "journey_stage"
     assert ens.labels == ens.members[1].labels and "—" in ens.labels
     texts = ["Курьер привёз заказ на неделю позже обещанного", "Спасибо"]
     want = 0.5 * ens.members[0].predict_proba(texts)[:, ens._cols[0]] + 0.5 * ens.members[1].predict_proba(texts)
     np.testing.assert_allclose(ens.predict_proba(texts), want, atol=1e-5)
-    pipe = Pipeline.load(components=["journey_stage"], redact=False, profile="accurate")
-    assert pipe.versions["journey_stage"].startswith("journey-stage-ensemble@")
-    _, [f, _] = pipe.analyze([Feedback(id="1", text=texts[0]), Feedback(id="2", text=texts[1])])
-    assert f.journey_stage == "доставка"
+    pipe = Pipeline.load(components=["sentiment", "journey_stage"], redact=False, profile="accurate")
+    assert pipe.versions["journey_stage"].startswith("journey-stage-teacher-ensemble@")
+    assert pipe.versions["sentiment"].startswith("sentiment-teacher-ensemble@")
+    _, [f, _, g] = pipe.analyze([Feedback(id="1", text=texts[0]), Feedback(id="2", text=texts[1]),
+                                 Feedback(id="3", text="Ужасный сервис, всё сломалось, деньги не вернули")])
+    assert f.journey_stage == "доставка" and g.sentiment == "negative"
     fast = Pipeline.load(components=["journey_stage"], redact=False, profile="fast")
     assert fast.versions["journey_stage"].startswith("journey-stage-tfidf@")
 
@@ -204,7 +247,12 @@ def test_cx_ensemble_writer(user_registry, tmp_path):
     assert out == tmp_path / "cause-ensemble" and info.kind == "ensemble" and info.task == "cause"
     assert info.members == [{"model": "mt-student", "weight": 0.5}, {"model": "cause-tfidf", "weight": 0.5,
                                                                        "evidence": True}]
-    shipped = ModelInfo.read(registry.SHIPPED_DIR / "journey-stage-ensemble")
-    assert [m["model"] for m in shipped.members] == ["../mt-student", "../journey-stage-tfidf"]
+    sent = ModelInfo.read(ensembles.write("sentiment", tmp_path, encoder="mt-teacher"))
+    assert sent.name == "sentiment-teacher-ensemble" and sent.members[0] == {"model": "mt-teacher", "weight": 0.5,
+                                                                             "segments": False}
+    shipped = ModelInfo.read(registry.SHIPPED_DIR / "journey-stage-teacher-ensemble")
+    assert [m["model"] for m in shipped.members] == ["../mt-teacher", "../journey-stage-tfidf"]
     with pytest.raises(ValueError, match="no ensemble for task 'topics'"):
         ensembles.write("topics", tmp_path)
+    with pytest.raises(ValueError, match="unknown encoder"):
+        ensembles.write("cause", tmp_path, encoder="bert")

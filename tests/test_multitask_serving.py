@@ -35,7 +35,7 @@ def tiny_mt(tmp_path_factory) -> Path:
 @pytest.fixture()
 def no_shipped_encoder(tmp_path, monkeypatch) -> Path:
     """models/shipped without the shipped encoder, with every task mapped to it as the default profile would be
-    once an encoder beats TF-IDF (today SHIPPED_DEFAULTS is empty): the fallback to TF-IDF."""
+    if the shipped encoder served them all: the fallback to TF-IDF."""
     shipped = tmp_path / "shipped-no-encoder"
     shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
     monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
@@ -144,7 +144,8 @@ def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path, no_ship
 
 def test_shipped_encoder_serves_its_tasks(user_registry, tiny_mt, tmp_path, monkeypatch):
     """The default profile runs the tasks of SHIPPED_DEFAULTS on the shipped encoder, the rest on TF-IDF."""
-    assert registry.SHIPPED_DEFAULTS == {}  # today: no task; the mechanism is checked with sentiment mapped
+    # today sentiment maps to the student + TF-IDF ensemble; the mechanism is checked with the encoder itself
+    assert registry.SHIPPED_DEFAULTS == {"sentiment": "sentiment-ensemble"}
     monkeypatch.setattr(registry, "SHIPPED_DEFAULTS", {"sentiment": registry.SHIPPED_ENCODER})
     shipped = tmp_path / "shipped"
     shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
@@ -289,7 +290,7 @@ def test_onnx_runner_is_fork_safe(tiny_mt):
     reset_runners()
 
 
-def test_ship_copies_serving_files_only(tiny_mt, tmp_path, monkeypatch):
+def test_ship_copies_serving_files_only(tiny_mt, tmp_path):
     from voc_training import multitask as mt
 
     dest = mt.ship(tiny_mt, tmp_path / "voc-multitask-student", metrics={"test:x": 0.5}, notes="## Provenance\nok")
@@ -301,6 +302,6 @@ def test_ship_copies_serving_files_only(tiny_mt, tmp_path, monkeypatch):
     assert runner.backend == "onnx"
     np.testing.assert_allclose(runner.proba(TEXTS)["sentiment"],
                                MultiTaskRunner(tiny_mt, backend="onnx").proba(TEXTS)["sentiment"], atol=1e-6)
-    monkeypatch.setattr(mt, "SHIP_MAX_BYTES", 1000)
-    with pytest.raises(ValueError, match="40 MB"):
-        mt.ship(tiny_mt, tmp_path / "too-big")
+    with pytest.raises(ValueError, match="more than the 0 MB limit"):
+        mt.ship(tiny_mt, tmp_path / "too-big", max_bytes=1000)
+    assert mt.SHIP_MAX_BYTES == 40 * 2**20  # the student's budget (issue #10)

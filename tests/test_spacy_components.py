@@ -82,7 +82,7 @@ def test_models_load_on_first_use_not_when_built():
     analyzer([rec], [f])
     cause([rec], [f])
     assert analyzer.lazy.loaded and cause._similarity is not None
-    assert f.model_versions["sentiment"].startswith("sentiment-tfidf@")
+    assert f.model_versions["sentiment"].startswith("sentiment-tfidf@")  # profile "fast"
 
 
 def test_a_named_model_is_checked_when_built(tmp_path):
