@@ -141,7 +141,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
-        return problem_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+        errors = None
+        if exc.status_code == 400 and "parsing the body" in detail:
+            # FastAPI's body decode failed before JSON parsing (e.g. NUL bytes read as UTF-32): name the field
+            errors = [{"loc": ["body"], "msg": "body is not JSON text in UTF-8 (it could not be decoded)"}]
+            detail = "body: " + errors[0]["msg"]
+        return problem_response(request, exc.status_code, detail, errors, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -485,3 +485,10 @@ def test_https_delivery_goes_to_the_checked_address_with_the_name_for_tls(fake, 
     assert receiver.hits == ["/tls"]
     log = fake.get(f"/v1/webhooks/{hook.json()['id']}/deliveries", headers=fake.keys["admin"]).json()
     assert log[0]["state"] == "delivered"
+
+
+def test_an_undecodable_body_is_a_400_naming_the_body(fake):
+    resp = fake.post("/v1/classify", content=b"\x00\x00\x00\x00\x00",
+                     headers={**fake.keys["service"], "Content-Type": "application/json"})
+    body = assert_problem(resp, 400)
+    assert body["errors"][0]["loc"] == ["body"] and "UTF-8" in body["detail"]

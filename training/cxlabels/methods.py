@@ -109,12 +109,22 @@ def _seen_sources(pipe: Any, frame: pd.DataFrame) -> dict[str, dict[str, int]]:
     datasets = [Path(s).parts[1] if len(Path(s).parts) > 2 else Path(s).stem for s in frame["source"]]
     out: dict[str, dict[str, int]] = {}
     for analyzer in pipe.analyzers:
-        model = getattr(analyzer, "model", None)
-        trained = set((getattr(getattr(model, "info", None), "training", None) or {}).get("data", {}))
+        trained = _trained_on(getattr(analyzer, "model", None))
         seen = [d for d in datasets if d in trained]
         if seen:
             out[analyzer.name] = {d: seen.count(d) for d in sorted(set(seen))}
     return out
+
+
+def _trained_on(model: Any) -> set[str]:
+    """The source datasets a model learnt from: its card's ``training.data`` (TF-IDF heads) or
+    ``training.rows_per_source`` (encoders; ``extra:`` / ``corpus:`` prefixes dropped), and for an ensemble the
+    union over its members."""
+    training = getattr(getattr(model, "info", None), "training", None) or {}
+    names = {str(k).split(":", 1)[-1] for k in {**training.get("data", {}), **training.get("rows_per_source", {})}}
+    for member in getattr(model, "members", None) or ():
+        names |= _trained_on(member)
+    return names - {"total"}
 
 
 # ---------------------------------------------------------------- b. TF-IDF heads
