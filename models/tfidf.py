@@ -20,6 +20,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -599,6 +600,7 @@ class TfidfClassifier(TextClassifier):
         n_word = len(self.word_vocab_)
         row_of = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
         contrib = x.data * self.coef_[label_array[row_of], x.indices]
+        dense = np.zeros(x.shape[1], dtype=np.float64)
         out: list[list[EvidenceSpan]] = []
         for i, text in enumerate(texts):
             lo, hi = x.indptr[i], x.indptr[i + 1]
@@ -618,15 +620,17 @@ class TfidfClassifier(TextClassifier):
                 found = _locate(feature_names[j], j < n_word, norm, wins)
                 if found is not None:
                     candidates.add(_widen_negation(norm, *found, wins))
-            row_indices, row_data = x.indices[lo:hi], x.data[lo:hi]
+            row_indices = x.indices[lo:hi]
             scored = []
+            dense[row_indices] = c  # the row's tfidf × coefficient, scattered: a span's weight is one gather
             for s, e in candidates:
                 phrase = norm[s:e]
                 if phrase in STOP_WORDS or len(phrase) < 2:
                     continue
-                weight = self._span_weight(phrase, row_indices, row_data, int(label_array[i]))
+                weight = float(dense[self._phrase_features(phrase)].sum(dtype=np.float64))
                 if weight > 0:
                     scored.append((s, e, weight))
+            dense[row_indices] = 0.0
             chosen: list[tuple[int, int, float]] = []
             for s, e, w in sorted(scored, key=lambda t: (-t[2], t[0])):
                 if all(e <= cs or s >= ce for cs, ce, _ in chosen):  # no overlapping spans
@@ -645,29 +649,15 @@ class TfidfClassifier(TextClassifier):
             self._word_index = {f: j for j, f in enumerate(self.word_vocab_)}
             n_word = len(self.word_vocab_)
             self._char_index = {f: n_word + j for j, f in enumerate(self.char_vocab_)}
-        tokens = _WORD_TOKEN_RE.findall(phrase)
-        found: set[int | None] = {self._word_index.get(t) for t in tokens}
-        found.update(self._word_index.get(f"{a} {b}") for a, b in itertools.pairwise(tokens))
-        for word in phrase.split():
-            padded = f" {word} "
-            for n in range(2, min(5, len(padded)) + 1):
-                found.update(self._char_index.get(padded[o:o + n]) for o in range(len(padded) - n + 1))
-        ids = np.array(sorted(j for j in found if j is not None), dtype=np.int64)
+        words, chars = _phrase_ngrams(phrase)
+        word_index, char_index = self._word_index, self._char_index
+        found = {j for j in map(word_index.get, words) if j is not None}
+        found.update(j for j in map(char_index.get, chars) if j is not None)
+        ids = np.array(sorted(found), dtype=np.int64)
         if len(self._phrase_cache) > 200_000:
             self._phrase_cache.clear()
         self._phrase_cache[phrase] = ids
         return ids
-
-    def _span_weight(self, phrase: str, row_indices: np.ndarray, row_data: np.ndarray, label: int) -> float:
-        """Σ tfidf × coefficient over the distinct word and char n-grams inside ``phrase`` (normalised text);
-        ``row_indices`` (sorted) / ``row_data`` are the text's TF-IDF row."""
-        assert self.coef_ is not None
-        ids = self._phrase_features(phrase)
-        if not len(ids) or not len(row_indices):
-            return 0.0
-        pos = np.minimum(np.searchsorted(row_indices, ids), len(row_indices) - 1)
-        hit = row_indices[pos] == ids
-        return float(row_data[pos[hit]] @ self.coef_[label, ids[hit]])
 
     def feature_names(self) -> list[str]:
         """Word then char n-grams in column order (cached: the online path calls this per request)."""
@@ -743,6 +733,20 @@ def _tune_thresholds(proba: np.ndarray, y: np.ndarray, mask: np.ndarray) -> dict
         scores = [f1_score(yj, (pj >= t).astype(int), zero_division=0) for t in grid]
         out[j] = float(grid[int(np.argmax(scores))])
     return out
+
+
+@lru_cache(maxsize=100_000)
+def _phrase_ngrams(phrase: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The word uni/bigrams and char_wb 2–5-grams inside ``phrase`` (distinct), as the vectorizers would count
+    them; shared by every loaded TF-IDF model (each maps them to its own columns)."""
+    tokens = _WORD_TOKEN_RE.findall(phrase)
+    words = dict.fromkeys([*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))])
+    chars: dict[str, None] = {}
+    for word in phrase.split():
+        padded = f" {word} "
+        for n in range(2, min(5, len(padded)) + 1):
+            chars.update(dict.fromkeys(padded[o:o + n] for o in range(len(padded) - n + 1)))
+    return tuple(words), tuple(chars)
 
 
 def _widen_negation(text: str, start: int, end: int, windows: Sequence[tuple[int, int]]) -> tuple[int, int]:
