@@ -1,6 +1,10 @@
 """Merge annotators' label files into ``datasets/cxreal/labels.csv`` (keys and labels only, no text).
 
     python -m voc_training.cxlabels.merge --work /path/to/labelwork [--corrections qc/corrections.jsonl]
+    python -m voc_training.cxlabels.merge --work /path/to/labelwork2 --add   # a later round: keep the rows there
+
+``--add`` keeps the rows already in the labels file and adds the new ones (a row labelled twice is an error);
+rows of a slice that no annotator reached are left out of the set and counted in the message.
 
 Evidence spans are stored as character offsets into the source text (``evidence_start``/``evidence_end``),
 so the committed file holds no third-party text; the loader joins texts from ../shared at run time.
@@ -19,7 +23,8 @@ FIELDS = ("source", "row", "text_sha1", "domain", "channel", "split", "sentiment
           "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator")
 
 
-def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE) -> int:
+def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE, *, add: bool = False) -> int:
+    """Write the merged labels file; returns its row count. ``add``: keep ``out``'s rows, allow unreached rows."""
     rows: dict[str, dict] = {}
     labels: dict[str, dict] = {}
     for path in sorted(work.glob("slice_*.jsonl")):
@@ -31,8 +36,13 @@ def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE) 
             lab = json.loads(line)
             labels[lab["uid"]] = lab
     missing = sorted(set(rows) - set(labels))
-    if missing:
+    if missing and not add:
         raise SystemExit(f"{len(missing)} rows have no labels, e.g. {missing[:5]}")
+    for uid in missing:  # a later round: rows no annotator reached are not part of the set
+        del rows[uid]
+    unknown = sorted(set(labels) - set(rows))
+    if unknown:
+        raise SystemExit(f"{len(unknown)} labels have no slice row, e.g. {unknown[:5]}")
     if corrections and corrections.is_file():
         for line in corrections.open(encoding="utf-8"):
             c = json.loads(line)
@@ -49,6 +59,13 @@ def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE) 
             "evidence_start": start if start >= 0 else "", "evidence_end": start + len(lab["evidence"]) if start >= 0 else "",
             "confidence": lab["confidence"], "annotator": f"A{uid.split('-')[0]}",
         })
+    if add and out.is_file():
+        with out.open(encoding="utf-8", newline="") as fh:
+            kept = list(csv.DictReader(fh))
+        twice = {(r["source"], int(r["row"])) for r in kept} & {(r["source"], int(r["row"])) for r in out_rows}
+        if twice:
+            raise SystemExit(f"{len(twice)} rows are labelled already, e.g. {sorted(twice)[:3]}")
+        out_rows = sorted(kept + out_rows, key=lambda r: (r["source"], int(r["row"])))
     validate_labels(out_rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
@@ -62,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True)
     parser.add_argument("--corrections", default=None)
+    parser.add_argument("--add", action="store_true", help="add to the rows already in the labels file")
     args = parser.parse_args()
-    n = merge(Path(args.work), Path(args.corrections) if args.corrections else None)
+    n = merge(Path(args.work), Path(args.corrections) if args.corrections else None, add=args.add)
     print(f"{n} rows → {LABELS_FILE}")
 
 

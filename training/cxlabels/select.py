@@ -6,6 +6,11 @@ and ``text_sha1`` (first 16 hex digits of the SHA-1 of the whitespace-normalised
 committed without the text and joined back at run time (training/cxlabels/loader.py).
 
     python -m voc_training.cxlabels.select --out /tmp/cx-slices --slices 4
+    python -m voc_training.cxlabels.select --round 2 --out /tmp/cx-round2 --slices 4 --first-slice 5
+
+Round 2 adds **train** rows only (the eval split stays the 600 rows of round 1, so scores stay comparable): a
+fresh fixed-seed draw from the same files, weighted toward the sources whose eval rows hold the complaints,
+skipping every row already labelled and every text equal to a labelled one.
 """
 
 from __future__ import annotations
@@ -32,6 +37,18 @@ QUOTAS: tuple[tuple[str, int, str, str], ...] = (
     ("sentiment/sentirueval2015_banks/train.csv", 200, "bank", "social"),
     ("sentiment/sentirueval2015_telecom/train.csv", 200, "telecom", "social"),
     ("sentiment/rusentitweet/train.csv", 80, "general", "social"),
+)
+#: round 2 (train only): (source, rows) — about the eval split's share of complaints per source
+QUOTAS_ROUND2: tuple[tuple[str, int], ...] = (
+    ("sentiment/otzovik_sberbank_reviews/all.csv", 220),
+    ("topics/gazprombank_products/all.csv", 200),
+    ("sentiment/sravni_bank_reviews/all.csv", 180),
+    ("topics/fin_apps_problem/all.csv", 170),
+    ("corpus/extra/product_reviews_sokol499.txt.gz", 150),
+    ("corpus/extra/banki_ru_reviews_semenzhidkov.txt.gz", 130),
+    ("topics/gazprombank_ipoteka_rated/all.csv", 60),
+    ("sentiment/sentirueval2015_telecom/train.csv", 60),
+    ("sentiment/wildberries_product_reviews/all.csv", 30),
 )
 SEED = 20261207
 MAX_CHARS = 2500
@@ -72,20 +89,53 @@ def draw(root: Path) -> list[dict]:
     return rows
 
 
+def draw_round2(root: Path, labelled: list[dict]) -> list[dict]:
+    """Round 2: train rows from ``QUOTAS_ROUND2``, none already in ``labelled`` (by source + row) and none whose
+    text equals a labelled text (by ``text_sha1``, across all sources: an eval text must not reappear)."""
+    rng = random.Random(SEED + 2)
+    taken = {(r["source"], int(r["row"])) for r in labelled}
+    seen = {r["text_sha1"] for r in labelled}
+    meta = {source: (domain, channel) for source, _, domain, channel in QUOTAS}
+    rows: list[dict] = []
+    for source, n in QUOTAS_ROUND2:
+        pool = [(i, t) for i, t in read_source(root, source)
+                if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken and text_key(t) not in seen]
+        picked = []
+        for i, t in rng.sample(pool, len(pool)):
+            if text_key(t) not in seen:  # duplicates inside the pool too
+                seen.add(text_key(t))
+                picked.append((i, t))
+            if len(picked) == n:
+                break
+        domain, channel = meta[source]
+        rows += [{"source": source, "row": i, "text_sha1": text_key(t), "domain": domain, "channel": channel,
+                  "split": "train", "text": t} for i, t in sorted(picked)]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
     parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
     parser.add_argument("--slices", type=int, default=4)
+    parser.add_argument("--round", type=int, choices=(1, 2), default=1, help="2: more train rows (see above)")
+    parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
-    rows = draw(Path(args.root))
-    rng = random.Random(SEED + 1)
+    if args.round == 2:
+        from voc_training.cxlabels.loader import LABELS_FILE
+
+        with LABELS_FILE.open(encoding="utf-8", newline="") as fh:
+            rows = draw_round2(Path(args.root), list(csv.DictReader(fh)))
+    else:
+        rows = draw(Path(args.root))
+    rng = random.Random(SEED + args.round)
     rng.shuffle(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for k in range(args.slices):
+    for j in range(args.slices):
+        k = args.first_slice + j
         with open(out / f"slice_{k}.jsonl", "w", encoding="utf-8") as fh:
-            for uid, r in enumerate(rows[k :: args.slices]):
+            for uid, r in enumerate(rows[j :: args.slices]):
                 fh.write(json.dumps({"uid": f"{k}-{uid:04d}", **r}, ensure_ascii=False) + "\n")
     print(f"{len(rows)} rows in {args.slices} slices under {out}")
 

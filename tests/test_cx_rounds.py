@@ -1,0 +1,76 @@
+"""A second labelling round: train rows drawn apart from the labelled ones, merged on top of the labels file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from voc_training.cxlabels import merge as merge_mod
+from voc_training.cxlabels import select
+
+
+def _labelled(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_round2_draws_train_rows_apart_from_labelled_rows_and_texts(cxreal_set, monkeypatch):
+    root, labels, texts = cxreal_set
+    alpha = root / "sentiment" / "alpha" / "all.csv"
+    more = ["Очень долго ждал ответа поддержки", texts[2], "Приложение вылетает при входе", "Ещё один отзыв тут"]
+    with alpha.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..5; row 3 repeats a labelled eval text
+    monkeypatch.setattr(select, "QUOTAS_ROUND2", (("sentiment/alpha/all.csv", 10),))
+    monkeypatch.setattr(select, "QUOTAS", (("sentiment/alpha/all.csv", 0, "bank", "review"),))
+    rows = select.draw_round2(root, _labelled(labels))
+    assert [r["row"] for r in rows] == [2, 4, 5]  # not rows 0-1 (labelled), not row 3 (a labelled text)
+    assert {r["split"] for r in rows} == {"train"} and rows[0]["text_sha1"] == select.text_key(more[0])
+
+
+def _work(tmp_path: Path, rows: list[dict], labels: list[dict]) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "slice_5.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    (work / "labels_5.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in labels), "utf-8")
+    return work
+
+
+def test_merge_add_keeps_the_labelled_rows_and_leaves_out_unreached_ones(tmp_path, cxreal_set):
+    root, labels, texts = cxreal_set
+    rows = [{"uid": f"5-{i:04d}", "source": "sentiment/alpha/all.csv", "row": 10 + i, "text_sha1": "x" * 16,
+             "domain": "bank", "channel": "review", "split": "train", "text": t}
+            for i, t in enumerate(["Банкомат съел карту", "Всё хорошо"])]
+    lab = {"uid": "5-0000", "sentiment": "negative", "cause": "технический сбой",
+           "journey_stage": "обслуживание/поддержка", "topics": ["карты и счета"], "emotions": [],
+           "evidence": "съел карту", "confidence": "high"}
+    before = _labelled(labels)
+    n = merge_mod.merge(_work(tmp_path, rows, [lab]), out=labels, add=True)
+    after = _labelled(labels)
+    assert n == len(before) + 1 == len(after)
+    new = next(r for r in after if r["row"] == "10")
+    assert (new["cause"], new["evidence_start"], new["evidence_end"], new["annotator"]) == (
+        "технический сбой", "9", "19", "A5")
+    key = lambda r: (r["source"], int(r["row"]))  # noqa: E731
+    assert [r for r in after if r["row"] != "10"] == sorted(before, key=key)  # the first round untouched
+    assert after == sorted(after, key=key)
+
+
+def test_merge_add_refuses_a_row_labelled_twice(tmp_path, cxreal_set):
+    root, labels, texts = cxreal_set
+    rows = [{"uid": "5-0000", "source": "sentiment/alpha/all.csv", "row": 0, "text_sha1": select.text_key(texts[0]),
+             "domain": "bank", "channel": "review", "split": "train", "text": texts[0]}]
+    lab = {"uid": "5-0000", "sentiment": "negative", "cause": "", "journey_stage": "", "topics": [], "emotions": [],
+           "evidence": "", "confidence": "low"}
+    with pytest.raises(SystemExit, match="labelled already"):
+        merge_mod.merge(_work(tmp_path, rows, [lab]), out=labels, add=True)
+
+
+def test_merge_without_add_still_needs_every_row(tmp_path, cxreal_set):
+    _, labels, _ = cxreal_set
+    rows = [{"uid": "5-0000", "source": "s.csv", "row": 0, "text_sha1": "x", "domain": "bank", "channel": "review",
+             "split": "train", "text": "t"}]
+    with pytest.raises(SystemExit, match="no labels"):
+        merge_mod.merge(_work(tmp_path, rows, []), out=tmp_path / "out.csv")
