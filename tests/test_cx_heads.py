@@ -142,8 +142,8 @@ def test_cause_combination_options(monkeypatch):
     old_rule = run(CauseAnalyzer(head_none="lexicon"), "negative")
     assert old_rule == [lexicon[0], lexicon[1], "человеческий фактор", lexicon[3]]
     # not negative: a cause only where the head is confident there is one (1 − P(«—») ≥ others_min)
-    assert run(CauseAnalyzer(), "positive") == [None, None, "человеческий фактор", "технический сбой"]
-    assert run(CauseAnalyzer(others_min=0.3), "positive")[:2] == [None, "ошибка процесса"]
+    assert run(CauseAnalyzer(others_min=0.5), "positive") == [None, None, "человеческий фактор", "технический сбой"]
+    assert run(CauseAnalyzer(), "positive")[:2] == [None, "ошибка процесса"]  # the default others_min is 0.4
     assert run(CauseAnalyzer(others_min=None), "neutral") == [None] * 4
     with pytest.raises(ValueError, match="head_none must be one of forced, lexicon"):
         CauseAnalyzer(head_none="skip")
@@ -165,8 +165,14 @@ def test_cause_analyzer_matches_the_tuning_simulation(monkeypatch):
     scores, _ = analyzer.score(texts)
     lexicon = [analyzer._label(row).name for row in scores]
     simulated = cause_rule(np.array([rows[t] for t in texts]), sentiments, lexicon, negative_none="forced",
-                           other_to_lexicon=True, others_min=analyzer.others_min)
+                           other_to_lexicon=analyzer.other_to_lexicon, others_min=analyzer.others_min)
     assert [f.cause.name if f.cause else "" for f in found] == simulated
+    old = CauseAnalyzer(other_to_lexicon=True)
+    found_old = [Findings(feedback_id=r.id, sentiment=s) for r, s in zip(records, sentiments, strict=True)]
+    old(records, found_old)
+    assert [f.cause.name if f.cause else "" for f in found_old] == cause_rule(
+        np.array([rows[t] for t in texts]), sentiments, lexicon, negative_none="forced", other_to_lexicon=True,
+        others_min=old.others_min)
 
 
 def test_stage_head_none_means_no_stage(monkeypatch):
@@ -204,7 +210,8 @@ def test_topics_keyword_match_lowers_the_head_threshold(monkeypatch):
         analyzer([Feedback(id="1", text=text)], [f])
         return f.topic_names()
 
-    assert names(TopicAnalyzer(taxonomy, model="stub")) == ["доставка"]  # 0.3 ≥ 0.5 × 0.5; оплата has no keyword
+    assert names(TopicAnalyzer(taxonomy, model="stub", lexicon_factor=0.5)) == ["доставка"]  # 0.3 ≥ 0.5 × 0.5
+    assert names(TopicAnalyzer(taxonomy, model="stub")) == []  # the default factor 0.75: 0.3 < 0.5 × 0.75
     assert names(TopicAnalyzer(taxonomy, model="stub", lexicon_factor=1.0)) == []
     proba = np.zeros((1, len(TOPICS)))
     proba[0, TOPICS.index("доставка")] = 0.3

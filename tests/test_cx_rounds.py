@@ -74,3 +74,25 @@ def test_merge_without_add_still_needs_every_row(tmp_path, cxreal_set):
              "split": "train", "text": "t"}]
     with pytest.raises(SystemExit, match="no labels"):
         merge_mod.merge(_work(tmp_path, rows, []), out=tmp_path / "out.csv")
+
+
+def test_agreement_scores_equal_sklearn_and_count_disagreements():
+    from sklearn.metrics import cohen_kappa_score
+
+    from voc_training.cxlabels.agreement import agreement
+
+    def lab(s, c, topics):
+        return {"sentiment": s, "cause": c, "journey_stage": "", "topics": topics, "emotions": []}
+
+    first = {"a": lab("negative", "ошибка процесса", ["оплата"]), "b": lab("positive", "", []),
+             "c": lab("negative", "технический сбой", ["оплата", "персонал"]), "only": lab("neutral", "", [])}
+    second = {"a": lab("negative", "человеческий фактор", ["оплата"]), "b": lab("positive", "", []),
+              "c": lab("negative", "технический сбой", ["оплата"])}
+    out = agreement(first, second)
+    cause = out["fields"]["cause"]
+    assert out["n"] == 3 and cause["agreement"] == round(2 / 3, 4)
+    assert cause["kappa"] == round(cohen_kappa_score(["ошибка процесса", "<empty>", "технический сбой"],
+                                                     ["человеческий фактор", "<empty>", "технический сбой"]), 4)
+    assert cause["confusion_top"] == ["ошибка процесса -> человеческий фактор: 1"]
+    topics = out["fields"]["topics"]
+    assert topics["exact_set_agreement"] == round(2 / 3, 4) and topics["micro_f1_second_vs_first"] == 0.8

@@ -95,7 +95,8 @@ def _rule(pipe: Any, name: str) -> str:
         if head is None:
             return "lexicon: a cause only for records the sentiment model calls negative (fallback другое)"
         return (f"head {head.version}: negative records always get a cause (head «—» → {analyzer.head_none}); "
-                f"other records when 1 − P(«—») ≥ {analyzer.others_min}")
+                f"other records when 1 − P(«—») ≥ {analyzer.others_min}"
+                + ("; head «другое» → a specific lexicon cause" if analyzer.other_to_lexicon else ""))
     if head is None:
         return "lexicon: never empty (no cue → default_stage)"
     return f"head {head.version}: head «—» → {analyzer.head_none}"

@@ -20,10 +20,11 @@ it knows, its probability being the confidence:
 * a record whose ``findings.sentiment`` is negative always gets a cause: the head's top cause; when the head's top
   label is "—" (none), its best cause (``head_none="forced"``, the default) or the lexicon's (``"lexicon"``);
 * a record that is not negative gets the head's best cause when the head's probability of *some* cause
-  (1 − P("—")) reaches ``others_min`` (default 0.5; None: only negative records get a cause) — the labelling
+  (1 − P("—")) reaches ``others_min`` (default 0.4; None: only negative records get a cause) — the labelling
   rule "a cause for every complaint, including a complaint inside a positive text";
-* the lexicon still decides when the head's cause is the fallback («другое») and the lexicon has a specific
-  cause, and for configured causes the head does not know.
+* the lexicon still decides for configured causes the head does not know, and — with ``other_to_lexicon``
+  (default off since the 2,600-row train split, on before) — when the head's cause is the fallback («другое»)
+  and the lexicon has a specific cause.
 
 The defaults were chosen by cross-validation on the cxreal train split (``voc_training.cxlabels.tune_heads``,
 docs/cause_and_stage.md). Evidence for a head's cause: its lexicon cue words when the text has any, else the
@@ -87,7 +88,8 @@ class CauseAnalyzer(Analyzer):
         profile: str = "default",
         evidence_top_k: int = 2,
         head_none: str = "forced",
-        others_min: float | None = 0.5,
+        others_min: float | None = 0.4,
+        other_to_lexicon: bool = False,
     ) -> None:
         if head_none not in HEAD_NONE:
             raise ValueError(f"cause: head_none must be one of {', '.join(HEAD_NONE)}, got {head_none!r}")
@@ -95,6 +97,7 @@ class CauseAnalyzer(Analyzer):
             raise ValueError(f"cause: others_min must be in (0, 1] or None, got {others_min!r}")
         self.head_none = head_none
         self.others_min = others_min
+        self.other_to_lexicon = other_to_lexicon
         self.config = causes if isinstance(causes, CauseConfig) else load_causes(causes)
         self.head = TaskHead.load(model, "cause", profile, [c.name for c in self.config.causes])
         self.evidence_top_k = evidence_top_k
@@ -214,7 +217,8 @@ class CauseAnalyzer(Analyzer):
         for i in rows:
             choice = self.head.pick(proba[i], force=i in others or self.head_none == "forced")
             lex = self._label(lexicon[i]).name
-            if lex != fallback and (lex not in self.head.known or choice is None or choice.label == fallback):
+            if lex != fallback and (lex not in self.head.known or choice is None
+                                    or (self.other_to_lexicon and choice.label == fallback)):
                 continue  # a lexicon cue for a cause the head does not know, or the head has no specific cause
             if choice is not None:
                 out[i] = choice

@@ -9,7 +9,7 @@ turn) that contains it, read from ``findings.sentences``; without sentences the 
 With a topic model (``model``: a path/name, or the profile's model — the shipped ``topics-tfidf`` head or the
 multi-task encoder's ``topics`` head; ``model="lexicon"`` turns it off) the head decides the taxonomy topics it
 knows (probability over its threshold; a topic whose keywords match the text needs only ``lexicon_factor`` × the
-threshold, default 0.5, chosen by cross-validation on the cxreal train split; confidence = the probability;
+threshold, default 0.75, chosen by cross-validation on the cxreal train split; confidence = the probability;
 ``source="model"``) and the lexicon keeps the taxonomy topics the head does not know. Head topics outside the taxonomy are left out unless ``outside_taxonomy`` is set. Evidence for a
 head topic: its keyword matches when the text has any, else the occluded phrases/sentences
 (``TextClassifier.explain_spans``); the mention's sentiment is read from the sentences holding the evidence.
@@ -61,7 +61,7 @@ class TopicAnalyzer(Analyzer):
 
     def __init__(self, taxonomy: str | Path | Taxonomy | None = None, min_strength: float = 1.0,
                  model: str | None = None, profile: str = "default", outside_taxonomy: bool = False,
-                 evidence_top_k: int = 2, lexicon_factor: float = 0.5) -> None:
+                 evidence_top_k: int = 2, lexicon_factor: float = 0.75) -> None:
         if not 0.0 < lexicon_factor <= 1.0:
             raise ValueError(f"topics: lexicon_factor must be in (0, 1], got {lexicon_factor!r}")
         self.lexicon_factor = lexicon_factor
