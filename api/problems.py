@@ -144,8 +144,8 @@ def install_handlers(app: FastAPI) -> None:
         errors = None
         if exc.status_code == 400 and "parsing the body" in detail:
             # FastAPI's body decode failed before JSON parsing (e.g. NUL bytes read as UTF-32): name the field
-            errors = [{"loc": ["body"], "msg": "body is not JSON text in UTF-8 (it could not be decoded)"}]
-            detail = "body: " + errors[0]["msg"]
+            msg = "body is not JSON text in UTF-8 (it could not be decoded)"
+            errors, detail = [{"loc": ["body"], "msg": msg}], f"body: {msg}"
         return problem_response(request, exc.status_code, detail, errors, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

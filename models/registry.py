@@ -7,15 +7,13 @@ is recorded in ``<user root>/registered.json`` and listed and found by name too.
 maps a task to the promoted model directory.
 
 Profiles pick the models of a pipeline (:func:`task_model_path`): ``default`` — the promoted model, else the
-shipped model of ``SHIPPED_DEFAULTS`` (sentiment: ``sentiment-ensemble``, the distilled e5 student scoring each
-record once averaged with TF-IDF, which beats TF-IDF on every sentiment split; docs/decisions.md #12, #67), else
-the fast profile's model; ``fast`` — a promoted TF-IDF model, else the
-shipped TF-IDF models (``FAST_DEFAULTS``: sentiment, emotions, and the cause, journey-stage and topic heads
-trained on the real-text cxreal labels, which the analyzers combine with their lexicons); a task left out of
-``FAST_DEFAULTS`` runs on its analyzer's lexicon; ``accurate`` (opt-in, slower) — the shipped models of
-``ACCURATE_DEFAULTS`` (sentiment and journey stage: 0.5/0.5 ensembles of the 12-layer e5 teacher ``mt-teacher``
-and the TF-IDF model; the cause ensemble lost on the cxreal eval split and is not shipped, docs/cx_quality.md),
-every other task as in ``fast``.
+shipped model of ``SHIPPED_DEFAULTS`` (sentiment and cause: 0.5/0.5 ensembles of the distilled e5 student
+``mt-student`` and the TF-IDF model — docs/decisions.md #12, #67, #71), else the fast profile's model;
+``fast`` — a promoted TF-IDF model, else the shipped TF-IDF models (``FAST_DEFAULTS``: sentiment, emotions, and
+the cause, journey-stage and topic heads trained on the real-text cxreal labels, which the analyzers combine with
+their lexicons); a task left out of ``FAST_DEFAULTS`` runs on its analyzer's lexicon; ``accurate`` (opt-in,
+slower) — the shipped models of ``ACCURATE_DEFAULTS`` (sentiment: the 12-layer e5 teacher ``mt-teacher`` averaged
+with TF-IDF), every other task as in ``default``.
 """
 
 from __future__ import annotations
@@ -40,16 +38,15 @@ TASKS = ("sentiment", "emotions", "topics", "cause", "journey_stage")
 #: the shipped multi-task encoder a task of the default profile may run on (until shipped: the fast profile's)
 SHIPPED_ENCODER = "voc-multitask-student"
 #: profile "default": task → shipped model name used when nothing is promoted. A task moves here only when a
-#: shipped encoder model beats its TF-IDF model on every split (docs/decisions.md #12, #67): sentiment's
-#: student + TF-IDF ensemble does (banks 0.663, telecom 0.653, RuSentiment 0.713, RuSentiTweet 0.688 vs 0.654 /
-#: 0.620 / 0.696 / 0.665); the student's other heads do not, so those tasks stay on TF-IDF.
-SHIPPED_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-ensemble"}
-#: profile "accurate": task → shipped model; the other tasks as in the fast profile. The 12-layer teacher
-#: ``mt-teacher`` averaged with TF-IDF: sentiment 0.705 / 0.692 / 0.732 / 0.712 (the default's 0.667 / 0.652 /
-#: 0.716 / 0.688), journey stage 0.718 vs 0.712 on the cxreal eval split; one teacher pass serves both
-#: (docs/decisions.md #68). The cause ensembles lost on the cxreal eval split: not shipped.
-ACCURATE_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-teacher-ensemble",
-                                     "journey_stage": "journey-stage-teacher-ensemble"}
+#: shipped encoder model beats its TF-IDF model — every sentiment split (docs/decisions.md #12, #67), the cxreal
+#: eval split for cause (#71: accuracy and macro-F1 both higher). Sentiment: student + TF-IDF 0.683 / 0.655 / 0.728 /
+#: 0.696 vs TF-IDF 0.654 / 0.620 / 0.696 / 0.665; cause: the student's head refitted on the cxreal train rows (frozen
+#: encoder) + TF-IDF, 0.632 (macro-F1 0.512) vs 0.629 (0.494). One student pass serves both. The student's stage
+#: ensemble (0.738 accuracy but macro-F1 0.565 vs 0.614) failed the same rule: stage stays on TF-IDF.
+SHIPPED_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-ensemble", "cause": "cause-ensemble"}
+#: profile "accurate": task → shipped model; the other tasks as in the default profile. The 12-layer teacher
+#: ``mt-teacher`` averaged with TF-IDF: sentiment 0.730 / 0.689 / 0.749 / 0.718 (docs/decisions.md #68, #71).
+ACCURATE_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-teacher-ensemble"}
 #: profile "fast" (and "default" while no encoder is shipped): task → shipped TF-IDF model; tasks left out run on
 #: their lexicons. cause / journey_stage / topics: ``python -m voc_training.train_cx_defaults`` (docs/cause_and_stage.md)
 FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf",
@@ -324,6 +321,10 @@ def task_model_path(task: str, profile: str = "default") -> Path | None:
             raise ModelNotFoundError(f"profile 'accurate': shipped {task!r} model missing: "
                                      f"{SHIPPED_DIR / ACCURATE_DEFAULTS[task]} has no {MODEL_INFO_FILE}")
         return found[-1]
+    elif profile == "accurate" and not promoted and task in SHIPPED_DEFAULTS:
+        found = _versions(SHIPPED_DIR / SHIPPED_DEFAULTS[task])  # the rest of accurate is the default profile
+        if found:
+            return found[-1]
     elif promoted and ModelInfo.read(promoted).kind in FAST_KINDS:
         return Path(promoted)
     fast = FAST_DEFAULTS.get(task)

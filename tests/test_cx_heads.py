@@ -39,7 +39,7 @@ def test_shipped_heads_are_mapped_small_and_carded(user_registry):
         assert info.kind == "tfidf" and info.task == task and "cv:cxreal_train" in info.metrics
         card = (path / "README.md").read_text(encoding="utf-8")
         assert "research / non-commercial" in card and "project's own" in card and "train_cx_defaults" in card
-        if not (registry.SHIPPED_DIR / registry.SHIPPED_ENCODER).exists():
+        if task not in registry.SHIPPED_DEFAULTS:
             assert registry.task_model_path(task, "default") == path  # the default profile's fallback
     labels = {task: ModelInfo.read(registry.task_model_path(task, "fast")).labels for task in MODEL_NAMES}
     assert labels["cause"] == [*COMPLAINT_CAUSES, NONE_LABEL]

@@ -96,3 +96,24 @@ def test_agreement_scores_equal_sklearn_and_count_disagreements():
     assert cause["confusion_top"] == ["ошибка процесса -> человеческий фактор: 1"]
     topics = out["fields"]["topics"]
     assert topics["exact_set_agreement"] == round(2 / 3, 4) and topics["micro_f1_second_vs_first"] == 0.8
+
+
+def test_refit_head_folds_a_standardised_regression_into_a_linear_layer():
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from voc_training.cxlabels.refit_head import _softmax, fit_linear, scores
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, size=(120, 6)).astype(np.float32)
+    y = np.array(["a", "b", "—"])[(x[:, 0] > 3).astype(int) + (x[:, 1] > 4).astype(int)]
+    labels = ["b", "a", "—"]  # the head's own order, not sklearn's
+    w, b = fit_linear(x, y, labels, C=0.5)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    lr = LogisticRegression(C=0.5, max_iter=3000).fit((x - mu) / sd, y)
+    want = lr.predict_proba((x - mu) / sd)[:, [list(lr.classes_).index(lab) for lab in labels]]
+    np.testing.assert_allclose(_softmax(x @ w.T + b), want, atol=1e-4)
+    s = scores(want, y, labels, "—")
+    assert s["labelled_rows"] == int((y != "—").sum()) and 0.8 < s["accuracy_all_rows"] <= 1.0
+    with pytest.raises(ValueError, match="no training row has"):
+        fit_linear(x, y, [*labels, "c"], C=0.5)

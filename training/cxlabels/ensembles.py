@@ -29,7 +29,7 @@ ENSEMBLES = {"sentiment": ("sentiment-ensemble", "sentiment-tfidf"),
              "journey_stage": ("journey-stage-ensemble", "journey-stage-tfidf")}
 #: tasks whose encoder member scores documents only (the analyzer also asks for sentences / turns)
 DOCUMENTS_ONLY = ("sentiment",)
-VERSION = "2026.12.07-2"
+VERSION = "2026.12.07-3"
 WEIGHTS = (0.5, 0.5)
 
 
@@ -43,15 +43,19 @@ def card(task: str, name: str, tfidf: str, encoder: str = STUDENT) -> str:
             else "12-layer multilingual-e5-small multi-task teacher")
     docs_only = (" It scores each record once (documents only); sentences and turns are labelled by the TF-IDF "
                  "member, and a one-sentence record's sentence takes the record's label.") if task in DOCUMENTS_ONLY else ""
+    if task in ("cause", "journey_stage"):
+        docs_only += (" The head is refitted on the cxreal train rows with the encoder frozen "
+                      "(`python -m voc_training.cxlabels.refit_head`) when the encoder's card lists it under "
+                      "`training.refits`.")
     return (f"# {name} {VERSION} — ensemble ({task})\n\n"
             f"Kind `ensemble`: the equal-weight average of two shipped models' {task} probabilities "
             "(`voc_models.ensemble.EnsembleClassifier`; members in `voc_model.json`):\n\n"
             f"- `{encoder}` ({task} head of the {what}, int8 ONNX), weight 0.5.{docs_only}\n"
             f"- `{tfidf}` (the shipped TF-IDF model), weight 0.5 — also gives the evidence spans\n\n"
             "Both members have the same labels, matched by label. The weight was fixed a priori, not tuned. "
-            "Written by `python -m voc_training.cxlabels.ensembles`; measured in docs/encoder.md (sentiment, "
-            "`bench/results/int8_ffn_out.json`) and docs/cx_quality.md (cause, stage: "
-            "`bench/results/cx_quality_accurate.json`).\n")
+            "Written by `python -m voc_training.cxlabels.ensembles`; measured in docs/encoder.md (sentiment: "
+            "`bench/results/distil_round2.json`, `teacher_round2.json`) and docs/cx_quality.md (cause, stage: "
+            "`bench/results/cx_quality_profiles.json`).\n")
 
 
 def write(task: str, out_root: str | Path = SHIPPED_DIR, encoder: str = STUDENT) -> Path:
