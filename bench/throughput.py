@@ -170,6 +170,8 @@ def main() -> None:
                           "finish (contacts, enriched.parquet/csv, aggregates, report)": round(seconds - chunks_done, 1)},
         "rows_per_second": round(s.rows_in / seconds, 1),
         "peak_rss_mb": round(max(rss_mb, rss_children_mb), 1),
+        "peak_rss_mb_by_process": {"parent (ingest, finish)": round(rss_mb, 1),
+                                   "largest worker (analysis)": round(rss_children_mb, 1)},
         "workers": args.workers,
         "stage_cpu_seconds_summed_over_workers": stage_seconds(outdir),
         "model_versions": s.model_versions,

@@ -654,7 +654,7 @@ class TfidfClassifier(TextClassifier):
         found = {j for j in map(word_index.get, words) if j is not None}
         found.update(j for j in map(char_index.get, chars) if j is not None)
         ids = np.array(sorted(found), dtype=np.int64)
-        if len(self._phrase_cache) > 200_000:
+        if len(self._phrase_cache) > 50_000:
             self._phrase_cache.clear()
         self._phrase_cache[phrase] = ids
         return ids
@@ -735,7 +735,7 @@ def _tune_thresholds(proba: np.ndarray, y: np.ndarray, mask: np.ndarray) -> dict
     return out
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=8_192)
 def _phrase_ngrams(phrase: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The word uni/bigrams and char_wb 2–5-grams inside ``phrase`` (distinct), as the vectorizers would count
     them; shared by every loaded TF-IDF model (each maps them to its own columns)."""
