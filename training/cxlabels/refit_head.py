@@ -75,9 +75,9 @@ def fit_linear(x: np.ndarray, y: Sequence[str], labels: Sequence[str], C: float,
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(1, keepdims=True)
+    from scipy.special import softmax
+
+    return softmax(z, axis=1)
 
 
 def scores(proba: np.ndarray, y: Sequence[str], labels: Sequence[str], none: str) -> dict[str, float]:
@@ -93,16 +93,16 @@ def scores(proba: np.ndarray, y: Sequence[str], labels: Sequence[str], none: str
 
 
 def cross_validate(x: np.ndarray, data: Any, splits: Sequence[tuple[np.ndarray, np.ndarray]],
-                   grid: Sequence[float], none: str) -> dict[str, Any]:
-    """Out-of-fold scores of the refitted head per C (chosen: the best accuracy on labelled rows)."""
+                   grid: Sequence[float]) -> dict[float, np.ndarray]:
+    """Out-of-fold probabilities of the refitted head, per C."""
     y = np.asarray(data.labels)
-    out: dict[str, Any] = {}
+    out: dict[float, np.ndarray] = {}
     for C in grid:
         proba = np.zeros((len(y), len(data.label_set)))
         for train, test in splits:
             w, b = fit_linear(x[train], y[train], data.label_set, C, data.weights[train])
             proba[test] = _softmax(x[test] @ w.T + b)
-        out[str(C)] = scores(proba, y, data.label_set, none)
+        out[C] = proba
     return out
 
 
@@ -125,8 +125,9 @@ def refit(model_dir: Path, task: str, out: Path, grid: Sequence[float] = C_GRID)
     data.label_set = labels  # the head's own order
     x, old_heads = pooled_features(model_dir, data.texts)
     splits = cx.folds(frame)
-    cv = cross_validate(x, data, splits, grid, NONE_LABEL)
-    best = max(grid, key=lambda C: (cv[str(C)]["accuracy"], cv[str(C)]["accuracy_all_rows"]))
+    oof = cross_validate(x, data, splits, grid)
+    cv = {C: scores(p, data.labels, labels, NONE_LABEL) for C, p in oof.items()}
+    best = max(grid, key=lambda C: (cv[C]["accuracy"], cv[C]["accuracy_all_rows"]))  # best on labelled rows
     tfidf = cx.oof_proba(data, task, cx.HEAD_C[task], splits)  # the shipped TF-IDF recipe, same folds
     w, b = fit_linear(x, data.labels, labels, best, data.weights)
     if out.exists():
@@ -139,20 +140,16 @@ def refit(model_dir: Path, task: str, out: Path, grid: Sequence[float] = C_GRID)
     heads[f"heads.{task}.weight"], heads[f"heads.{task}.bias"] = w, b
     save_file(heads, str(out / "heads.safetensors"))
     report = {
-        "task": task, "source_model": str(model_dir), "C": best, "grid": cv, "rows": len(data.texts),
-        "dropped_as_eval_texts": dropped,
+        "task": task, "source_model": str(model_dir), "C": best, "grid": {str(C): v for C, v in cv.items()},
+        "rows": len(data.texts), "dropped_as_eval_texts": dropped,
         "cv_old_head": scores(old_heads[task], data.labels, labels, NONE_LABEL) | {"note": "in-sample for the "
                                                                                    "cxreal rows it was trained on"},
         "cv_tfidf_head": scores(tfidf, data.labels, labels, NONE_LABEL),
-        "cv_tfidf_plus_refit_0.5": None, "seconds": round(time.time() - started, 1),
+        "cv_refit_head": cv[best],
+        "cv_tfidf_plus_refit_0.5": scores((oof[best] + tfidf) / 2, data.labels, labels, NONE_LABEL),
+        "seconds": round(time.time() - started, 1),
         "command": f"python -m voc_training.cxlabels.refit_head {model_dir} --task {task} --out {out}",
     }
-    proba = np.zeros_like(tfidf)
-    for train, test in splits:
-        wf, bf = fit_linear(x[train], np.asarray(data.labels)[train], labels, best, data.weights[train])
-        proba[test] = _softmax(x[test] @ wf.T + bf)
-    report["cv_refit_head"] = scores(proba, data.labels, labels, NONE_LABEL)
-    report["cv_tfidf_plus_refit_0.5"] = scores((proba + tfidf) / 2, data.labels, labels, NONE_LABEL)
     training = dict(info.training)
     training.setdefault("refits", []).append(report)
     info.training = training
