@@ -279,6 +279,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def release_sessions() -> int:
+    """Close every live runner's ONNX session and empty its text caches (both come back on the next call), then
+    hand the freed heap back to the OS (glibc ``malloc_trim``). For a process whose share of a big batch is done
+    while it still has the outputs to assemble; returns the number of runners released."""
+    runners = list(_LIVE)
+    for runner in runners:
+        with runner._lock:
+            runner._session = None
+            runner._cache.clear()
+            runner._occlusion.clear()
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc and hasattr(ctypes.CDLL(libc), "malloc_trim"):
+        ctypes.CDLL(libc).malloc_trim(0)
+    return len(runners)
+
+
 def runner_for(model_dir: str | Path) -> MultiTaskRunner:
     """One runner per model directory per process (so every head shares its forward pass and cache)."""
     path = Path(model_dir).resolve()

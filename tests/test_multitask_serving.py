@@ -305,3 +305,17 @@ def test_ship_copies_serving_files_only(tiny_mt, tmp_path):
     with pytest.raises(ValueError, match="more than the 0 MB limit"):
         mt.ship(tiny_mt, tmp_path / "too-big", max_bytes=1000)
     assert mt.SHIP_MAX_BYTES == 40 * 2**20  # the student's budget (issue #10)
+
+
+def test_release_sessions_drops_sessions_and_caches_and_serving_resumes(tiny_mt):
+    from voc_models.multitask import release_sessions
+
+    runner = MultiTaskRunner(tiny_mt)
+    texts = ["Курьер опоздал на три часа", "Спасибо"]
+    before = runner.proba(texts)
+    assert len(runner._cache) == 2
+    assert release_sessions() >= 1
+    assert runner._session is None and len(runner._cache) == 0
+    after = runner.proba(texts)  # the session (ONNX) or the torch net serves again
+    for head in before:
+        np.testing.assert_allclose(after[head], before[head], atol=1e-6)

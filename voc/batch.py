@@ -84,6 +84,11 @@ def _index_tickets(spec: RunSpec, gate: PrivacyGate, summary: RunSummary, outdir
     return TicketIndex.build(ticket_list, customer_key=gate.customer_key)
 
 
+#: a run of at least this many chunks with workers releases the parent's encoder sessions before assembling
+#: (~300 MB on the shipped student; they reopen on the next call — docs/scale.md)
+RELEASE_AFTER_CHUNKS = 4
+
+
 def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate | None = None,
         progress: Callable[[BatchProgress], None] | None = None, should_stop: Callable[[], bool] | None = None,
         quiet: bool = True) -> BatchResult:
@@ -121,6 +126,10 @@ def run(spec: RunSpec, *, pipeline: Pipeline | None = None, privacy: PrivacyGate
         analyse_chunks(spec, mapping, state, outdir, tally, should_stop, worker_spec)
     finally:
         tally.close()
+    if (spec.workers > 1 or spec.engine == "ray") and len(tally.chunk_paths) >= RELEASE_AFTER_CHUNKS:
+        from voc_models.multitask import release_sessions
+
+        release_sessions()  # the workers did the analysis: this process only assembles from here
     summary.model_versions = pipeline.versions
     summary.input_encodings = _input_encodings(spec.inputs, gate)
     if (preset := getattr(pipeline, "preset", None)) is not None:  # voc analyze --preset (docs/presets.md)
