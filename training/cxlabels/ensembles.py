@@ -41,16 +41,16 @@ def ensemble_name(task: str, encoder: str = STUDENT) -> str:
 def card(task: str, name: str, tfidf: str, encoder: str = STUDENT) -> str:
     what = ("distilled 4-layer multilingual-e5-small student" if encoder == STUDENT
             else "12-layer multilingual-e5-small multi-task teacher")
-    docs_only = (" It scores each record once (documents only); sentences and turns are labelled by the TF-IDF "
-                 "member, and a one-sentence record's sentence takes the record's label.") if task in DOCUMENTS_ONLY else ""
+    notes = (" It scores each record once (documents only); sentences and turns are labelled by the TF-IDF "
+             "member, and a one-sentence record's sentence takes the record's label.") if task in DOCUMENTS_ONLY else ""
     if task in ("cause", "journey_stage"):
-        docs_only += (" The head is refitted on the cxreal train rows with the encoder frozen "
-                      "(`python -m voc_training.cxlabels.refit_head`) when the encoder's card lists it under "
-                      "`training.refits`.")
+        notes += (" The head is refitted on the cxreal train rows with the encoder frozen "
+                  "(`python -m voc_training.cxlabels.refit_head`) when the encoder's card lists it under "
+                  "`training.refits`.")
     return (f"# {name} {VERSION} — ensemble ({task})\n\n"
             f"Kind `ensemble`: the equal-weight average of two shipped models' {task} probabilities "
             "(`voc_models.ensemble.EnsembleClassifier`; members in `voc_model.json`):\n\n"
-            f"- `{encoder}` ({task} head of the {what}, int8 ONNX), weight 0.5.{docs_only}\n"
+            f"- `{encoder}` ({task} head of the {what}, int8 ONNX), weight 0.5.{notes}\n"
             f"- `{tfidf}` (the shipped TF-IDF model), weight 0.5 — also gives the evidence spans\n\n"
             "Both members have the same labels, matched by label. The weight was fixed a priori, not tuned. "
             "Written by `python -m voc_training.cxlabels.ensembles`; measured in docs/encoder.md (sentiment: "

@@ -98,18 +98,19 @@ def draw_round2(root: Path, labelled: list[dict]) -> list[dict]:
     meta = {source: (domain, channel) for source, _, domain, channel in QUOTAS}
     rows: list[dict] = []
     for source, n in QUOTAS_ROUND2:
-        pool = [(i, t) for i, t in read_source(root, source)
-                if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken and text_key(t) not in seen]
+        pool = [(i, t, text_key(t)) for i, t in read_source(root, source)
+                if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken]
+        pool = [p for p in pool if p[2] not in seen]
         picked = []
-        for i, t in rng.sample(pool, len(pool)):
-            if text_key(t) not in seen:  # duplicates inside the pool too
-                seen.add(text_key(t))
-                picked.append((i, t))
+        for i, t, key in rng.sample(pool, len(pool)):
+            if key not in seen:  # duplicates inside the pool too
+                seen.add(key)
+                picked.append((i, t, key))
             if len(picked) == n:
                 break
         domain, channel = meta[source]
-        rows += [{"source": source, "row": i, "text_sha1": text_key(t), "domain": domain, "channel": channel,
-                  "split": "train", "text": t} for i, t in sorted(picked)]
+        rows += [{"source": source, "row": i, "text_sha1": key, "domain": domain, "channel": channel,
+                  "split": "train", "text": t} for i, t, key in sorted(picked)]
     return rows
 
 
