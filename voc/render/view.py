@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from voc.aggregate.columns import explode_list
-from voc.aggregate.drill import channel_keys, compact_rows, segment_column, stage_keys, week_keys
+from voc.aggregate.columns import UNKNOWN_STAGE, categories, explode_list, iso_weeks
+from voc.aggregate.drill import channel_keys, compact_rows, segment_column, stage_keys
 from voc.aggregate.models import Aggregates, Heatmap
 from voc.render.colours import cell_colour, legend
 from voc.vocab import SENTIMENTS
@@ -65,28 +65,47 @@ def page_view(frame: pd.DataFrame, aggregates: Aggregates) -> dict:
             "drill_options": drill_options(frame, aggregates), "segment_column": segment_column(frame.columns)}
 
 
+def _codes(frame: pd.DataFrame, column: str, missing: str | None) -> np.ndarray:
+    """Integer key per row, grouped exactly as :mod:`voc.aggregate.drill`'s string keys (−1: no value)."""
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=np.int64) if missing is not None else np.full(len(frame), -1, np.int64)
+    return np.asarray(categories(frame[column], missing=missing).codes, dtype=np.int64)
+
+
 def _strongest(frame: pd.DataFrame, per_key: int) -> np.ndarray:
-    """Positions of the most negative ``per_key`` rows of every drill key (cells, topics, causes, weeks)."""
+    """Positions of the most negative ``per_key`` rows of every drill key (cells, topics, causes, weeks).
+
+    Keys are integer codes (a rowless week is a key of its own, a rowless cause none), so a 1M-row frame
+    costs tens of MB here rather than the ~600 MB of per-row label strings."""
     score = pd.to_numeric(frame.get("sentiment_score", pd.Series(np.nan, index=frame.index)),
                           errors="coerce").to_numpy(dtype=float)
-    base = pd.DataFrame({"row": np.arange(len(frame)), "score": np.nan_to_num(score, nan=0.0),
-                         "stage": stage_keys(frame), "channel": channel_keys(frame), "week": week_keys(frame),
-                         "cause": frame["cause"].to_numpy() if "cause" in frame.columns else None})
+    score = np.nan_to_num(score, nan=0.0)
+    stage = _codes(frame, "journey_stage", UNKNOWN_STAGE)
+    channel = _codes(frame, "channel", "unknown")
+    week = (np.asarray(iso_weeks(pd.to_datetime(frame["created_at"], utc=True, errors="coerce", format="mixed")).codes,
+                       dtype=np.int64) if "created_at" in frame.columns else np.full(len(frame), -1, np.int64))
+    cause = _codes(frame, "cause", None)
     picked: set[int] = set()
 
-    def take(table: pd.DataFrame, keys: list[str]) -> None:
-        if table.empty:
+    def take(rows: np.ndarray, **keys: np.ndarray) -> None:
+        if not len(rows):
             return
-        head = table.sort_values("score", kind="stable").groupby(keys, sort=False, dropna=True).head(per_key)
-        picked.update(int(r) for r in head["row"])
+        table = pd.DataFrame({"row": rows, "score": score[rows], **keys})
+        head = table.sort_values("score", kind="stable").groupby(list(keys), sort=False).head(per_key)
+        picked.update(head["row"].tolist())
 
-    topics = explode_list(frame, "topics").merge(base, on="row").rename(columns={"item": "topic"})
-    emotions = explode_list(frame, "emotions").merge(base, on="row").rename(columns={"item": "emotion"})
-    take(base, ["stage", "channel"])
-    take(base, ["cause"])
-    take(emotions, ["stage", "emotion"])
-    take(topics, ["topic", "week"])
-    take(topics, ["topic"])
+    every = np.arange(len(frame), dtype=np.int64)
+    take(every, stage=stage, channel=channel)
+    has_cause = every[cause >= 0]
+    take(has_cause, cause=cause[has_cause])
+    for column, extra in (("emotions", {"stage": stage}), ("topics", {"week": week})):
+        long = explode_list(frame, column)
+        rows = long["row"].to_numpy(dtype=np.int64)
+        item = pd.factorize(long["item"])[0].astype(np.int64)
+        del long
+        take(rows, item=item, **{k: v[rows] for k, v in extra.items()})
+        if column == "topics":
+            take(rows, item=item)
     return np.array(sorted(picked), dtype=np.int64)
 
 

@@ -66,8 +66,9 @@ def _account_privacy(total: PrivacySummary, chunk: dict) -> None:
 def analyse_chunks(spec: Any, mapping: ColumnMapping, state: ChunkState, outdir: Path, tally: Tally,
                     should_stop: Callable[[], bool] | None, worker_spec: Any | None) -> None:
     """Stage 1 over every chunk: committed ones are counted, the rest analysed here, in the local pool or on
-    Ray. With a pool, this process analyses one chunk itself while the workers start (a one-chunk run never
-    waits for a worker to load its models)."""
+    Ray. With a pool, this process holds the first chunk while the workers start and analyses it itself when
+    the run turns out short (at most ``workers`` chunks: a one-chunk run never waits for a worker to load its
+    models); a longer run sends it to the workers as well (docs/scale.md: the parent's memory)."""
     parts = tally.parts
     pool = remote = None
     if spec.engine == "ray":
@@ -103,7 +104,9 @@ def analyse_chunks(spec: Any, mapping: ColumnMapping, state: ChunkState, outdir:
             else:
                 pending.append((i, pool.submit(i, chunk)))
                 if held is not None and len(pending) >= spec.workers:
-                    here(*held)
+                    # a run this long keeps every worker busy: the held chunk goes to them too, so this
+                    # process never builds the models' lazy state (~600 MB) before it assembles the run
+                    pending.append((held[0], pool.submit(*held)))
                     held = None
                 while len(pending) > spec.workers:  # bounded: at most workers+1 chunks in flight
                     j, fut = pending.pop(0)
