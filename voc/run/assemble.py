@@ -69,7 +69,9 @@ def load_run_frame(schemas: Mapping[Path, list[str]], columns: Sequence[str], qu
         for col in f.columns:
             if col.startswith("call_") and f[col].dtype == object:
                 f[col] = pd.to_numeric(f[col], errors="coerce")
-        frames.append(f)
+        # a fresh copy: the columns replaced above live on in the blocks read_parquet made (e.g. one object
+        # block holding every list column's per-row arrays) until those blocks go — ~600 MB at 1M rows
+        frames.append(f.copy())
     if not frames:
         return to_frame([], [])
     return concat_columnwise(frames)
