@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from voc_models.text import NEGATIONS, STOP_WORDS, Sentence, Token, sentences, tokens, words
 
 __all__ = ["LEMMA_OVERRIDES", "NEGATIONS", "STOP_WORDS", "Sentence", "Token", "find_phrase", "lemma", "lemma_text",
-           "lemmas", "lemmas_batch", "normalize_phrase", "sentences", "tokens", "words"]
+           "lemmas", "lemmas_batch", "morph_analyzer", "normalize_phrase", "readings", "sentences", "tokens", "words"]
 
 #: Normal forms pymorphy3 gets wrong for feedback vocabulary (plural-only nouns read as rare singulars);
 #: applied to keywords and texts alike, so matching stays consistent and topic names read naturally.
@@ -26,12 +27,38 @@ def _morph():
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
+def morph_analyzer() -> Any:
+    """The process's one pymorphy3 analyser (lemmas, name readings, place names share it)."""
+    return _morph()
+
+
+@lru_cache(maxsize=200_000)
+def readings(word: str) -> tuple[str, float, float, float, bool]:
+    """What voc reads from one pymorphy3 parse of a lower-cased word form, cached: the first reading's normal
+    form («ё» → «е»), the summed scores of its first-name, surname and patronymic readings, and whether the word
+    is in the dictionary. :func:`lemma` and the name redactor (``voc.pii.names.name_scores``) both read it, so a
+    new word is parsed once, not once for each (the redactor runs first, on every word of every text)."""
+    m = _morph()
+    parses = m.parse(word)
+    first = surname = patronymic = 0.0
+    for p in parses:
+        grams = p.tag.grammemes
+        if "Name" in grams:
+            first += p.score
+        elif "Surn" in grams:
+            surname += p.score
+        elif "Patr" in grams:
+            patronymic += p.score
+    normal = parses[0].normal_form.replace("ё", "е") if parses else word
+    return normal, first, surname, patronymic, bool(m.word_is_known(word))
+
+
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     """Normal form of one lower-cased word form (cached)."""
     if not word or not ("а" <= word[0] <= "я" or word[0] == "ё"):
         return word
-    normal = _morph().parse(word)[0].normal_form.replace("ё", "е")
+    normal = readings(word)[0]
     return LEMMA_OVERRIDES.get(normal, normal)
 
 

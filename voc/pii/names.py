@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from voc.text import lemma
+from voc.text import lemma, morph_analyzer, readings
 
 _NAME_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
 #: lemmas of words after which the next word is very likely a person's name («оператор Марина»).
@@ -58,12 +58,9 @@ _INITIALS_AFTER_RE = re.compile(rf"(?<![А-Яа-яЁё])(?P<s>{_SURNAME})\s+[А-
 _INITIALS_BEFORE_RE = re.compile(rf"(?<![А-Яа-яЁё.])[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?(?P<s>{_SURNAME})(?![А-Яа-яЁё])")
 
 
-@lru_cache(maxsize=1)
 def morph() -> Any:
-    """The shared pymorphy3 analyser."""
-    import pymorphy3
-
-    return pymorphy3.MorphAnalyzer(lang="ru")
+    """The shared pymorphy3 analyser (one per process, ``voc.text``'s)."""
+    return morph_analyzer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +79,9 @@ class NameScores:
 
 @lru_cache(maxsize=200_000)
 def name_scores(word: str) -> NameScores:
-    """Name/Surn/Patr scores of a lower-cased word (cached per word form)."""
-    m = morph()
-    first = surname = patronymic = 0.0
-    for p in m.parse(word):
-        grams = p.tag.grammemes
-        if "Name" in grams:
-            first += p.score
-        elif "Surn" in grams:
-            surname += p.score
-        elif "Patr" in grams:
-            patronymic += p.score
-    return NameScores(first, surname, patronymic, bool(m.word_is_known(word)))
+    """Name/Surn/Patr scores of a lower-cased word (cached per word form; the parse is shared with the lemma)."""
+    _, first, surname, patronymic, known = readings(word)
+    return NameScores(first, surname, patronymic, known)
 
 
 def name_score(word: str) -> tuple[float, bool]:
