@@ -5,6 +5,8 @@
 # accurate profile (docs/decisions.md 67-71). CPU, one thread (the shared 2-core machine): ~4 hours; on a GPU the same commands use bf16. Seeds are
 # fixed (13); --max-minutes budgets make CPU runs stop on the clock.
 set -euo pipefail
+# Shortcut when only a fine-tune / head refit / distillation from the shipped models is wanted (no rebuild):
+#   python -m voc_training.recover models/shipped/mt-student --out runs/mt-student-rec   (exact; decision 72)
 cd "$(dirname "$0")/.."
 export VOC_DATASETS_DIR="${VOC_DATASETS_DIR:-$PWD/../shared/datasets}" OMP_NUM_THREADS=1 VOC_NUM_THREADS=1
 RUNS="${RUNS:-runs}"
