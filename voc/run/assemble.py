@@ -79,8 +79,8 @@ def load_run_frame(schemas: Mapping[Path, list[str]], columns: Sequence[str], qu
 
 def concat_columnwise(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """``pd.concat(frames, ignore_index=True)`` one column at a time, each column's pieces dropped from
-    ``frames`` as it is built: the peak is the result plus one column, not twice the result (−700 MB at 1M
-    rows). ``frames`` is emptied."""
+    ``frames`` as it is built: at any moment the parts' remaining columns plus the result's finished ones,
+    never both whole. ``frames`` is emptied."""
     columns = list(dict.fromkeys(c for f in frames for c in f.columns))
     lengths = [len(f) for f in frames]
     out: dict[str, pd.Series] = {}
