@@ -35,7 +35,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from voc.schema import Evidence, Feedback, Findings
-from voc.text import _morph, lemma, sentences
+from voc.text import lemma, morph_analyzer, sentences
 
 if TYPE_CHECKING:
     from thinc.types import Ints2d
@@ -85,7 +85,7 @@ class CachedRussianLemmatizer(RussianLemmatizer):
     """spaCy's pymorphy3 Russian lemmatizer without a tagger: most probable parse, cached per token string."""
 
     def __init__(self, vocab: Vocab, name: str = "voc_lemmatizer") -> None:
-        self._morph = _morph()  # one MorphAnalyzer per process, shared with voc.text
+        self._morph = morph_analyzer()  # one MorphAnalyzer per process, shared with voc.text
         super().__init__(vocab, None, name, mode="pymorphy3_lookup", overwrite=True)
         self.lemmatize = self.first_parse_lemmatize
         self._cache: dict[int, int] = {}

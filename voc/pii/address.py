@@ -78,9 +78,9 @@ _FLAT_RES = (_HOUSE_FLAT_RE, _FLAT_HOUSE_RE, _ADJ_STREET_RE)  # forms with a fla
 @lru_cache(maxsize=20_000)
 def is_place(word: str) -> bool:
     """True when pymorphy3 reads the capitalised word as a geographical name (Geox: Москва, Казань)."""
-    from voc.pii.names import morph
+    from voc.text import morph_analyzer
 
-    return any("Geox" in p.tag for p in morph().parse(word))
+    return any("Geox" in p.tag for p in morph_analyzer().parse(word))
 
 
 def _keep(text: str, m: re.Match[str], start: int) -> bool:

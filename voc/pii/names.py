@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from voc.text import lemma, morph_analyzer, readings
+from voc.text import lemma, readings
 
 _NAME_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
 #: lemmas of words after which the next word is very likely a person's name («оператор Марина»).
@@ -56,11 +56,6 @@ _PREV_TOKEN_RE = re.compile(r"([A-Za-zА-ЯЁа-яё]+)\s{1,2}$")
 _SURNAME = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?"
 _INITIALS_AFTER_RE = re.compile(rf"(?<![А-Яа-яЁё])(?P<s>{_SURNAME})\s+[А-ЯЁ]\.(?:\s?[А-ЯЁ]\.)?")
 _INITIALS_BEFORE_RE = re.compile(rf"(?<![А-Яа-яЁё.])[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?(?P<s>{_SURNAME})(?![А-Яа-яЁё])")
-
-
-def morph() -> Any:
-    """The shared pymorphy3 analyser (one per process, ``voc.text``'s)."""
-    return morph_analyzer()
 
 
 @dataclass(frozen=True, slots=True)
