@@ -7,6 +7,7 @@ committed without the text and joined back at run time (training/cxlabels/loader
 
     python -m voc_training.cxlabels.select --out /tmp/cx-slices --slices 4
     python -m voc_training.cxlabels.select --round 2 --out /tmp/cx-round2 --slices 4 --first-slice 5
+    python -m voc_training.cxlabels.select --round 3 --out /tmp/cx-round3 --slices 6 --first-slice 9
 
 Round 2 adds **train** rows only (the eval split stays the 600 rows of round 1, so scores stay comparable): a
 fresh fixed-seed draw from the same files, weighted toward the sources whose eval rows hold the complaints,
@@ -22,6 +23,7 @@ import hashlib
 import json
 import random
 import re
+from typing import Any
 from pathlib import Path
 
 #: (source file relative to the datasets root, rows to draw, domain, channel)
@@ -50,6 +52,24 @@ QUOTAS_ROUND2: tuple[tuple[str, int], ...] = (
     ("sentiment/sentirueval2015_telecom/train.csv", 60),
     ("sentiment/wildberries_product_reviews/all.csv", 30),
 )
+#: round 3 (train only, targeted): (source, rows) — drawn with weights favouring the minority causes (below)
+QUOTAS_ROUND3: tuple[tuple[str, int], ...] = (
+    ("sentiment/otzovik_sberbank_reviews/all.csv", 220),
+    ("sentiment/sravni_bank_reviews/all.csv", 200),
+    ("topics/gazprombank_products/all.csv", 200),
+    ("topics/fin_apps_problem/all.csv", 200),
+    ("corpus/extra/banki_ru_reviews_semenzhidkov.txt.gz", 160),
+    ("corpus/extra/product_reviews_sokol499.txt.gz", 160),
+    ("sentiment/sentirueval2015_telecom/train.csv", 120),
+    ("sentiment/sentirueval2015_banks/train.csv", 80),
+    ("sentiment/wildberries_product_reviews/all.csv", 80),
+    ("topics/gazprombank_ipoteka_rated/all.csv", 60),
+    ("sentiment/rusentitweet/train.csv", 20),
+)
+#: round 3 scores at most this many random candidates per source with the shipped cause head
+ROUND3_POOL = 3000
+#: the majority cause and «no cause»: round 3 draws rows in proportion to the head's probability of the others
+ROUND3_COMMON = ("ошибка процесса", "—")
 SEED = 20261207
 MAX_CHARS = 2500
 MIN_CHARS = 15
@@ -114,19 +134,65 @@ def draw_round2(root: Path, labelled: list[dict]) -> list[dict]:
     return rows
 
 
+def minority_weight(proba: Any, labels: list[str]) -> Any:
+    """Per row: the cause head's probability of a cause other than the majority cause and «no cause»."""
+    import numpy as np
+
+    keep = [j for j, lab in enumerate(labels) if lab not in ROUND3_COMMON]
+    return np.asarray(proba)[:, keep].sum(axis=1)
+
+
+def draw_round3(root: Path, labelled: list[dict], head: Any) -> list[dict]:
+    """Round 3: train rows from ``QUOTAS_ROUND3``, none labelled already (by row or equal text), drawn without
+    replacement with probability ∝ the shipped cause head's P(a minority cause) (Efraimidis–Spirakis keys):
+    aimed at the causes the heads read as «ошибка процесса» (decision 72). The draw is biased on purpose, so
+    these rows are for training only — cross-validation scores on the random rounds' rows (decision 74)."""
+    import numpy as np
+
+    rng = random.Random(SEED + 3)
+    taken = {(r["source"], int(r["row"])) for r in labelled}
+    seen = {r["text_sha1"] for r in labelled}
+    meta = {source: (domain, channel) for source, _, domain, channel in QUOTAS}
+    rows: list[dict] = []
+    for source, n in QUOTAS_ROUND3:
+        pool = [(i, t, text_key(t)) for i, t in read_source(root, source)
+                if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken]
+        pool = [p for p in pool if p[2] not in seen]
+        unique: dict[str, tuple[int, str, str]] = {}
+        for p in rng.sample(pool, len(pool)):
+            unique.setdefault(p[2], p)
+        candidates = list(unique.values())[:ROUND3_POOL]
+        weight = minority_weight(head.predict_proba([t for _, t, _ in candidates]), list(head.labels))
+        keys = [rng.random() ** (1.0 / max(float(w), 1e-6)) for w in weight]
+        order = np.argsort(keys)[::-1][:n]
+        picked = sorted(candidates[j] for j in order)
+        seen.update(key for _, _, key in picked)
+        domain, channel = meta[source]
+        rows += [{"source": source, "row": i, "text_sha1": key, "domain": domain, "channel": channel,
+                  "split": "train", "text": t} for i, t, key in picked]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
     parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
     parser.add_argument("--slices", type=int, default=4)
-    parser.add_argument("--round", type=int, choices=(1, 2), default=1, help="2: more train rows (see above)")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=1,
+                        help="2: more train rows; 3: more train rows aimed at the minority causes (see above)")
     parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
-    if args.round == 2:
+    if args.round in (2, 3):
         from voc_training.cxlabels.loader import LABELS_FILE
 
         with LABELS_FILE.open(encoding="utf-8", newline="") as fh:
-            rows = draw_round2(Path(args.root), list(csv.DictReader(fh)))
+            labelled = list(csv.DictReader(fh))
+        if args.round == 2:
+            rows = draw_round2(Path(args.root), labelled)
+        else:
+            from voc_models.registry import load_model
+
+            rows = draw_round3(Path(args.root), labelled, load_model("cause-tfidf", task="cause"))
     else:
         rows = draw(Path(args.root))
     rng = random.Random(SEED + args.round)
