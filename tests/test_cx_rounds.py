@@ -54,8 +54,73 @@ def test_merge_add_keeps_the_labelled_rows_and_leaves_out_unreached_ones(tmp_pat
     assert (new["cause"], new["evidence_start"], new["evidence_end"], new["annotator"]) == (
         "технический сбой", "9", "19", "A5")
     key = lambda r: (r["source"], int(r["row"]))  # noqa: E731
-    assert [r for r in after if r["row"] != "10"] == sorted(before, key=key)  # the first round untouched
+    assert [r for r in after if r["row"] != "10"] == sorted(  # the first round untouched, marked as random draws
+        [{**r, "draw": "random"} for r in before], key=key)
+    assert new["draw"] == "random"
     assert after == sorted(after, key=key)
+
+
+def test_round3_draws_rows_in_proportion_to_the_minority_cause_probability(cxreal_set, monkeypatch):
+    root, labels, _ = cxreal_set
+    alpha = root / "sentiment" / "alpha" / "all.csv"
+    more = ["Оператор нагрубил мне", "Всё списали правильно", "Приложение вылетает", "Спасибо за вклад"]
+    with alpha.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..5
+
+    class Head:  # P(человеческий фактор / технический сбой) high for the two complaints, ~0 for the others
+        labels = ["ошибка процесса", "человеческий фактор", "технический сбой", "—"]
+
+        def predict_proba(self, texts):
+            import numpy as np
+
+            minority = {"Оператор нагрубил мне": [0, 1, 0], "Приложение вылетает": [0, 0, 1]}
+            return np.array([[0, *minority[t][1:], 0] if t in minority else [0.5, 0, 0, 0.5] for t in texts],
+                            dtype=float)
+
+    monkeypatch.setattr(select, "QUOTAS_ROUND3", (("sentiment/alpha/all.csv", 2),))
+    monkeypatch.setattr(select, "QUOTAS", (("sentiment/alpha/all.csv", 0, "bank", "review"),))
+    rows = select.draw_round3(root, _labelled(labels), Head())
+    assert [r["row"] for r in rows] == [2, 4] and {r["split"] for r in rows} == {"train"}
+    assert select.minority_weight(Head().predict_proba(more), Head.labels).tolist() == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_merge_marks_a_targeted_round_and_the_loader_checks_the_draw(tmp_path, cxreal_set):
+    from voc_training.cxlabels.loader import load_cxreal
+    from voc_training.data import DataError
+
+    root, labels, _ = cxreal_set
+    rows = [{"uid": "9-0000", "source": "sentiment/alpha/all.csv", "row": 10, "text_sha1": "x" * 16,
+             "domain": "bank", "channel": "review", "split": "train", "text": "Банкомат съел карту"}]
+    lab = {"uid": "9-0000", "sentiment": "negative", "cause": "технический сбой", "journey_stage": "оплата",
+           "topics": [], "emotions": [], "evidence": "", "confidence": "high"}
+    merge_mod.merge(_work(tmp_path, rows, [lab]), out=labels, add=True, draw="targeted")
+    after = _labelled(labels)
+    assert [r["draw"] for r in after if r["row"] == "10"] == ["targeted"]
+    assert {r["draw"] for r in after if r["row"] != "10"} == {"random"}
+    text = labels.read_text(encoding="utf-8").replace(",targeted", ",guessed")
+    labels.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match="'draw'"):
+        load_cxreal(root=root, labels_file=labels)
+
+
+def test_targeted_rows_are_trained_on_in_every_fold_and_never_held_out():
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold
+
+    from voc_training.train_cx_defaults import SEED, folds, scored_rows
+
+    groups = ["a", "b"] * 10 + ["inhouse"] * 4
+    plain = pd.DataFrame({"group": groups, "source": ["cxreal"] * 20 + ["inhouse"] * 4})
+    expected = list(StratifiedKFold(n_splits=3, shuffle=True, random_state=SEED).split(plain, plain["group"]))
+    for (fit, held), (fit0, held0) in zip(folds(plain, 3), expected, strict=True):  # no targeted rows: unchanged
+        assert fit.tolist() == fit0.tolist() and held.tolist() == held0.tolist()
+    frame = plain.assign(targeted=[i in (1, 6, 7) for i in range(len(plain))])
+    splits = folds(frame, 3)
+    held_all = np.sort(np.concatenate([h for _, h in splits]))
+    assert held_all.tolist() == [i for i in range(24) if i not in (1, 6, 7)]
+    assert all({1, 6, 7} <= set(fit.tolist()) and not set(fit) & set(held) for fit, held in splits)
+    assert scored_rows(frame).tolist() == [i for i in range(20) if i not in (1, 6, 7)]
 
 
 def test_merge_add_refuses_a_row_labelled_twice(tmp_path, cxreal_set):

@@ -92,8 +92,9 @@ class HeadData:
 
 
 def load_training_frame(labels_file: Path = LABELS_FILE, root: Path | None = None) -> tuple[pd.DataFrame, int]:
-    """cxreal train + in-house train (column ``source``: cxreal | inhouse, ``group``: the cxreal source file),
-    minus rows equal to an eval text; and the number dropped. A bad labels file is a DataError naming its line."""
+    """cxreal train + in-house train (column ``source``: cxreal | inhouse, ``group``: the cxreal source file,
+    ``targeted``: a round-3 row, drawn by a model's scores), minus rows equal to an eval text; and the number
+    dropped. A bad labels file is a DataError naming its line."""
     from voc_datasets.inhouse import load_inhouse
     from voc_training.cxlabels.loader import load_cxreal
     from voc_training.cxlabels.methods import training_frame
@@ -104,6 +105,8 @@ def load_training_frame(labels_file: Path = LABELS_FILE, root: Path | None = Non
     frame, dropped = training_frame(cx_train, inhouse_train, [*cx_eval["text"], *inhouse_eval["text"]])
     groups = [*cx_train["source"], *["inhouse"] * len(inhouse_train)]
     frame["group"] = _kept(groups, cx_train, inhouse_train, frame)
+    draws = [*cx_train["draw"], *["random"] * len(inhouse_train)]
+    frame["targeted"] = [d == "targeted" for d in _kept(draws, cx_train, inhouse_train, frame)]
     return frame, dropped
 
 
@@ -154,8 +157,19 @@ def fit_head(data: HeadData, task: str, C: float, rows: Sequence[int] | None = N
 
 
 def folds(frame: pd.DataFrame, n: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified (by source file) folds over all training rows, fixed seed."""
-    return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=SEED).split(frame, frame["group"]))
+    """Stratified (by source file) folds, fixed seed. Targeted rows (column ``targeted``) are in every fold's
+    training rows and never held out: their draw followed a model's scores, so scoring on them would not estimate
+    the score on feedback as it comes (decision 74). Without targeted rows: folds over all rows, as before."""
+    targeted = frame["targeted"].to_numpy(bool) if "targeted" in frame.columns else np.zeros(len(frame), bool)
+    scored, extra = np.flatnonzero(~targeted), np.flatnonzero(targeted)
+    split = StratifiedKFold(n_splits=n, shuffle=True, random_state=SEED).split(scored, frame["group"].iloc[scored])
+    return [(np.sort(np.concatenate([scored[fit], extra])), scored[held]) for fit, held in split]
+
+
+def scored_rows(frame: pd.DataFrame) -> np.ndarray:
+    """The rows cross-validation scores: cxreal rows of the random draws (not in-house, not targeted)."""
+    targeted = frame["targeted"].to_numpy(bool) if "targeted" in frame.columns else np.zeros(len(frame), bool)
+    return np.flatnonzero((frame["source"].to_numpy() == "cxreal") & ~targeted)
 
 
 def oof_proba(data: HeadData, task: str, C: float, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -242,7 +256,7 @@ def train(task: str, frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: 
     """Cross-validate, then fit the head on every training row and write its model directory."""
     t0 = time.perf_counter()
     data = head_data(frame, task)
-    cx_rows = np.array([i for i, s in enumerate(data.sources) if s == "cxreal"])
+    cx_rows = scored_rows(frame)
     bias = label_bias(data.label_set, LABEL_BIAS.get(task, {}))
     proba = apply_bias(oof_proba(data, task, HEAD_C[task], folds(frame, n_folds)), bias)
     thresholds = topic_thresholds(data, proba, cx_rows) if data.multilabel else {}

@@ -24,6 +24,9 @@ SPLITS = ("train", "eval")
 LABEL_COLUMNS = ("source", "row", "text_sha1", "split", "sentiment", "cause", "journey_stage", "topics", "emotions",
                  "confidence", "evidence_start", "evidence_end")
 CONFIDENCES = ("high", "medium", "low")
+#: how a row was drawn (optional column ``draw``, default ``random``): ``targeted`` rows (round 3) were drawn in
+#: proportion to a model's scores, so they are trained on but never scored in cross-validation (decision 74)
+DRAWS = ("random", "targeted")
 #: the topic vocabulary of the labelling brief (taxonomy + banking topics)
 TOPICS: tuple[str, ...] = (
     "доставка", "оплата", "возврат", "качество товара", "цена и условия", "персонал", "приложение/сайт",
@@ -40,10 +43,11 @@ def _split(value: str) -> list[str]:
 def validate_labels(rows: Iterable[dict], file_name: str = LABELS_FILE.name) -> None:
     """Every label name must come from the configured vocabularies (DataError naming the file, line and field)."""
     allowed = {"sentiment": set(SENTIMENTS), "cause": {"", *COMPLAINT_CAUSES},
-               "journey_stage": {"", *JOURNEY_STAGES}, "confidence": set(CONFIDENCES), "split": set(SPLITS)}
+               "journey_stage": {"", *JOURNEY_STAGES}, "confidence": set(CONFIDENCES), "split": set(SPLITS),
+               "draw": set(DRAWS)}
     for n, row in enumerate(rows, start=2):
         for fld, ok in allowed.items():
-            if str(row[fld]) not in ok:
+            if str(row.get(fld, "random") if fld == "draw" else row[fld]) not in ok:
                 raise DataError(f"{file_name} line {n}: field '{fld}' has {row[fld]!r}; expected one of "
                                 f"{sorted(ok)}")
         for fld, vocab in (("topics", TOPICS), ("emotions", EMOTIONS)):
@@ -70,6 +74,8 @@ def load_cxreal(split: str | None = None, root: Path | None = None, labels_file:
     missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"{labels_file}: missing columns {missing}")
+    if "draw" not in frame.columns:
+        frame["draw"] = "random"
     validate_labels(frame.to_dict("records"), str(labels_file))
     if split:
         frame = frame[frame["split"] == split].reset_index(drop=True)

@@ -2,6 +2,7 @@
 
     python -m voc_training.cxlabels.merge --work /path/to/labelwork [--corrections qc/corrections.jsonl]
     python -m voc_training.cxlabels.merge --work /path/to/labelwork2 --add   # a later round: keep the rows there
+    python -m voc_training.cxlabels.merge --work /path/to/labelwork3 --add --draw targeted   # round 3
 
 ``--add`` keeps the rows already in the labels file and adds the new ones (a row labelled twice is an error);
 rows of a slice that no annotator reached are left out of the set and counted in the message.
@@ -20,11 +21,13 @@ from pathlib import Path
 from voc_training.cxlabels.loader import LABELS_FILE, validate_labels
 
 FIELDS = ("source", "row", "text_sha1", "domain", "channel", "split", "sentiment", "cause", "journey_stage",
-          "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator")
+          "topics", "emotions", "evidence_start", "evidence_end", "confidence", "annotator", "draw")
 
 
-def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE, *, add: bool = False) -> int:
-    """Write the merged labels file; returns its row count. ``add``: keep ``out``'s rows, allow unreached rows."""
+def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE, *, add: bool = False,
+          draw: str = "random") -> int:
+    """Write the merged labels file; returns its row count. ``add``: keep ``out``'s rows, allow unreached rows;
+    ``draw``: how the new rows were drawn (``targeted``: round 3 — trained on, never scored in CV)."""
     rows: dict[str, dict] = {}
     labels: dict[str, dict] = {}
     for path in sorted(work.glob("slice_*.jsonl")):
@@ -58,10 +61,11 @@ def merge(work: Path, corrections: Path | None = None, out: Path = LABELS_FILE, 
             "emotions": "|".join(lab["emotions"]),
             "evidence_start": start if start >= 0 else "", "evidence_end": start + len(lab["evidence"]) if start >= 0 else "",
             "confidence": lab["confidence"], "annotator": f"A{uid.split('-')[0]}",
+            "draw": r.get("draw", draw),
         })
     if add and out.is_file():
         with out.open(encoding="utf-8", newline="") as fh:
-            kept = list(csv.DictReader(fh))
+            kept = [{**r, "draw": r.get("draw") or "random"} for r in csv.DictReader(fh)]
         twice = {(r["source"], int(r["row"])) for r in kept} & {(r["source"], int(r["row"])) for r in out_rows}
         if twice:
             raise SystemExit(f"{len(twice)} rows are labelled already, e.g. {sorted(twice)[:3]}")
@@ -80,8 +84,10 @@ def main() -> None:
     parser.add_argument("--work", required=True)
     parser.add_argument("--corrections", default=None)
     parser.add_argument("--add", action="store_true", help="add to the rows already in the labels file")
+    parser.add_argument("--draw", choices=("random", "targeted"), default="random",
+                        help="how the new rows were drawn (round 3: targeted)")
     args = parser.parse_args()
-    n = merge(Path(args.work), Path(args.corrections) if args.corrections else None, add=args.add)
+    n = merge(Path(args.work), Path(args.corrections) if args.corrections else None, add=args.add, draw=args.draw)
     print(f"{n} rows → {LABELS_FILE}")
 
 

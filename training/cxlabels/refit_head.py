@@ -126,7 +126,9 @@ def refit(model_dir: Path, task: str, out: Path, grid: Sequence[float] = C_GRID)
     x, old_heads = pooled_features(model_dir, data.texts)
     splits = cx.folds(frame)
     oof = cross_validate(x, data, splits, grid)
-    cv = {C: scores(p, data.labels, labels, NONE_LABEL) for C, p in oof.items()}
+    held = np.sort(np.concatenate([h for _, h in splits]))  # every row but the targeted ones (never held out)
+    y_held = [data.labels[i] for i in held]
+    cv = {C: scores(p[held], y_held, labels, NONE_LABEL) for C, p in oof.items()}
     best = max(grid, key=lambda C: (cv[C]["accuracy"], cv[C]["accuracy_all_rows"]))  # best on labelled rows
     tfidf = cx.oof_proba(data, task, cx.HEAD_C[task], splits)  # the shipped TF-IDF recipe, same folds
     w, b = fit_linear(x, data.labels, labels, best, data.weights)
@@ -142,11 +144,11 @@ def refit(model_dir: Path, task: str, out: Path, grid: Sequence[float] = C_GRID)
     report = {
         "task": task, "source_model": str(model_dir), "C": best, "grid": {str(C): v for C, v in cv.items()},
         "rows": len(data.texts), "dropped_as_eval_texts": dropped,
-        "cv_old_head": scores(old_heads[task], data.labels, labels, NONE_LABEL) | {"note": "in-sample for the "
+        "cv_old_head": scores(old_heads[task][held], y_held, labels, NONE_LABEL) | {"note": "in-sample for the "
                                                                                    "cxreal rows it was trained on"},
-        "cv_tfidf_head": scores(tfidf, data.labels, labels, NONE_LABEL),
+        "cv_tfidf_head": scores(tfidf[held], y_held, labels, NONE_LABEL),
         "cv_refit_head": cv[best],
-        "cv_tfidf_plus_refit_0.5": scores((oof[best] + tfidf) / 2, data.labels, labels, NONE_LABEL),
+        "cv_tfidf_plus_refit_0.5": scores(((oof[best] + tfidf) / 2)[held], y_held, labels, NONE_LABEL),
         "seconds": round(time.time() - started, 1),
         "command": f"python -m voc_training.cxlabels.refit_head {model_dir} --task {task} --out {out}",
     }

@@ -23,8 +23,8 @@ import hashlib
 import json
 import random
 import re
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 #: (source file relative to the datasets root, rows to draw, domain, channel)
 QUOTAS: tuple[tuple[str, int, str, str], ...] = (

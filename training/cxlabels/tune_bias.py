@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import pickle
 
     from voc_training.cxlabels.tune_heads import oof_all, production_context, stage_hints
-    from voc_training.train_cx_defaults import HEAD_C, folds, load_training_frame
+    from voc_training.train_cx_defaults import HEAD_C, folds, load_training_frame, scored_rows
 
     frame, _ = load_training_frame()
     splits = folds(frame, args.folds)
@@ -168,13 +168,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         oof = {**oof_all(frame, splits, [HEAD_C["cause"]], ["cause"]),
                **oof_all(frame, splits, [HEAD_C["journey_stage"]], ["journey_stage"])}
-        cx_rows = [i for i, s in enumerate(frame["source"]) if s == "cxreal"]
+        cx_rows = list(scored_rows(frame))
         ctx = production_context([frame["text"].iloc[i] for i in cx_rows])
         ctx["topics_lexicon"] = [dict(d) for d in ctx["topics_lexicon"]]
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps((oof, ctx)))
-    cx = np.array([i for i, s in enumerate(frame["source"]) if s == "cxreal"])
+    cx = scored_rows(frame)
     fold_of_all = np.zeros(len(frame), dtype=int)
     for k, (_, held) in enumerate(splits):
         fold_of_all[held] = k

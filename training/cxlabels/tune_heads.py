@@ -216,9 +216,14 @@ def score_topics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
 # ---------------------------------------------------------------- the grid
 def tune(frame: pd.DataFrame, oof: dict[str, np.ndarray], ctx: dict[str, Any], c_grid: Sequence[float]) -> dict:
     """Every setting of the grid scored on the cxreal rows; the best per field by its key metric."""
-    from voc_training.train_cx_defaults import INHOUSE_UNANNOTATED_TOPICS, head_data, topic_thresholds
+    from voc_training.train_cx_defaults import (
+        INHOUSE_UNANNOTATED_TOPICS,
+        head_data,
+        scored_rows,
+        topic_thresholds,
+    )
 
-    cx = np.array([i for i, s in enumerate(frame["source"]) if s == "cxreal"])
+    cx = scored_rows(frame)
     gold = frame.iloc[cx].reset_index(drop=True)
     sent, lex_cause = ctx["sentiment"], ctx["cause_lexicon"]
     res: dict[str, Any] = {"rows": len(cx), "cause": [], "journey_stage": [], "topics": []}
@@ -282,9 +287,16 @@ def verify(frame: pd.DataFrame, splits: Sequence[tuple[np.ndarray, np.ndarray]],
 
     from voc.pipeline import ComponentSpec, Pipeline, PipelineConfig
     from voc.schema import Feedback
-    from voc_training.train_cx_defaults import HEAD_C, TASKS, fit_head, head_data, topic_thresholds
+    from voc_training.train_cx_defaults import (
+        HEAD_C,
+        TASKS,
+        fit_head,
+        head_data,
+        scored_rows,
+        topic_thresholds,
+    )
 
-    cx = np.array([i for i, s in enumerate(frame["source"]) if s == "cxreal"])
+    cx = scored_rows(frame)
     data = {task: head_data(frame, task) for task in TASKS}
     thresholds = topic_thresholds(data["topics"], oof[f"topics@{HEAD_C['topics']}"], cx)
     cause, stage, topics = [""] * len(frame), [""] * len(frame), [[] for _ in range(len(frame))]
@@ -324,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="also run the real analyzers (their defaults, HEAD_C) on the folds")
     args = parser.parse_args(argv)
     from voc_training.data import DataError
-    from voc_training.train_cx_defaults import TASKS, folds, load_training_frame
+    from voc_training.train_cx_defaults import TASKS, folds, load_training_frame, scored_rows
 
     try:
         frame, _ = load_training_frame()
@@ -340,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(cache, **oof)
-    cx = [i for i, s in enumerate(frame["source"]) if s == "cxreal"]
+    cx = list(scored_rows(frame))
     ctx = production_context([frame["text"].iloc[i] for i in cx])
     res = tune(frame, oof, ctx, args.C)
     res["folds"] = args.folds
