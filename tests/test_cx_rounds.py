@@ -82,6 +82,9 @@ def test_round3_draws_rows_in_proportion_to_the_minority_cause_probability(cxrea
     rows = select.draw_round3(root, _labelled(labels), Head())
     assert [r["row"] for r in rows] == [2, 4] and {r["split"] for r in rows} == {"train"}
     assert select.minority_weight(Head().predict_proba(more), Head.labels).tolist() == [1.0, 0.0, 1.0, 0.0]
+    monkeypatch.setattr(select, "QUOTAS_ROUND4", (("sentiment/alpha/all.csv", 4),))
+    softer = select.draw_round4(root, _labelled(labels), Head())  # the floor: rows without a minority cause too
+    assert [r["row"] for r in softer] == [2, 3, 4, 5]
 
 
 def test_merge_marks_a_targeted_round_and_the_loader_checks_the_draw(tmp_path, cxreal_set):

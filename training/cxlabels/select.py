@@ -8,6 +8,7 @@ committed without the text and joined back at run time (training/cxlabels/loader
     python -m voc_training.cxlabels.select --out /tmp/cx-slices --slices 4
     python -m voc_training.cxlabels.select --round 2 --out /tmp/cx-round2 --slices 4 --first-slice 5
     python -m voc_training.cxlabels.select --round 3 --out /tmp/cx-round3 --slices 6 --first-slice 9
+    python -m voc_training.cxlabels.select --round 4 --out /tmp/cx-round4 --slices 6 --first-slice 15
 
 Round 2 adds **train** rows only (the eval split stays the 600 rows of round 1, so scores stay comparable): a
 fresh fixed-seed draw from the same files, weighted toward the sources whose eval rows hold the complaints,
@@ -23,6 +24,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +68,19 @@ QUOTAS_ROUND3: tuple[tuple[str, int], ...] = (
     ("topics/gazprombank_ipoteka_rated/all.csv", 60),
     ("sentiment/rusentitweet/train.csv", 20),
 )
-#: round 3 scores at most this many random candidates per source with the shipped cause head
+#: round 4 (train only, softer targeting, ``ROUND4_FLOOR``): the sources of most eval cause errors (decision 74)
+QUOTAS_ROUND4: tuple[tuple[str, int], ...] = (
+    ("sentiment/otzovik_sberbank_reviews/all.csv", 500),
+    ("sentiment/sravni_bank_reviews/all.csv", 330),
+    ("topics/gazprombank_products/all.csv", 350),
+    ("corpus/extra/banki_ru_reviews_semenzhidkov.txt.gz", 150),
+    ("topics/fin_apps_problem/all.csv", 150),
+    ("sentiment/sentirueval2015_telecom/train.csv", 150),
+    ("topics/gazprombank_ipoteka_rated/all.csv", 50),
+    ("corpus/extra/product_reviews_sokol499.txt.gz", 70),
+)
+ROUND4_FLOOR = 0.3
+#: rounds 3–4 score at most this many random candidates per source with the shipped cause head
 ROUND3_POOL = 3000
 #: the majority cause and «no cause»: round 3 draws rows in proportion to the head's probability of the others
 ROUND3_COMMON = ("ошибка процесса", "—")
@@ -143,18 +157,32 @@ def minority_weight(proba: Any, labels: list[str]) -> Any:
 
 
 def draw_round3(root: Path, labelled: list[dict], head: Any) -> list[dict]:
-    """Round 3: train rows from ``QUOTAS_ROUND3``, none labelled already (by row or equal text), drawn without
-    replacement with probability ∝ the shipped cause head's P(a minority cause) (Efraimidis–Spirakis keys):
-    aimed at the causes the heads read as «ошибка процесса» (decision 72). The draw is biased on purpose, so
-    these rows are for training only — cross-validation scores on the random rounds' rows (decision 74)."""
+    """Round 3: ``QUOTAS_ROUND3``, drawn in proportion to the head's P(a minority cause) (see ``draw_targeted``)."""
+    return draw_targeted(root, labelled, head, QUOTAS_ROUND3, SEED + 3, floor=0.0)
+
+
+def draw_round4(root: Path, labelled: list[dict], head: Any) -> list[dict]:
+    """Round 4: ``QUOTAS_ROUND4`` (the long bank reviews where the eval split's cause errors sit), drawn in
+    proportion to ``ROUND4_FLOOR`` + the head's P(a minority cause): softer than round 3, so the majority cause
+    and complaint-free texts of those sources are drawn too."""
+    return draw_targeted(root, labelled, head, QUOTAS_ROUND4, SEED + 4, floor=ROUND4_FLOOR)
+
+
+def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[tuple[str, int]], seed: int,
+                  floor: float = 0.0) -> list[dict]:
+    """Train rows from ``quotas``, none labelled already (by row or equal text), drawn without replacement with
+    probability ∝ ``floor`` + the cause head's P(a minority cause) (Efraimidis–Spirakis keys), among at most
+    ``ROUND3_POOL`` random candidates per source: aimed at the causes the heads read as «ошибка процесса»
+    (decision 72). The draw is biased on purpose, so these rows are for training only — cross-validation scores
+    on the random rounds' rows (decision 74)."""
     import numpy as np
 
-    rng = random.Random(SEED + 3)
+    rng = random.Random(seed)
     taken = {(r["source"], int(r["row"])) for r in labelled}
     seen = {r["text_sha1"] for r in labelled}
     meta = {source: (domain, channel) for source, _, domain, channel in QUOTAS}
     rows: list[dict] = []
-    for source, n in QUOTAS_ROUND3:
+    for source, n in quotas:
         pool = [(i, t, text_key(t)) for i, t in read_source(root, source)
                 if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken]
         pool = [p for p in pool if p[2] not in seen]
@@ -162,7 +190,7 @@ def draw_round3(root: Path, labelled: list[dict], head: Any) -> list[dict]:
         for p in rng.sample(pool, len(pool)):
             unique.setdefault(p[2], p)
         candidates = list(unique.values())[:ROUND3_POOL]
-        weight = minority_weight(head.predict_proba([t for _, t, _ in candidates]), list(head.labels))
+        weight = floor + minority_weight(head.predict_proba([t for _, t, _ in candidates]), list(head.labels))
         keys = [rng.random() ** (1.0 / max(float(w), 1e-6)) for w in weight]
         order = np.argsort(keys)[::-1][:n]
         picked = sorted(candidates[j] for j in order)
@@ -178,11 +206,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
     parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
     parser.add_argument("--slices", type=int, default=4)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=1,
-                        help="2: more train rows; 3: more train rows aimed at the minority causes (see above)")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1,
+                        help="2: more train rows; 3, 4: more train rows aimed at the minority causes (see above)")
+    parser.add_argument("--head", default="cause-tfidf",
+                        help="rounds 3–4: the cause head that scores the candidates (a name or a model directory; "
+                             "the draws in datasets/cxreal/CARD.md used the cause-tfidf shipped at the time)")
     parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
-    if args.round in (2, 3):
+    if args.round in (2, 3, 4):
         from voc_training.cxlabels.loader import LABELS_FILE
 
         with LABELS_FILE.open(encoding="utf-8", newline="") as fh:
@@ -192,7 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             from voc_models.registry import load_model
 
-            rows = draw_round3(Path(args.root), labelled, load_model("cause-tfidf", task="cause"))
+            draw_round = draw_round3 if args.round == 3 else draw_round4
+            rows = draw_round(Path(args.root), labelled, load_model(args.head, task="cause"))
     else:
         rows = draw(Path(args.root))
     rng = random.Random(SEED + args.round)
