@@ -128,6 +128,12 @@ def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
     assert np.allclose(proba[:, j], 1 / (1 + np.exp(-cv.z_base[:, j])), atol=1e-2)  # joy: the shared head alone
     a = EMOTIONS.index(anger)
     assert not np.allclose(proba[:, a], 1 / (1 + np.exp(-cv.z_base[:, a])), atol=1e-3)
+    # targeted rows: trained on in every fold, never held out, never scored
+    targeted = [i % 4 == 0 for i in range(len(cx_texts))]
+    cv_t = cross_validate(base, cx_texts, cx_labels, groups, [1.0], n_folds=3, targeted=targeted)
+    assert [f == -1 for f in cv_t.fold_of] == targeted and sorted(set(cv_t.fold_of) - {-1}) == [0, 1, 2]
+    assert not cv_t.z_cx[1.0][np.array(targeted)].any()  # no out-of-fold logits for them
+    assert 0.0 <= summary(cv_t, 0.5, 1.0)["micro_f1_nested"] <= 1.0
 
 
 def test_shipped_emotion_head_records_its_blend_and_cv_thresholds():

@@ -315,7 +315,8 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
     data, dropped_shared = emotion_training_rows([*cx_texts, *eval_texts])
     alpha, c_cx = EMOTION_ALPHA, EMOTION_CX_C
     base = fit_shared(data, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
-    cv = cross_validate(base, cx_texts, cx_emotions, list(cx["group"]), [c_cx], n_folds)
+    cv = cross_validate(base, cx_texts, cx_emotions, list(cx["group"]), [c_cx], n_folds,
+                        targeted=list(cx["targeted"]) if "targeted" in cx.columns else None)
     scores = summary(cv, alpha, c_cx)
     thresholds = scores.pop("thresholds")
     training = {**base.info.training,

@@ -100,7 +100,7 @@ class EmotionCV:
 
     labels: list[str]
     y: np.ndarray  # (cxreal rows, labels) gold 0/1
-    fold_of: np.ndarray  # fold of each cxreal row
+    fold_of: np.ndarray  # fold of each cxreal row (-1: a targeted row — in every fold's training rows, never scored)
     base: Any  # the shared head (TfidfClassifier), fitted without any cxreal row
     x_cx: Any  # TF-IDF features of the cxreal rows (the shared head's vectorizers)
     z_base: np.ndarray  # the shared head's logits on the cxreal rows
@@ -149,16 +149,22 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def cross_validate(base: Any, cx_texts: Sequence[str], cx_emotions: Sequence[Sequence[str]],
-                   cx_groups: Sequence[str], c_grid: Sequence[float], n_folds: int = 5) -> EmotionCV:
-    """Out-of-fold logits of the cxreal head per C (folds stratified by ``cx_groups``) next to the shared head's."""
+                   cx_groups: Sequence[str], c_grid: Sequence[float], n_folds: int = 5,
+                   targeted: Sequence[bool] | None = None) -> EmotionCV:
+    """Out-of-fold logits of the cxreal head per C (folds stratified by ``cx_groups``) next to the shared head's.
+    ``targeted`` rows (drawn by a model's scores, decision 74) are trained on in every fold and never held out."""
     from voc.vocab import EMOTIONS
 
     labels = list(EMOTIONS)
     x_cx = base.transform(list(cx_texts))
     y = np.array([[lab in ls for lab in labels] for ls in cx_emotions], dtype=np.int8)
     z_base = np.asarray(x_cx @ base.coef_.T, dtype=np.float64) + base.intercept_
-    splits = list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0).split(x_cx, list(cx_groups)))
-    fold_of = np.zeros(len(y), dtype=int)
+    extra = np.flatnonzero(np.asarray(targeted, dtype=bool)) if targeted is not None else np.zeros(0, dtype=int)
+    scored = np.setdiff1d(np.arange(len(y)), extra)
+    groups = np.asarray(list(cx_groups))[scored]
+    splits = [(np.sort(np.concatenate([scored[fit], extra])), scored[held]) for fit, held in
+              StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0).split(scored, groups)]
+    fold_of = np.full(len(y), -1, dtype=int)
     for k, (_, held) in enumerate(splits):
         fold_of[held] = k
     z_cx: dict[float, np.ndarray] = {}
@@ -178,10 +184,11 @@ def cross_validate(base: Any, cx_texts: Sequence[str], cx_emotions: Sequence[Seq
 def summary(cv: EmotionCV, alpha: float, C: float) -> dict[str, Any]:
     """Scores of one setting: nested (the honest estimate), thresholds tuned on the same rows, fixed 0.5; and the
     thresholds tuned on all out-of-fold probabilities (what ships)."""
-    proba = sigmoid(blend_logits(cv.z_base, cv.z_cx[C], cv.fitted[C], alpha))
-    y = cv.y
+    scored = cv.fold_of >= 0  # targeted rows have no out-of-fold logits
+    proba = sigmoid(blend_logits(cv.z_base, cv.z_cx[C], cv.fitted[C], alpha))[scored]
+    y = cv.y[scored]
     thr_all = tune_thresholds(proba, y)
-    nested = nested_predictions(proba, y, cv.fold_of)
+    nested = nested_predictions(proba, y, cv.fold_of[scored])
     return {"alpha": alpha, "C": C, "micro_f1_nested": micro_f1(y, nested),
             "macro_f1_nested": round(float(f1_score(y, nested, average="macro", zero_division=0)), 4),
             "micro_f1_thresholds_on_same_rows": micro_f1(y, decide(proba, thr_all)),
@@ -224,8 +231,9 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"cxreal train {len(cx)}", file=sys.stderr, flush=True)
     base = fit_shared(data, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
     cv = cross_validate(base, list(cx["text"]), [list(v) for v in cx["emotions"]], list(cx["group"]), args.C,
-                        args.folds)
-    res: dict[str, Any] = {"rows": len(cx), "folds": args.folds, "emotion_rows": len(data.texts),
+                        args.folds, targeted=list(cx["targeted"]))
+    res: dict[str, Any] = {"rows": len(cx), "scored_rows": int((cv.fold_of >= 0).sum()), "folds": args.folds,
+                           "emotion_rows": len(data.texts),
                            "dropped_equal_to_cxreal_or_inhouse": dropped,
                            "settings": [summary(cv, a, C) for C in args.C for a in args.alphas]}
     for row in res["settings"]:
