@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -109,7 +109,7 @@ class CharNgramCounter:
 
     def __init__(self, vocabulary: Sequence[str], ngram_range: tuple[int, int] = (2, 5)) -> None:
         self.ngram_range = ngram_range
-        chars = sorted({ch for feature in vocabulary for ch in feature} | {" "})
+        chars = sorted(set("".join(vocabulary)) | {" "})
         self.chars = np.array([ord(c) for c in chars], dtype=np.uint32)
         self.bits = max(1, int(np.ceil(np.log2(len(chars) + 1))))
         if self.bits * ngram_range[1] > 64:
@@ -323,6 +323,132 @@ class SharedNgramCounts:
         return out
 
 
+class PhraseIndex:
+    """Feature columns of evidence phrases over one (word, char) vocabulary, cached per phrase.
+
+    Models loaded with equal vocabularies (e.g. topics, cause and journey stage) share one index
+    (:func:`phrase_index`): a phrase is split into n-grams and looked up once for all of them. :meth:`prepare`
+    computes the char n-grams of many new phrases at once with a :class:`CharNgramCounter`.
+    """
+
+    #: phrases kept; the cache starts over when full
+    max_phrases = 50_000
+
+    def __init__(self, word_vocab: Sequence[str], char_vocab: Sequence[str]) -> None:
+        self.vocab = (tuple(word_vocab), tuple(char_vocab))
+        self.n_word = len(word_vocab)
+        self.word_index = {f: j for j, f in enumerate(word_vocab)}
+        self.char_index = {f: len(word_vocab) + j for j, f in enumerate(char_vocab)}
+        self._cache: dict[str, np.ndarray] = {}
+        self._counter: CharNgramCounter | None = None
+        self._counter_built = False  # a vocabulary that cannot be packed leaves the counter None
+
+    def features(self, phrase: str) -> np.ndarray:
+        """Sorted column indices (int64) of the distinct word and char n-gram features inside ``phrase``."""
+        ids = self._cache.get(phrase)
+        if ids is None:
+            words, chars = _phrase_ngrams(phrase)
+            found: set[int | None] = set(map(self.word_index.get, words))
+            found.update(map(self.char_index.get, chars))
+            found.discard(None)
+            ids = np.array(sorted(found), dtype=np.int64)  # type: ignore[type-var]  # None discarded
+            self._store(phrase, ids)
+        return ids
+
+    def prepare(self, phrases: Iterable[str]) -> None:
+        """Cache the features of the ``phrases`` not cached yet, their char n-grams counted in one vectorised
+        pass (the same columns as :meth:`features`; much faster than one phrase at a time)."""
+        cache = self._cache
+        new = [p for p in dict.fromkeys(phrases) if p not in cache and "\x00" not in p]
+        counter = self._char_counter() if len(new) > 1 else None
+        if counter is None:
+            return  # features() computes them one by one
+        chars = counter.transform(new)
+        char_ids = chars.indices.astype(np.int64) + self.n_word
+        bounds = chars.indptr.tolist()
+        word_index = self.word_index
+        for k, phrase in enumerate(new):
+            cols = char_ids[bounds[k]:bounds[k + 1]]
+            words = {j for j in map(word_index.get, _phrase_words(phrase)) if j is not None}
+            self._store(phrase, np.concatenate([np.array(sorted(words), dtype=np.int64), cols]) if words else cols)
+
+    def _store(self, phrase: str, ids: np.ndarray) -> None:
+        if len(self._cache) >= self.max_phrases:
+            self._cache.clear()
+        self._cache[phrase] = ids
+
+    def _char_counter(self) -> CharNgramCounter | None:
+        """A counter over the char vocabulary (None when it cannot be packed: exotic characters)."""
+        if not self._counter_built:
+            try:
+                self._counter = CharNgramCounter(self.vocab[1])
+            except ValueError:
+                self._counter = None
+            self._counter_built = True
+        return self._counter
+
+
+_PHRASE_INDEXES: weakref.WeakValueDictionary[tuple[int, int, int], PhraseIndex] = weakref.WeakValueDictionary()
+_PHRASE_INDEXES_LOCK = threading.Lock()
+
+
+def phrase_index(word_vocab: Sequence[str], char_vocab: Sequence[str]) -> PhraseIndex:
+    """The process's :class:`PhraseIndex` of these vocabularies (made on first request, kept while used)."""
+    vocab = (tuple(word_vocab), tuple(char_vocab))
+    key = (len(word_vocab), len(char_vocab), hash(vocab))
+    with _PHRASE_INDEXES_LOCK:
+        index = _PHRASE_INDEXES.get(key)
+        if index is None or index.vocab != vocab:
+            index = PhraseIndex(word_vocab, char_vocab)
+            _PHRASE_INDEXES[key] = index
+        return index
+
+
+class _SpanScorer:
+    """The per-row work of ``explain_spans``: each row's strongest features → candidate spans of its text
+    (:meth:`candidates`), then the candidates weighed and the best non-overlapping ones kept (:meth:`spans`)."""
+
+    def __init__(self, feature_names: Sequence[str], n_word: int, phrases: PhraseIndex, n_features: int) -> None:
+        self.feature_names = feature_names
+        self.n_word = n_word
+        self.phrases = phrases
+        #: one row's tfidf × coefficient, scattered while the row is scored: a span's weight is one gather
+        self.dense = np.zeros(n_features, dtype=np.float64)
+
+    def candidates(self, norm: str, best: Sequence[int], windows: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The words (widened past a negation) holding each feature of ``best``, distinct, in set order; features
+        not found are skipped; stop words and one-letter spans are left out."""
+        names, n_word = self.feature_names, self.n_word
+        found_spans: set[tuple[int, int]] = set()
+        for j in best:
+            found = _locate(names[j], j < n_word, norm, windows)
+            if found is not None:
+                found_spans.add(_widen_negation(norm, *found, windows))
+        return [(s, e) for s, e in found_spans if len(norm[s:e]) >= 2 and norm[s:e] not in STOP_WORDS]
+
+    def spans(self, text: str, norm: str, candidates: Sequence[tuple[int, int]], row_columns: np.ndarray,
+              row_contrib: np.ndarray, top_k: int) -> list[EvidenceSpan]:
+        """The ``top_k`` non-overlapping candidates with the highest positive weight: the sum of the row's
+        contributions (``row_contrib`` at ``row_columns``) of the features inside the span."""
+        dense, features = self.dense, self.phrases.features
+        scored = []
+        dense[row_columns] = row_contrib
+        try:
+            for s, e in candidates:
+                weight = float(np.add.reduce(dense[features(norm[s:e])]))  # = .sum(dtype=np.float64)
+                if weight > 0:
+                    scored.append((s, e, weight))
+        finally:
+            dense[row_columns] = 0.0
+        chosen: list[tuple[int, int, float]] = []
+        for s, e, w in sorted(scored, key=lambda t: (-t[2], t[0])):
+            if all(e <= cs or s >= ce for cs, ce, _ in chosen):  # no overlapping spans
+                chosen.append((s, e, w))
+                if len(chosen) == top_k:
+                    break
+        return [EvidenceSpan(text[s:e], s, e, round(w, 4)) for s, e, w in chosen]
+
+
 #: the process-wide sharing of n-gram counts between TF-IDF models loaded from disk
 SHARED_COUNTS = SharedNgramCounts()
 
@@ -345,9 +471,8 @@ class TfidfClassifier(TextClassifier):
         self.intercept_: np.ndarray | None = None  # (n_labels,)
         self._word: CountVectorizer | None = None
         self._char: CountVectorizer | CharNgramCounter | None = None
-        self._word_index: dict[str, int] | None = None
-        self._char_index: dict[str, int] | None = None
-        self._phrase_cache: dict[str, np.ndarray] = {}
+        #: (vocabulary key, its PhraseIndex), built on the first ``explain_spans``
+        self._phrases: tuple[tuple[int, int, int, int], PhraseIndex] | None = None
         #: count n-grams through ``SHARED_COUNTS`` (set by ``load``; a model being fitted counts on its own)
         self.share_ngrams = False
         self._shared_map: tuple[_Union, np.ndarray] | None = None  # (union, its column → this model's column)
@@ -355,6 +480,7 @@ class TfidfClassifier(TextClassifier):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_shared_map"] = None  # the union's counters stay in this process
+        state["_phrases"] = None  # rebuilt on first use; shared with the process's other models
         return state
 
     # ------------------------------------------------------------------ features
@@ -596,68 +722,43 @@ class TfidfClassifier(TextClassifier):
         if not x.has_sorted_indices:
             x = x.sorted_indices()
         label_array = np.asarray(label_indices, dtype=np.int64)
-        feature_names = self.feature_names()
-        n_word = len(self.word_vocab_)
         row_of = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
         contrib = x.data * self.coef_[label_array[row_of], x.indices]
-        dense = np.zeros(x.shape[1], dtype=np.float64)
-        out: list[list[EvidenceSpan]] = []
+        neg_contrib = -contrib  # argsort key: the same values as negating each row's slice
+        positive = np.flatnonzero(contrib > 0)
+        bounds = np.searchsorted(positive, x.indptr).tolist()  # row i's positive entries: positive[b[i]:b[i+1]]
+        indptr = x.indptr.tolist()
+        scorer = _SpanScorer(self.feature_names(), len(self.word_vocab_), self._phrase_index(), x.shape[1])
+        rows: list[tuple[int, str, list[tuple[int, int]]]] = []  # (row, normalised text, candidate spans)
         for i, text in enumerate(texts):
-            lo, hi = x.indptr[i], x.indptr[i + 1]
-            c = contrib[lo:hi]
-            pos = np.flatnonzero(c > 0)
-            if not len(pos):
-                out.append([])
+            if bounds[i] == bounds[i + 1]:
                 continue
-            best = pos[np.argsort(-c[pos])[: top_k * 4]]
+            pos = positive[bounds[i]:bounds[i + 1]]
+            best = pos[np.argsort(neg_contrib[pos])[: top_k * 4]]  # entry numbers, strongest first
             norm = normalize(text)
             if len(norm) != len(text):  # exotic case-folding changed lengths: offsets unusable
                 norm = text
             wins = (windows[i] if windows is not None else None) or [(0, len(text))]
-            candidates: set[tuple[int, int]] = set()
-            for k in best:
-                j = x.indices[lo + k]
-                found = _locate(feature_names[j], j < n_word, norm, wins)
-                if found is not None:
-                    candidates.add(_widen_negation(norm, *found, wins))
-            row_indices = x.indices[lo:hi]
-            scored = []
-            dense[row_indices] = c  # the row's tfidf × coefficient, scattered: a span's weight is one gather
-            for s, e in candidates:
-                phrase = norm[s:e]
-                if phrase in STOP_WORDS or len(phrase) < 2:
-                    continue
-                weight = float(dense[self._phrase_features(phrase)].sum(dtype=np.float64))
-                if weight > 0:
-                    scored.append((s, e, weight))
-            dense[row_indices] = 0.0
-            chosen: list[tuple[int, int, float]] = []
-            for s, e, w in sorted(scored, key=lambda t: (-t[2], t[0])):
-                if all(e <= cs or s >= ce for cs, ce, _ in chosen):  # no overlapping spans
-                    chosen.append((s, e, w))
-                    if len(chosen) == top_k:
-                        break
-            out.append([EvidenceSpan(text[s:e], s, e, round(w, 4)) for s, e, w in chosen])
+            rows.append((i, norm, scorer.candidates(norm, x.indices[best].tolist(), wins)))
+        scorer.phrases.prepare(norm[s:e] for _, norm, spans in rows for s, e in spans)
+        out: list[list[EvidenceSpan]] = [[] for _ in texts]
+        for i, norm, spans in rows:
+            lo, hi = indptr[i], indptr[i + 1]
+            out[i] = scorer.spans(texts[i], norm, spans, x.indices[lo:hi], contrib[lo:hi], top_k)
         return out
+
+    def _phrase_index(self) -> PhraseIndex:
+        """The :class:`PhraseIndex` of this model's vocabularies (shared with models loaded with equal ones)."""
+        key = (id(self.word_vocab_), len(self.word_vocab_), id(self.char_vocab_), len(self.char_vocab_))
+        cached = self.__dict__.get("_phrases")
+        if cached is None or cached[0] != key:
+            cached = (key, phrase_index(self.word_vocab_, self.char_vocab_))
+            self._phrases = cached
+        return cached[1]
 
     def _phrase_features(self, phrase: str) -> np.ndarray:
         """Sorted indices of the distinct word and char n-gram features inside ``phrase`` (cached)."""
-        cached = self._phrase_cache.get(phrase)
-        if cached is not None:
-            return cached
-        if self._word_index is None or self._char_index is None:
-            self._word_index = {f: j for j, f in enumerate(self.word_vocab_)}
-            n_word = len(self.word_vocab_)
-            self._char_index = {f: n_word + j for j, f in enumerate(self.char_vocab_)}
-        words, chars = _phrase_ngrams(phrase)
-        word_index, char_index = self._word_index, self._char_index
-        found = {j for j in map(word_index.get, words) if j is not None}
-        found.update(j for j in map(char_index.get, chars) if j is not None)
-        ids = np.array(sorted(found), dtype=np.int64)
-        if len(self._phrase_cache) > 50_000:
-            self._phrase_cache.clear()
-        self._phrase_cache[phrase] = ids
-        return ids
+        return self._phrase_index().features(phrase)
 
     def feature_names(self) -> list[str]:
         """Word then char n-grams in column order (cached: the online path calls this per request)."""
@@ -735,18 +836,21 @@ def _tune_thresholds(proba: np.ndarray, y: np.ndarray, mask: np.ndarray) -> dict
     return out
 
 
+def _phrase_words(phrase: str) -> set[str]:
+    """The distinct word unigrams and bigrams of ``phrase``, as the word vectorizer would count them."""
+    tokens = _WORD_TOKEN_RE.findall(phrase)
+    return {*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))}
+
+
 @lru_cache(maxsize=8_192)
 def _phrase_ngrams(phrase: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The word uni/bigrams and char_wb 2–5-grams inside ``phrase`` (distinct), as the vectorizers would count
-    them; shared by every loaded TF-IDF model (each maps them to its own columns)."""
-    tokens = _WORD_TOKEN_RE.findall(phrase)
-    words = dict.fromkeys([*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))])
-    chars: dict[str, None] = {}
-    for word in phrase.split():
-        padded = f" {word} "
-        for n in range(2, min(5, len(padded)) + 1):
-            chars.update(dict.fromkeys(padded[o:o + n] for o in range(len(padded) - n + 1)))
-    return tuple(words), tuple(chars)
+    """The word uni/bigrams and char_wb 2–5-grams inside ``phrase`` (distinct, in no particular order), as the
+    vectorizers would count them; shared by every loaded TF-IDF model (each maps them to its own columns)."""
+    chars = {padded[o:o + n]
+             for padded in (f" {word} " for word in phrase.split())
+             for n in range(2, min(5, len(padded)) + 1)
+             for o in range(len(padded) - n + 1)}
+    return tuple(_phrase_words(phrase)), tuple(chars)
 
 
 def _widen_negation(text: str, start: int, end: int, windows: Sequence[tuple[int, int]]) -> tuple[int, int]:
@@ -761,6 +865,11 @@ def _widen_negation(text: str, start: int, end: int, windows: Sequence[tuple[int
     while stop < hi and _is_word_char(text, stop):
         stop += 1
     return (start, stop) if stop > gap else (start, end)
+
+
+#: a run of word characters (``\w``: ``str.isalnum()`` or «_», as :func:`_is_word_char`) / of other characters
+_WORD_RUN_RE = re.compile(r"\w*")
+_GAP_RUN_RE = re.compile(r"\W*")
 
 
 def _locate(feature: str, is_word: bool, norm_text: str,
@@ -783,14 +892,18 @@ def _locate(feature: str, is_word: bool, norm_text: str,
             ok_start = not word_start or not _is_word_char(norm_text, at - 1)
             ok_end = not word_end or not _is_word_char(norm_text, end)
             if ok_start and ok_end:
-                s, e = at, end
-                while s > lo and _is_word_char(norm_text, s - 1):
+                s = at
+                while s > lo and (norm_text[s - 1].isalnum() or norm_text[s - 1] == "_"):  # _is_word_char
                     s -= 1
-                while e < hi and _is_word_char(norm_text, e):
-                    e += 1
-                return s, e
+                return s, _run_end(_WORD_RUN_RE, norm_text, end, hi)
             at = norm_text.find(needle, at + 1, hi)
     return None
+
+
+def _run_end(run: re.Pattern[str], text: str, start: int, stop: int) -> int:
+    """End of the run of ``run`` characters from ``start`` (at most ``stop``): a C loop, not a Python one."""
+    m = run.match(text, start, stop)
+    return m.end() if m is not None else start
 
 
 def _is_word_char(text: str, i: int) -> bool:
@@ -808,9 +921,7 @@ def _locate_words(tokens: list[str], text: str, windows: Sequence[tuple[int, int
             for tok in tokens[1:]:
                 if not ok:
                     break
-                gap = end
-                while gap < hi and not _is_word_char(text, gap):
-                    gap += 1
+                gap = _run_end(_GAP_RUN_RE, text, end, hi)
                 ok = gap > end and text.startswith(tok, gap) and gap + len(tok) <= hi \
                     and not _is_word_char(text, gap + len(tok))
                 end = gap + len(tok)
