@@ -7,8 +7,9 @@ is recorded in ``<user root>/registered.json`` and listed and found by name too.
 maps a task to the promoted model directory.
 
 Profiles pick the models of a pipeline (:func:`task_model_path`): ``default`` — the promoted model, else the
-shipped model of ``SHIPPED_DEFAULTS`` (sentiment and cause: 0.5/0.5 ensembles of the distilled e5 student
-``mt-student`` and the TF-IDF model — docs/decisions.md #12, #67, #71), else the fast profile's model;
+shipped model of ``SHIPPED_DEFAULTS`` (sentiment: a 0.5/0.5 ensemble of the distilled e5 student ``mt-student``
+and the TF-IDF model — docs/decisions.md #12, #67; the cause went back to its TF-IDF head, #75), else the fast
+profile's model;
 ``fast`` — a promoted TF-IDF model, else the shipped TF-IDF models (``FAST_DEFAULTS``: sentiment, emotions, and
 the cause, journey-stage and topic heads trained on the real-text cxreal labels, which the analyzers combine with
 their lexicons); a task left out of ``FAST_DEFAULTS`` runs on its analyzer's lexicon; ``accurate`` (opt-in,
@@ -43,7 +44,8 @@ SHIPPED_ENCODER = "voc-multitask-student"
 #: 0.696 vs TF-IDF 0.654 / 0.620 / 0.696 / 0.665; cause: the student's head refitted on the cxreal train rows (frozen
 #: encoder) + TF-IDF, 0.632 (macro-F1 0.512) vs 0.629 (0.494). One student pass serves both. The student's stage
 #: ensemble (0.738 accuracy but macro-F1 0.565 vs 0.614) failed the same rule: stage stays on TF-IDF.
-SHIPPED_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-ensemble", "cause": "cause-ensemble"}
+#: (cause: ``cause-ensemble`` until the cxreal labels of rounds 3–4 made ``cause-tfidf`` the better head, decision 75)
+SHIPPED_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-ensemble"}
 #: profile "accurate": task → shipped model; the other tasks as in the default profile. The 12-layer teacher
 #: ``mt-teacher`` averaged with TF-IDF: sentiment 0.730 / 0.689 / 0.749 / 0.718 (docs/decisions.md #68, #71).
 ACCURATE_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-teacher-ensemble"}

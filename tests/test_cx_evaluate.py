@@ -374,7 +374,7 @@ def test_production_method_maps_findings_to_label_names():
     for s, c in zip(pred.fields["sentiment"], pred.fields["cause"], strict=True):
         assert (c in COMPLAINT_CAUSES) if s == "negative" else c in ("", *COMPLAINT_CAUSES)
     assert pred.notes["labels_not_in_taxonomy"] == []  # the default taxonomy has all 17 label topics
-    assert pred.notes["cause_rule"].startswith("head cause-ensemble@") and "topics" in pred.description
+    assert pred.notes["cause_rule"].startswith("head cause-tfidf@") and "topics" in pred.description
     assert "доставка" in pred.fields["topics"][0]
     assert pred.notes["rows_from_model_training_sources"].get("sentiment") == {"sravni_bank_reviews": 7}
 

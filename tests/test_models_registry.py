@@ -44,7 +44,7 @@ def test_promote_changes_default_model_path(user_registry, tiny, tmp_path):
 def test_default_without_promotion_is_shipped(user_registry):
     path = registry.default_model_path("sentiment")
     assert path.parent == registry.SHIPPED_DIR and ModelInfo.read(path).task == "sentiment"
-    assert registry.default_model_path("cause").name == "cause-ensemble"  # student + TF-IDF (decision 71)
+    assert registry.default_model_path("cause").name == "cause-tfidf"  # the TF-IDF head again (decision 75)
     assert registry.default_model_path("journey_stage").name == "journey-stage-tfidf"  # shipped TF-IDF head
     with pytest.raises(registry.ModelNotFoundError, match="no model promoted for task 'aspects'"):
         registry.default_model_path("aspects")

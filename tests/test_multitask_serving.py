@@ -145,7 +145,7 @@ def test_promote_switches_the_pipeline(user_registry, tiny_mt, tmp_path, no_ship
 def test_shipped_encoder_serves_its_tasks(user_registry, tiny_mt, tmp_path, monkeypatch):
     """The default profile runs the tasks of SHIPPED_DEFAULTS on the shipped encoder, the rest on TF-IDF."""
     # today sentiment maps to the student + TF-IDF ensemble; the mechanism is checked with the encoder itself
-    assert registry.SHIPPED_DEFAULTS == {"sentiment": "sentiment-ensemble", "cause": "cause-ensemble"}
+    assert registry.SHIPPED_DEFAULTS == {"sentiment": "sentiment-ensemble"}
     monkeypatch.setattr(registry, "SHIPPED_DEFAULTS", {"sentiment": registry.SHIPPED_ENCODER})
     shipped = tmp_path / "shipped"
     shutil.copytree(registry.SHIPPED_DIR, shipped, ignore=shutil.ignore_patterns(registry.SHIPPED_ENCODER))
