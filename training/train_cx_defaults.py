@@ -60,7 +60,7 @@ HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
 LABEL_BIAS: dict[str, dict[str, float]] = {"cause": {}, "journey_stage": {}}
 #: the emotion head = (1 − α)·shared head + α·cxreal head in logit space (``voc_training.cxlabels.tune_emotions``);
 #: α and the cxreal head's C chosen there by nested cross-validation (bench/results/cx_emotions_cv.json)
-EMOTION_ALPHA = 0.5
+EMOTION_ALPHA = 0.5  # kept at 0.5 with rounds 1–4: higher α collapses the general emotion sets (decision 75)
 EMOTION_CX_C = 4.0
 #: sample weight of the in-house rows (texts written in the project) next to the real cxreal rows (1.0)
 INHOUSE_WEIGHT = 1.0
