@@ -123,18 +123,30 @@ def draw(root: Path) -> list[dict]:
     return rows
 
 
+def fresh_pool(root: Path, source: str, taken: set[tuple[str, int]], seen: set[str]) -> list[tuple[int, str, str]]:
+    """(row, text, key) of ``source``'s rows of a usable length that are not ``taken`` (by source + row) and whose
+    text is not ``seen`` (by ``text_sha1``, across all sources: an eval text must not reappear), in file order."""
+    pool = [(i, t, text_key(t)) for i, t in read_source(root, source)
+            if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken]
+    return [p for p in pool if p[2] not in seen]
+
+
+def train_rows(source: str, picked: Sequence[tuple[int, str, str]]) -> list[dict]:
+    """Slice rows (train split) for the ``picked`` (row, text, key) of ``source``, in row order."""
+    domain, channel = next((d, c) for s, _, d, c in QUOTAS if s == source)
+    return [{"source": source, "row": i, "text_sha1": key, "domain": domain, "channel": channel, "split": "train",
+             "text": t} for i, t, key in sorted(picked)]
+
+
 def draw_round2(root: Path, labelled: list[dict]) -> list[dict]:
     """Round 2: train rows from ``QUOTAS_ROUND2``, none already in ``labelled`` (by source + row) and none whose
     text equals a labelled text (by ``text_sha1``, across all sources: an eval text must not reappear)."""
     rng = random.Random(SEED + 2)
     taken = {(r["source"], int(r["row"])) for r in labelled}
     seen = {r["text_sha1"] for r in labelled}
-    meta = {source: (domain, channel) for source, _, domain, channel in QUOTAS}
     rows: list[dict] = []
     for source, n in QUOTAS_ROUND2:
-        pool = [(i, t, text_key(t)) for i, t in read_source(root, source)
-                if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken]
-        pool = [p for p in pool if p[2] not in seen]
+        pool = fresh_pool(root, source, taken, seen)
         picked = []
         for i, t, key in rng.sample(pool, len(pool)):
             if key not in seen:  # duplicates inside the pool too
@@ -142,9 +154,7 @@ def draw_round2(root: Path, labelled: list[dict]) -> list[dict]:
                 picked.append((i, t, key))
             if len(picked) == n:
                 break
-        domain, channel = meta[source]
-        rows += [{"source": source, "row": i, "text_sha1": key, "domain": domain, "channel": channel,
-                  "split": "train", "text": t} for i, t, key in sorted(picked)]
+        rows += train_rows(source, picked)
     return rows
 
 
@@ -180,12 +190,9 @@ def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[
     rng = random.Random(seed)
     taken = {(r["source"], int(r["row"])) for r in labelled}
     seen = {r["text_sha1"] for r in labelled}
-    meta = {source: (domain, channel) for source, _, domain, channel in QUOTAS}
     rows: list[dict] = []
     for source, n in quotas:
-        pool = [(i, t, text_key(t)) for i, t in read_source(root, source)
-                if MIN_CHARS <= len(t) <= MAX_CHARS and (source, i) not in taken]
-        pool = [p for p in pool if p[2] not in seen]
+        pool = fresh_pool(root, source, taken, seen)
         unique: dict[str, tuple[int, str, str]] = {}
         for p in rng.sample(pool, len(pool)):
             unique.setdefault(p[2], p)
@@ -195,9 +202,7 @@ def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[
         order = np.argsort(keys)[::-1][:n]
         picked = sorted(candidates[j] for j in order)
         seen.update(key for _, _, key in picked)
-        domain, channel = meta[source]
-        rows += [{"source": source, "row": i, "text_sha1": key, "domain": domain, "channel": channel,
-                  "split": "train", "text": t} for i, t, key in picked]
+        rows += train_rows(source, picked)
     return rows
 
 
