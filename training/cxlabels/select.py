@@ -9,6 +9,7 @@ committed without the text and joined back at run time (training/cxlabels/loader
     python -m voc_training.cxlabels.select --round 2 --out /tmp/cx-round2 --slices 4 --first-slice 5
     python -m voc_training.cxlabels.select --round 3 --out /tmp/cx-round3 --slices 6 --first-slice 9
     python -m voc_training.cxlabels.select --round 4 --out /tmp/cx-round4 --slices 6 --first-slice 15
+    python -m voc_training.cxlabels.select --round 5 --out /tmp/cx-round5 --slices 6 --first-slice 21
 
 Round 2 adds **train** rows only (the eval split stays the 600 rows of round 1, so scores stay comparable): a
 fresh fixed-seed draw from the same files, weighted toward the sources whose eval rows hold the complaints,
@@ -80,6 +81,20 @@ QUOTAS_ROUND4: tuple[tuple[str, int], ...] = (
     ("corpus/extra/product_reviews_sokol499.txt.gz", 70),
 )
 ROUND4_FLOOR = 0.3
+#: round 5 (train only, random like round 2, decision 79): about the eval split's share of rows per source
+QUOTAS_ROUND5: tuple[tuple[str, int], ...] = (
+    ("sentiment/otzovik_sberbank_reviews/all.csv", 200),
+    ("topics/gazprombank_products/all.csv", 180),
+    ("sentiment/sravni_bank_reviews/all.csv", 180),
+    ("topics/fin_apps_problem/all.csv", 150),
+    ("corpus/extra/product_reviews_sokol499.txt.gz", 130),
+    ("corpus/extra/banki_ru_reviews_semenzhidkov.txt.gz", 130),
+    ("sentiment/sentirueval2015_telecom/train.csv", 80),
+    ("topics/gazprombank_ipoteka_rated/all.csv", 60),
+    ("sentiment/sentirueval2015_banks/train.csv", 60),
+    ("sentiment/wildberries_product_reviews/all.csv", 60),
+    ("sentiment/rusentitweet/train.csv", 30),
+)
 #: rounds 3–4 score at most this many random candidates per source with the shipped cause head
 ROUND3_POOL = 3000
 #: the majority cause and «no cause»: round 3 draws rows in proportion to the head's probability of the others
@@ -141,11 +156,22 @@ def train_rows(source: str, picked: Sequence[tuple[int, str, str]]) -> list[dict
 def draw_round2(root: Path, labelled: list[dict]) -> list[dict]:
     """Round 2: train rows from ``QUOTAS_ROUND2``, none already in ``labelled`` (by source + row) and none whose
     text equals a labelled text (by ``text_sha1``, across all sources: an eval text must not reappear)."""
-    rng = random.Random(SEED + 2)
+    return draw_random(root, labelled, QUOTAS_ROUND2, SEED + 2)
+
+
+def draw_round5(root: Path, labelled: list[dict]) -> list[dict]:
+    """Round 5: a random draw like round 2's from ``QUOTAS_ROUND5``: more rows to train on *and* to score
+    cross-validation on (rounds 3–4 were targeted, so they only train)."""
+    return draw_random(root, labelled, QUOTAS_ROUND5, SEED + 5)
+
+
+def draw_random(root: Path, labelled: list[dict], quotas: Sequence[tuple[str, int]], seed: int) -> list[dict]:
+    """Uniformly drawn train rows of ``quotas``, none labelled already (by source + row or equal text)."""
+    rng = random.Random(seed)
     taken = {(r["source"], int(r["row"])) for r in labelled}
     seen = {r["text_sha1"] for r in labelled}
     rows: list[dict] = []
-    for source, n in QUOTAS_ROUND2:
+    for source, n in quotas:
         pool = fresh_pool(root, source, taken, seen)
         picked = []
         for i, t, key in rng.sample(pool, len(pool)):
@@ -211,20 +237,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
     parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
     parser.add_argument("--slices", type=int, default=4)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1,
-                        help="2: more train rows; 3, 4: more train rows aimed at the minority causes (see above)")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
+                        help="2, 5: more train rows; 3, 4: more train rows aimed at the minority causes (see above)")
     parser.add_argument("--head", default="cause-tfidf",
                         help="rounds 3–4: the cause head that scores the candidates (a name or a model directory; "
                              "the draws in datasets/cxreal/CARD.md used the cause-tfidf shipped at the time)")
     parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
-    if args.round in (2, 3, 4):
+    if args.round in (2, 3, 4, 5):
         from voc_training.cxlabels.loader import LABELS_FILE
 
         with LABELS_FILE.open(encoding="utf-8", newline="") as fh:
             labelled = list(csv.DictReader(fh))
-        if args.round == 2:
-            rows = draw_round2(Path(args.root), labelled)
+        if args.round in (2, 5):
+            rows = (draw_round2 if args.round == 2 else draw_round5)(Path(args.root), labelled)
         else:
             from voc_models.registry import load_model
 
