@@ -139,7 +139,17 @@ class CauseAnalyzer(Analyzer):
         pieces = [Piece(d, (0, len(t)), 0) for d, t in ((lemma_doc(t), t) for t in texts)]
         return self._score_pieces(pieces)
 
+    def score_parts(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The two parts of :meth:`score`, each (texts, labels_): ``lexicon`` (squashed cue strength) and
+        ``similarity`` (to the cause descriptions, before ``similarity_weight``)."""
+        lex, sim, _ = self._parts([Piece(lemma_doc(t), (0, len(t)), 0) for t in texts])
+        return {"lexicon": lex, "similarity": sim}
+
     def _score_pieces(self, pieces: Sequence[Piece]) -> tuple[np.ndarray, list[list[PhraseMatch]]]:
+        lex, sim, cues = self._parts(pieces)
+        return lex + self.similarity_weight * sim, cues
+
+    def _parts(self, pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray, list[list[PhraseMatch]]]:
         lex = np.zeros((len(pieces), len(self.labels_)))
         cues: list[list[PhraseMatch]] = []
         lemma_texts: list[str] = []
@@ -155,7 +165,7 @@ class CauseAnalyzer(Analyzer):
         lex = 1.0 - np.exp(-0.7 * lex)
         vectorizer, cause_vectors = self.similarity()
         sim = (vectorizer.transform(lemma_texts) @ cause_vectors.T).toarray()
-        return lex + self.similarity_weight * sim, cues
+        return lex, sim, cues
 
     def predict(self, texts: Sequence[str]) -> list[Label]:
         """Cause label with confidence for each (negative) text."""
