@@ -90,3 +90,13 @@ def test_dialog_uses_client_turns_with_offsets_into_text(analyzer: CauseAnalyzer
 def test_missing_model_is_a_clear_error() -> None:
     with pytest.raises(FileNotFoundError, match="model 'models/shipped/cause-x' not found"):
         CauseAnalyzer(model="models/shipped/cause-x")
+
+
+def test_score_parts_add_up_to_the_score(analyzer: CauseAnalyzer) -> None:
+    import numpy as np
+
+    texts = ["Приложение вылетает после обновления", "Комиссия за перевод выросла", "Спасибо"]
+    parts = analyzer.score_parts(texts)
+    scores, _ = analyzer.score(texts)
+    assert set(parts) == {"lexicon", "similarity"} and parts["lexicon"].shape == (3, len(analyzer.labels_))
+    assert np.allclose(parts["lexicon"] + analyzer.similarity_weight * parts["similarity"], scores)
