@@ -30,6 +30,20 @@ def test_round2_draws_train_rows_apart_from_labelled_rows_and_texts(cxreal_set, 
     assert {r["split"] for r in rows} == {"train"} and rows[0]["text_sha1"] == select.text_key(more[0])
 
 
+def test_round5_is_a_random_draw_over_its_own_quotas_apart_from_labelled_rows(cxreal_set, monkeypatch):
+    root, labels, texts = cxreal_set
+    alpha = root / "sentiment" / "alpha" / "all.csv"
+    more = [f"Отзыв номер {i}: долго ждал ответа поддержки" for i in range(6)] + [texts[2]]
+    with alpha.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..8; row 8 repeats a labelled eval text
+    monkeypatch.setattr(select, "QUOTAS_ROUND5", (("sentiment/alpha/all.csv", 4),))
+    monkeypatch.setattr(select, "QUOTAS", (("sentiment/alpha/all.csv", 0, "bank", "review"),))
+    rows = select.draw_round5(root, _labelled(labels))
+    assert len(rows) == 4 and {r["split"] for r in rows} == {"train"}
+    assert all(2 <= r["row"] <= 7 for r in rows)  # never a labelled row, never the repeated labelled text
+    assert rows == select.draw_round5(root, _labelled(labels))  # fixed seed: the committed slices re-draw
+
+
 def _work(tmp_path: Path, rows: list[dict], labels: list[dict]) -> Path:
     work = tmp_path / "work"
     work.mkdir()

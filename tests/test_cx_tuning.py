@@ -18,9 +18,12 @@ from voc_training.cxlabels.tune_emotions import (
     blended_head,
     cross_validate,
     decide,
+    fit_offset_head,
     fit_shared,
     nested_predictions,
+    offset_head,
     summary,
+    summary_offset,
     tune_thresholds,
 )
 from voc_training.data import DataError, LabelledTexts
@@ -136,16 +139,41 @@ def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
     assert 0.0 <= summary(cv_t, 0.5, 1.0)["micro_f1_nested"] <= 1.0
 
 
-def test_shipped_emotion_head_records_its_blend_and_cv_thresholds():
+def test_offset_head_corrects_the_shared_logits_where_the_cxreal_rows_disagree():
+    anger, joy = EMOTIONS[2], EMOTIONS[0]
+    base_texts = [f"{t} {i}" for i in range(5) for t in [*COMPLAINTS, *PRAISE]]
+    base_labels = [[anger] if k < 6 else [joy] for _ in range(5) for k in range(12)]
+    data = LabelledTexts(base_texts, base_labels, True, list(EMOTIONS), [list(EMOTIONS)] * len(base_texts),
+                         ["cedr"] * len(base_texts))
+    base = fit_shared(data, C=2.0)
+    cx_texts = [f"{t} клиент {i}" for i in range(3) for t in [*COMPLAINTS, *PRAISE]]
+    # here most praise carries no joy
+    cx_labels = [[anger] if k < 6 else [joy] if k < 8 else [] for _ in range(3) for k in range(12)]
+    cv = cross_validate(base, cx_texts, cx_labels, ["a", "b"] * 18, [], n_folds=3, offset_c=[4.0])
+    assert cv.z_cx == {} and cv.z_off[4.0].shape == (36, len(EMOTIONS))
+    j = EMOTIONS.index(joy)
+    no_joy = np.array([k >= 8 for _ in range(3) for k in range(12)])
+    assert cv.z_off[4.0][no_joy, j].mean() < cv.z_base[no_joy, j].mean() - 0.5  # pushed down where the rows say so
+    surprise = EMOTIONS.index("удивление")
+    assert np.allclose(cv.z_off[4.0][:, surprise], cv.z_base[:, surprise])  # no positives: no correction
+    row = summary_offset(cv, 4.0)
+    assert row["method"] == "offset" and 0.0 <= row["micro_f1_nested"] <= 1.0
+    coef, intercept = fit_offset_head(cv.x_cx, cv.z_base, cv.y, 4.0)
+    expected = 1 / (1 + np.exp(-(cv.z_base + np.asarray(cv.x_cx @ coef.T) + intercept)))
+    head = offset_head(cv, 4.0)  # one linear head: the shared coefficients + the correction
+    assert np.allclose(head.predict_proba(cx_texts), expected, atol=1e-2)
+
+
+def test_shipped_emotion_head_records_its_method_and_cv_thresholds():
     from voc_models.registry import SHIPPED_DIR, load_model
-    from voc_training.train_cx_defaults import EMOTION_ALPHA, EMOTION_CX_C, LABEL_BIAS
+    from voc_training.train_cx_defaults import EMOTION_METHOD, EMOTION_OFFSET_C, LABEL_BIAS
 
     model = load_model(SHIPPED_DIR / "emotions-tfidf")
     info = model.info
     assert info.multilabel and model.labels == list(EMOTIONS) and set(info.thresholds) == set(EMOTIONS)
-    assert info.training["alpha"] == EMOTION_ALPHA and info.training["cxreal_head_C"] == EMOTION_CX_C
+    assert info.training["method"] == EMOTION_METHOD == "offset" and info.training["offset_C"] == EMOTION_OFFSET_C
     cv = info.metrics["cv:cxreal_train"]
-    assert cv["alpha"] == EMOTION_ALPHA and cv["micro_f1_nested"] > 0.6 and cv["rows"] > 1000
+    assert cv["method"] == "offset" and cv["micro_f1_nested"] > 0.65 and cv["rows"] > 1000
     assert info.training["data"]["cxreal"] == cv["rows"]
     # the shipped cause / stage heads carry no bias unless LABEL_BIAS names one
     for task, name in (("cause", "cause-tfidf"), ("journey_stage", "journey-stage-tfidf")):

@@ -14,9 +14,10 @@ the out-of-fold probabilities of the cxreal rows. The final heads are fitted on 
 the label biases ``LABEL_BIAS`` (their «none» gate and class priors, chosen by ``voc_training.cxlabels.tune_bias``)
 added to their intercepts.
 
-``emotions``: the emotion head of ``voc_training.train_defaults`` (shared emotion sets + in-house train) blended in logit
-space with a head fitted on the cxreal train rows (``EMOTION_ALPHA``, chosen by ``voc_training.cxlabels.tune_emotions``),
-per-emotion thresholds tuned on the cxreal rows' out-of-fold probabilities → ``models/shipped/emotions-tfidf``.
+``emotions``: the emotion head of ``voc_training.train_defaults`` (shared emotion sets + in-house train) with a
+per-emotion correction of its logits fitted on the cxreal train rows (``EMOTION_METHOD`` ``offset``; or the older logit
+blend with a cxreal head, ``EMOTION_ALPHA``; chosen by ``voc_training.cxlabels.tune_emotions``), per-emotion thresholds
+tuned on the cxreal rows' out-of-fold probabilities → ``models/shipped/emotions-tfidf``.
 """
 
 from __future__ import annotations
@@ -58,9 +59,13 @@ HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
 #: «no cause / no stage» gate, the rest are class priors. Chosen with the analyzers' decision rules by nested
 #: cross-validation on the cxreal train rows (``python -m voc_training.cxlabels.tune_bias``, bench/results/cx_bias_cv.json)
 LABEL_BIAS: dict[str, dict[str, float]] = {"cause": {}, "journey_stage": {}}
-#: the emotion head = (1 − α)·shared head + α·cxreal head in logit space (``voc_training.cxlabels.tune_emotions``);
-#: α and the cxreal head's C chosen there by nested cross-validation (bench/results/cx_emotions_cv.json)
-EMOTION_ALPHA = 0.5  # kept at 0.5 with rounds 1–4: higher α collapses the general emotion sets (decision 75)
+#: how the emotion head learns from the cxreal rows (``voc_training.cxlabels.tune_emotions``, chosen there by nested
+#: cross-validation, bench/results/cx_emotions_cv.json): ``offset`` = the shared head + a per-emotion correction of
+#: its logits fitted on the cxreal rows (L2 1/``EMOTION_OFFSET_C``; decision 80), ``blend`` = (1 − α)·shared head +
+#: α·cxreal head in logit space (α ``EMOTION_ALPHA``, the cxreal head's C ``EMOTION_CX_C``; rounds 1–4)
+EMOTION_METHOD = "offset"
+EMOTION_OFFSET_C = 4.0
+EMOTION_ALPHA = 0.5  # the blend: kept at 0.5 with rounds 1–4, higher α collapsed the general sets (decision 75)
 EMOTION_CX_C = 4.0
 #: sample weight of the in-house rows (texts written in the project) next to the real cxreal rows (1.0)
 INHOUSE_WEIGHT = 1.0
@@ -296,7 +301,9 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
         cross_validate,
         emotion_training_rows,
         fit_shared,
+        offset_head,
         summary,
+        summary_offset,
     )
     from voc_training.data import load_emotion_eval, load_inhouse_emotions
     from voc_training.evaluate import evaluate
@@ -313,12 +320,15 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
     cx_texts, cx_emotions = list(cx["text"]), [list(v) for v in cx["emotions"]]
     eval_texts = [*load_cxreal("eval")["text"], *load_inhouse("eval")["text"]]
     data, dropped_shared = emotion_training_rows([*cx_texts, *eval_texts])
-    alpha, c_cx = EMOTION_ALPHA, EMOTION_CX_C
+    alpha, c_cx, offset = EMOTION_ALPHA, EMOTION_CX_C, EMOTION_METHOD == "offset"
     base = fit_shared(data, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
-    cv = cross_validate(base, cx_texts, cx_emotions, list(cx["group"]), [c_cx], n_folds,
-                        targeted=list(cx["targeted"]) if "targeted" in cx.columns else None)
-    scores = summary(cv, alpha, c_cx)
+    cv = cross_validate(base, cx_texts, cx_emotions, list(cx["group"]), [] if offset else [c_cx], n_folds,
+                        targeted=list(cx["targeted"]) if "targeted" in cx.columns else None,
+                        offset_c=[EMOTION_OFFSET_C] if offset else [])
+    scores = summary_offset(cv, EMOTION_OFFSET_C) if offset else summary(cv, alpha, c_cx)
     thresholds = scores.pop("thresholds")
+    method = {"method": "offset", "offset_C": EMOTION_OFFSET_C} if offset else \
+        {"method": "blend", "alpha": alpha, "cxreal_head_C": c_cx}
     training = {**base.info.training,
                 "data": {**data.counts(), "cxreal": len(cx_texts), "total": len(data.texts) + len(cx_texts),
                          "dropped_equal_to_cxreal_or_inhouse_text": dropped_shared,
@@ -328,11 +338,15 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
                 "inhouse_positives": data.inhouse_positives,
                 "inhouse_not_annotating": sorted(lab for lab, n in data.inhouse_positives.items()
                                                  if n < EMOTION_INHOUSE_MIN_POSITIVES),
-                "method": "logit blend (1 - alpha)·shared + alpha·cxreal of two TF-IDF logistic-regression heads on "
-                          "the shared head's features (word1-2 + char_wb2-5, sublinear tf), per-label thresholds",
-                "alpha": alpha, "cxreal_head_C": c_cx, "folds": n_folds,
+                "method_note": (
+                    "the shared TF-IDF logistic-regression head plus a per-emotion correction of its logits fitted "
+                    "on the cxreal rows (class-balanced, L2), on the shared head's features (word1-2 + char_wb2-5, "
+                    "sublinear tf), per-label thresholds" if offset else
+                    "logit blend (1 - alpha)·shared + alpha·cxreal of two TF-IDF logistic-regression heads on the "
+                    "shared head's features (word1-2 + char_wb2-5, sublinear tf), per-label thresholds"),
+                **method, "folds": n_folds,
                 "hardware": platform.processor() or platform.machine()}
-    model = blended_head(cv, alpha, c_cx)
+    model = offset_head(cv, EMOTION_OFFSET_C) if offset else blended_head(cv, alpha, c_cx)
     model.info = model.info.model_copy(update={
         "name": MODEL_NAMES["emotions"], "version": datetime.now(UTC).strftime("%Y.%m.%d") + "-1",
         "training": training, "thresholds": thresholds, "metrics": {}})
@@ -345,17 +359,20 @@ def train_emotions(frame: pd.DataFrame, dropped: int, out_dir: Path, n_folds: in
     model.info = model.info.model_copy(update={"metrics": metrics})
     size = save_shipped(model, out_dir, "\n".join([
         "## Data", "",
-        "Two logistic-regression heads on one TF-IDF feature space, blended in logit space into this one head: "
-        f"(1 − {alpha})·**shared** + {alpha}·**cxreal**. Shared: the emotion sets of `voc_training.train_defaults` "
+        ("One logistic-regression head on one TF-IDF feature space: the **shared** head plus a per-emotion "
+         "correction of its logits fitted on the **cxreal** rows (the shared logits a fixed offset, class-balanced, "
+         f"L2 1/{EMOTION_OFFSET_C}; decision 80)." if offset else
+         "Two logistic-regression heads on one TF-IDF feature space, blended in logit space into this one head: "
+         f"(1 − {alpha})·**shared** + {alpha}·**cxreal** (cxreal head C {c_cx}).") + " Shared: the emotion sets of `voc_training.train_defaults` "
         "(cedr, semeval2025_ru, ru_izard mapped onto the CX emotions, silver благодарность rows from the train-side "
         f"sentiment texts, in-house train; source weights {EMOTION_SOURCE_WEIGHTS}; the features are fitted on these "
-        f"texts). cxreal: the `datasets/cxreal` train rows (all six emotions annotated), C {c_cx}. Any text equal "
+        f"texts). cxreal: the `datasets/cxreal` train rows (all six emotions annotated). Any text equal "
         f"to a cxreal or in-house text is dropped from the shared rows ({dropped_shared}): eval texts never train.",
         "",
         f"`cv:cxreal_train`: {n_folds}-fold cross-validation over the cxreal train rows (stratified by source file; "
-        "the cxreal head fitted on the other folds, the shared head never sees a cxreal row); `micro_f1_nested` "
+        "the cxreal part fitted on the other folds, the shared head never sees a cxreal row); `micro_f1_nested` "
         "decides each fold with thresholds tuned on the other folds. The shipped thresholds are tuned on all "
-        "out-of-fold probabilities. α and C were chosen by `python -m voc_training.cxlabels.tune_emotions` "
+        "out-of-fold probabilities. The method and C were chosen by `python -m voc_training.cxlabels.tune_emotions` "
         "(bench/results/cx_emotions_cv.json); the real-text eval scores are in docs/cx_quality.md.", ""]))
     typer.echo(f"wrote {out_dir} ({size / 1e6:.2f} MB); cv {scores}")
     return {"model": model.version, "bytes": size, "cv": scores, "thresholds": thresholds,

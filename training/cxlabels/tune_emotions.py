@@ -2,8 +2,8 @@
 cross-validation on the cxreal **train** split only (the eval split is never read; its texts, and the cxreal train
 texts, are dropped from every other source).
 
-    python -m voc_training.cxlabels.tune_emotions [--alphas 0 0.25 0.5 0.75 1] [--C 1 4] [--folds 5]
-                                              [--out bench/results/cx_emotions_cv.json]
+    python -m voc_training.cxlabels.tune_emotions [--alphas 0 0.25 0.5 0.75 1] [--C 1 4] [--offset-C 1 4 16]
+                                              [--folds 5] [--out bench/results/cx_emotions_cv.json]
 
 Two linear heads on the same TF-IDF features: the **shared** head of ``voc_training.train_defaults`` (cedr,
 semeval2025_ru, ru_izard, silver благодарность rows, in-house train; features fitted on those texts) and a **cxreal**
@@ -14,7 +14,12 @@ head per fold with the cxreal rows added (sample weights) was tried first: ~3 mi
 machine, too slow to cross-validate. Per fold of the cxreal rows (stratified by source file) the cxreal head is
 fitted on the other folds; the shared head never sees a cxreal row. Per setting: micro-F1 with thresholds tuned on
 the same out-of-fold probabilities (optimistic) and **nested** (each fold's thresholds tuned on the other folds'
-rows) — the honest estimate the setting is chosen by (α = 0 is the shared head alone, the shipped recipe).
+rows) — the honest estimate the setting is chosen by (α = 0 is the shared head alone).
+
+The **offset** method (decision 80) keeps the shared head whole and fits, per emotion, a correction of its logits on
+the cxreal rows (``fit_offset_head``: the shared logits as a fixed offset, class-balanced, L2 ``1/C``): the cxreal
+rows move the head only where they disagree with it, instead of halving both heads as a blend does. It ships as one
+linear head too (the shared coefficients + the correction).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "cx_emotions_cv.json"
 ALPHA_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 C_GRID = (1.0, 4.0)
+#: regularisation grid of the residual ("offset") head: a per-emotion correction of the shared head's logits
+OFFSET_C_GRID = (1.0, 4.0, 16.0)
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 MAX_EMOTIONS = 3  # EmotionAnalyzer's default cap
 
@@ -106,6 +113,7 @@ class EmotionCV:
     z_base: np.ndarray  # the shared head's logits on the cxreal rows
     z_cx: dict[float, np.ndarray]  # C → out-of-fold logits of the cxreal head
     fitted: dict[float, np.ndarray]  # C → per label: could the cxreal head be fitted in every fold
+    z_off: dict[float, np.ndarray] = field(default_factory=dict)  # C → out-of-fold logits of the offset head
 
 
 def fit_shared(data: Any, C: float = 4.0, source_weights: dict[str, float] | None = None) -> Any:
@@ -139,6 +147,37 @@ def fit_cx_head(x: Any, y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray
     return coef, intercept, fitted
 
 
+def fit_offset_head(x: Any, z_base: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
+    """The residual head: per label a correction ``x·d + b`` of the shared head's logits ``z_base``, fitted on the
+    cxreal rows by class-balanced logistic loss with ``‖d‖² / 2C`` (L-BFGS; ``z_base`` is a fixed offset, which
+    scikit-learn's LogisticRegression cannot take). A label without positives gets no correction. The shipped
+    head is then one linear head again: the shared coefficients + d, the intercept + b."""
+    from scipy.optimize import minimize
+
+    n, m = x.shape
+    coef = np.zeros((y.shape[1], m))
+    intercept = np.zeros(y.shape[1])
+    for j in range(y.shape[1]):
+        yj = y[:, j].astype(np.float64)
+        pos = yj.mean()
+        if pos in (0.0, 1.0):
+            continue
+        w = np.where(yj == 1, 0.5 / pos, 0.5 / (1.0 - pos))
+        z0 = z_base[:, j]
+
+        def loss(theta: np.ndarray, z0: np.ndarray = z0, yj: np.ndarray = yj, w: np.ndarray = w
+                 ) -> tuple[float, np.ndarray]:
+            d, b = theta[:-1], theta[-1]
+            z = z0 + x @ d + b
+            r = w * (1.0 / (1.0 + np.exp(-z)) - yj)
+            value = float(np.sum(w * (np.logaddexp(0.0, z) - yj * z)) + d @ d / (2.0 * C))
+            return value, np.concatenate([x.T @ r + d / C, [r.sum()]])
+
+        theta = minimize(loss, np.zeros(m + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
+        coef[j], intercept[j] = theta[:-1], theta[-1]
+    return coef, intercept
+
+
 def blend_logits(z_base: np.ndarray, z_cx: np.ndarray, fitted: np.ndarray, alpha: float) -> np.ndarray:
     """``(1 − α)·z_base + α·z_cx`` for the labels the cxreal head fitted, ``z_base`` for the others."""
     return np.where(fitted, (1.0 - alpha) * z_base + alpha * z_cx, z_base)
@@ -150,9 +189,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def cross_validate(base: Any, cx_texts: Sequence[str], cx_emotions: Sequence[Sequence[str]],
                    cx_groups: Sequence[str], c_grid: Sequence[float], n_folds: int = 5,
-                   targeted: Sequence[bool] | None = None) -> EmotionCV:
-    """Out-of-fold logits of the cxreal head per C (folds stratified by ``cx_groups``) next to the shared head's.
-    ``targeted`` rows (drawn by a model's scores, decision 74) are trained on in every fold and never held out."""
+                   targeted: Sequence[bool] | None = None, offset_c: Sequence[float] = ()) -> EmotionCV:
+    """Out-of-fold logits of the cxreal head per C in ``c_grid`` and of the offset head per C in ``offset_c``
+    (folds stratified by ``cx_groups``) next to the shared head's. ``targeted`` rows (drawn by a model's scores,
+    decision 74) are trained on in every fold and never held out."""
     from voc.vocab import EMOTIONS
 
     labels = list(EMOTIONS)
@@ -178,18 +218,37 @@ def cross_validate(base: Any, cx_texts: Sequence[str], cx_emotions: Sequence[Seq
             z_cx[C][held] = np.asarray(x_cx[held] @ coef.T) + intercept
             fitted[C] &= ok
         print(f"  emotions cxreal head C={C}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    return EmotionCV(labels, y, fold_of, base, x_cx, z_base, z_cx, fitted)
+    z_off: dict[float, np.ndarray] = {}
+    for C in offset_c:
+        t0 = time.perf_counter()
+        z_off[C] = z_base.copy()
+        for fit, held in splits:
+            coef, intercept = fit_offset_head(x_cx[fit], z_base[fit], y[fit], C)
+            z_off[C][held] += np.asarray(x_cx[held] @ coef.T) + intercept
+        print(f"  emotions offset head C={C}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return EmotionCV(labels, y, fold_of, base, x_cx, z_base, z_cx, fitted, z_off)
 
 
 def summary(cv: EmotionCV, alpha: float, C: float) -> dict[str, Any]:
-    """Scores of one setting: nested (the honest estimate), thresholds tuned on the same rows, fixed 0.5; and the
-    thresholds tuned on all out-of-fold probabilities (what ships)."""
+    """Scores of one blend setting (see :func:`scores`)."""
+    return {"method": "blend", "alpha": alpha, "C": C,
+            **scores(cv, blend_logits(cv.z_base, cv.z_cx[C], cv.fitted[C], alpha))}
+
+
+def summary_offset(cv: EmotionCV, C: float) -> dict[str, Any]:
+    """Scores of the offset head at ``C`` (see :func:`scores`)."""
+    return {"method": "offset", "C": C, **scores(cv, cv.z_off[C])}
+
+
+def scores(cv: EmotionCV, logits: np.ndarray) -> dict[str, Any]:
+    """Scores of out-of-fold logits: nested (the honest estimate), thresholds tuned on the same rows, fixed 0.5;
+    and the thresholds tuned on all out-of-fold probabilities (what ships)."""
     scored = cv.fold_of >= 0  # targeted rows have no out-of-fold logits
-    proba = sigmoid(blend_logits(cv.z_base, cv.z_cx[C], cv.fitted[C], alpha))[scored]
+    proba = sigmoid(logits)[scored]
     y = cv.y[scored]
     thr_all = tune_thresholds(proba, y)
     nested = nested_predictions(proba, y, cv.fold_of[scored])
-    return {"alpha": alpha, "C": C, "micro_f1_nested": micro_f1(y, nested),
+    return {"micro_f1_nested": micro_f1(y, nested),
             "macro_f1_nested": round(float(f1_score(y, nested, average="macro", zero_division=0)), 4),
             "micro_f1_thresholds_on_same_rows": micro_f1(y, decide(proba, thr_all)),
             "micro_f1_at_0.5": micro_f1(y, decide(proba, np.full(len(cv.labels), 0.5))),
@@ -211,10 +270,23 @@ def blended_head(cv: EmotionCV, alpha: float, C: float) -> Any:
     return base
 
 
+def offset_head(cv: EmotionCV, C: float) -> Any:
+    """The shipped head of the offset method: the shared head plus the correction fitted on every cxreal row."""
+    from voc_models.tfidf import _round_f16
+
+    coef, intercept = fit_offset_head(cv.x_cx, cv.z_base, cv.y, C)
+    base = cv.base
+    base.coef_ = _round_f16((base.coef_.astype(np.float64) + coef).astype(np.float32))
+    base.intercept_ = (base.intercept_.astype(np.float64) + intercept).astype(np.float32)
+    return base
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHA_GRID))
     parser.add_argument("--C", type=float, nargs="+", default=list(C_GRID))
+    parser.add_argument("--offset-C", type=float, nargs="*", default=list(OFFSET_C_GRID),
+                        help="regularisation grid of the offset head (none: blends only)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS_FILE)
     args = parser.parse_args(argv)
@@ -231,15 +303,17 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"cxreal train {len(cx)}", file=sys.stderr, flush=True)
     base = fit_shared(data, EMOTION_C, EMOTION_SOURCE_WEIGHTS)
     cv = cross_validate(base, list(cx["text"]), [list(v) for v in cx["emotions"]], list(cx["group"]), args.C,
-                        args.folds, targeted=list(cx["targeted"]))
+                        args.folds, targeted=list(cx["targeted"]), offset_c=args.offset_C)
     res: dict[str, Any] = {"rows": len(cx), "scored_rows": int((cv.fold_of >= 0).sum()), "folds": args.folds,
                            "emotion_rows": len(data.texts),
                            "dropped_equal_to_cxreal_or_inhouse": dropped,
-                           "settings": [summary(cv, a, C) for C in args.C for a in args.alphas]}
+                           "settings": [*(summary(cv, a, C) for C in args.C for a in args.alphas),
+                                        *(summary_offset(cv, C) for C in args.offset_C)]}
     for row in res["settings"]:
         print(json.dumps({k: v for k, v in row.items() if k != "thresholds"}, ensure_ascii=False), file=sys.stderr)
-    best = max(res["settings"], key=lambda r: (r["micro_f1_nested"], -r["alpha"]))
-    res["chosen"] = {"alpha": best["alpha"], "C": best["C"], "micro_f1_nested": best["micro_f1_nested"],
+    best = max(res["settings"], key=lambda r: (r["micro_f1_nested"], -r.get("alpha", 0.0)))
+    res["chosen"] = {"method": best["method"], "alpha": best.get("alpha"), "C": best["C"],
+                     "micro_f1_nested": best["micro_f1_nested"],
                      "rule": "the highest nested micro-F1 (ties: the smaller alpha)"}
     res["command"] = "python -m voc_training.cxlabels.tune_emotions " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
