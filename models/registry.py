@@ -13,8 +13,8 @@ profile's model;
 ``fast`` — a promoted TF-IDF model, else the shipped TF-IDF models (``FAST_DEFAULTS``: sentiment, emotions, and
 the cause, journey-stage and topic heads trained on the real-text cxreal labels, which the analyzers combine with
 their lexicons); a task left out of ``FAST_DEFAULTS`` runs on its analyzer's lexicon; ``accurate`` (opt-in,
-slower) — the shipped models of ``ACCURATE_DEFAULTS`` (sentiment and cause: the 12-layer e5 teacher ``mt-teacher``
-averaged with TF-IDF), every other task as in ``default``.
+slower) — the shipped models of ``ACCURATE_DEFAULTS`` (sentiment: the 12-layer e5 teacher ``mt-teacher`` averaged
+with TF-IDF), every other task as in ``default``.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ SHIPPED_ENCODER = "voc-multitask-student"
 SHIPPED_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-ensemble"}
 #: profile "accurate": task → shipped model; the other tasks as in the default profile. The 12-layer teacher
 #: ``mt-teacher`` averaged with TF-IDF: sentiment 0.730 / 0.689 / 0.749 / 0.718 (docs/decisions.md #68, #71).
-#: cause: 0.5 × the teacher's cause head (refitted on cxreal rounds 1–4) + 0.5 × ``cause-tfidf`` (decision 77)
-ACCURATE_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-teacher-ensemble", "cause": "cause-teacher-ensemble"}
+#: (cause: ``cause-teacher-ensemble`` — the teacher's cause head refitted on rounds 1–4 + ``cause-tfidf``, decision 77 —
+#: until ``cause-tfidf`` refitted on round 5 matched it on the eval split, decision 81; it stays shipped, opt-in)
+ACCURATE_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-teacher-ensemble"}
 #: profile "fast" (and "default" while no encoder is shipped): task → shipped TF-IDF model; tasks left out run on
 #: their lexicons. cause / journey_stage / topics: ``python -m voc_training.train_cx_defaults`` (docs/cause_and_stage.md)
 FAST_DEFAULTS: dict[str, str] = {"sentiment": "sentiment-tfidf", "emotions": "emotions-tfidf",

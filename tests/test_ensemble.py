@@ -178,15 +178,12 @@ def test_profiles_map_sentiment_cause_and_stage_to_the_ensembles(user_registry):
     path = registry.task_model_path("sentiment", "default")
     assert path is not None and path.name == "sentiment-ensemble" and path.parent == registry.SHIPPED_DIR
     # the default profile: sentiment on the student + TF-IDF ensemble (docs/decisions.md 67); the cause on its
-    # TF-IDF head again (75), as in fast; accurate: the teacher's sentiment and cause (77)
+    # TF-IDF head again (75), as in fast; accurate: the teacher's sentiment (the teacher's cause 77 → 81: TF-IDF)
     assert registry.SHIPPED_DEFAULTS == {"sentiment": "sentiment-ensemble"}
     path = registry.task_model_path("cause", "default")
     assert path is not None and path.name == "cause-tfidf" == registry.FAST_DEFAULTS["cause"]
-    accurate = registry.task_model_path("cause", "accurate")  # the teacher's cause head + TF-IDF (decision 77)
-    assert accurate is not None and accurate.name == "cause-teacher-ensemble"
-    assert accurate.parent == registry.SHIPPED_DIR
     assert registry.task_model_path("cause", "fast").name.endswith("-tfidf")
-    for task in ("emotions", "topics", "journey_stage"):
+    for task in ("emotions", "topics", "journey_stage", "cause"):
         assert registry.task_model_path(task, "default") == registry.task_model_path(task, "fast")
         assert registry.task_model_path(task, "accurate") == registry.task_model_path(task, "fast")
 
@@ -211,7 +208,7 @@ def test_shipped_sentiment_ensemble(user_registry):
 
 @pytest.mark.slow
 def test_shipped_teacher_and_cx_ensembles(user_registry):
-    """The accurate profile's sentiment (documents only) and cause: 0.5 teacher head + 0.5 TF-IDF. The student's cause
+    """The accurate profile's sentiment (documents only) and the opt-in teacher cause: 0.5 teacher head + 0.5 TF-IDF. The student's cause
     ensemble (opt-in since decision 75) and the unshipped stage candidate (written here): 0.5 student head + 0.5
     TF-IDF (matched by label: 7 + «—»), evidence from TF-IDF; one student pass per text serves them all."""
     from voc_training.cxlabels import ensembles
@@ -223,7 +220,7 @@ def test_shipped_teacher_and_cx_ensembles(user_registry):
     teacher = registry.SHIPPED_DIR / "mt-teacher"
     assert sum(p.stat().st_size for p in teacher.rglob("*") if p.is_file()) <= 48 * 2**20
     assert "non-commercial" in (teacher / "README.md").read_text(encoding="utf-8")
-    cause_t = registry.load_model("cause-teacher-ensemble", task="cause")  # the accurate cause (decision 77)
+    cause_t = registry.load_model("cause-teacher-ensemble", task="cause")  # opt-in since decision 81
     assert [Path(r).name for r in cause_t.refs] == ["mt-teacher", "cause-tfidf"]
     assert cause_t.members[0].runner is sent.members[0].runner  # one teacher pass serves sentiment and cause
     assert [r["task"] for r in ModelInfo.read(teacher).training["refits"]] == ["cause"]
@@ -242,7 +239,7 @@ def test_shipped_teacher_and_cx_ensembles(user_registry):
     assert [r["task"] for r in refits] == ["cause", "journey_stage"] * 2  # rounds 2 and 4 of the cxreal labels
     pipe = Pipeline.load(components=["sentiment", "cause", "journey_stage"], redact=False, profile="accurate")
     assert pipe.versions["journey_stage"].startswith("journey-stage-tfidf@")
-    assert pipe.versions["cause"].startswith("cause-teacher-ensemble@")
+    assert pipe.versions["cause"].startswith("cause-tfidf@")
     assert pipe.versions["sentiment"].startswith("sentiment-teacher-ensemble@")
     _, [f, _, g] = pipe.analyze([Feedback(id="1", text="Курьер привёз заказ на неделю позже обещанного"),
                                  Feedback(id="2", text="Спасибо"),
