@@ -106,15 +106,20 @@ def test_emotion_training_rows_drop_texts_equal_to_cxreal_ones(monkeypatch):
     assert data.inhouse_positives[EMOTIONS[1]] == 0
 
 
-def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
-    rng = np.random.default_rng(0)
+def _shared_head_and_cx_texts() -> tuple:
+    """A shared emotion head fitted on complaints (anger) and praise (joy), and 36 cxreal-like texts of the same."""
     anger, joy = EMOTIONS[2], EMOTIONS[0]
     base_texts = [f"{t} {i}" for i in range(5) for t in [*COMPLAINTS, *PRAISE]]
     base_labels = [[anger] if k < 6 else [joy] for _ in range(5) for k in range(12)]
     data = LabelledTexts(base_texts, base_labels, True, list(EMOTIONS), [list(EMOTIONS)] * len(base_texts),
                          ["cedr"] * len(base_texts))
-    base = fit_shared(data, C=2.0)
-    cx_texts = [f"{t} клиент {i}" for i in range(3) for t in [*COMPLAINTS, *PRAISE]]
+    return fit_shared(data, C=2.0), [f"{t} клиент {i}" for i in range(3) for t in [*COMPLAINTS, *PRAISE]]
+
+
+def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
+    rng = np.random.default_rng(0)
+    anger, joy = EMOTIONS[2], EMOTIONS[0]
+    base, cx_texts = _shared_head_and_cx_texts()
     cx_labels = [[anger] if k < 6 else [] for _ in range(3) for k in range(12)]  # here praise carries no joy
     groups = list(rng.choice(["a", "b"], size=len(cx_texts)))
     cv = cross_validate(base, cx_texts, cx_labels, groups, [1.0], n_folds=3)
@@ -141,12 +146,7 @@ def test_cross_validate_blends_a_cxreal_head_into_one_linear_head():
 
 def test_offset_head_corrects_the_shared_logits_where_the_cxreal_rows_disagree():
     anger, joy = EMOTIONS[2], EMOTIONS[0]
-    base_texts = [f"{t} {i}" for i in range(5) for t in [*COMPLAINTS, *PRAISE]]
-    base_labels = [[anger] if k < 6 else [joy] for _ in range(5) for k in range(12)]
-    data = LabelledTexts(base_texts, base_labels, True, list(EMOTIONS), [list(EMOTIONS)] * len(base_texts),
-                         ["cedr"] * len(base_texts))
-    base = fit_shared(data, C=2.0)
-    cx_texts = [f"{t} клиент {i}" for i in range(3) for t in [*COMPLAINTS, *PRAISE]]
+    base, cx_texts = _shared_head_and_cx_texts()
     # here most praise carries no joy
     cx_labels = [[anger] if k < 6 else [joy] if k < 8 else [] for _ in range(3) for k in range(12)]
     cv = cross_validate(base, cx_texts, cx_labels, ["a", "b"] * 18, [], n_folds=3, offset_c=[4.0])

@@ -81,7 +81,7 @@ QUOTAS_ROUND4: tuple[tuple[str, int], ...] = (
     ("corpus/extra/product_reviews_sokol499.txt.gz", 70),
 )
 ROUND4_FLOOR = 0.3
-#: round 5 (train only, random like round 2, decision 79): about the eval split's share of rows per source
+#: round 5 (train only, random like round 2, decision 78): about the eval split's share of rows per source
 QUOTAS_ROUND5: tuple[tuple[str, int], ...] = (
     ("sentiment/otzovik_sberbank_reviews/all.csv", 200),
     ("topics/gazprombank_products/all.csv", 180),
