@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import describe  # noqa: E402
@@ -32,6 +31,7 @@ from voc_training.train_cx_defaults import (  # noqa: E402
     NONE_LABEL,
     fit_head,
     folds,
+    forced_cause_scores,
     head_data,
     load_training_frame,
     scored_rows,
@@ -50,7 +50,6 @@ def main() -> None:
     labels = np.array(data.label_set)
     lex = LexiconFeatures()(data.texts)
     gold = np.array(data.labels)
-    none = data.label_set.index(NONE_LABEL)
     rows = scored_rows(frame)
     has = gold[rows] != NONE_LABEL
     joint = {w: np.zeros((len(gold), len(labels))) for w in WEIGHTS}
@@ -69,11 +68,7 @@ def main() -> None:
                                                                        format="csr"))
 
     def score(p: np.ndarray) -> dict[str, float]:
-        q = p[rows].copy()
-        q[:, none] = -1.0
-        pred, g = labels[q.argmax(axis=1)], gold[rows]
-        return {"accuracy": round(float((pred[has] == g[has]).mean()), 4),
-                "macro_f1": round(float(f1_score(g[has], pred[has], average="macro")), 4)}
+        return forced_cause_scores(p[rows], gold[rows], data.label_set)
 
     results = {"head alone": score(head), **{f"joint tfidf+lexicon w {w}": score(p) for w, p in joint.items()}}
     out = {"benchmark": __doc__.splitlines()[0], "command": "python bench/cx_joint_cv.py", "machine": describe(),

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 from razdel import sentenize
-from sklearn.metrics import f1_score
 
 from voc_training.train_cx_defaults import (
     HEAD_C,
     NONE_LABEL,
     fit_head,
     folds,
+    forced_cause_scores,
     head_data,
     load_training_frame,
     scored_rows,
@@ -71,11 +71,7 @@ def main() -> None:
     has = gold != NONE_LABEL
 
     def score(p: np.ndarray) -> dict[str, float]:
-        forced = p.copy()
-        forced[:, none] = -np.inf
-        pred = labels[forced.argmax(axis=1)]
-        return {"accuracy": round(float((pred[has] == gold[has]).mean()), 4),
-                "macro_f1": round(float(f1_score(gold[has], pred[has], average="macro")), 4)}
+        return forced_cause_scores(p, gold, data.label_set)
 
     results = {"whole text": score(doc[rows])}
     for lam in LAMBDAS:

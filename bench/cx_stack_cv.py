@@ -31,6 +31,7 @@ from voc_training.train_cx_defaults import (  # noqa: E402
     HEAD_C,
     NONE_LABEL,
     folds,
+    forced_cause_scores,
     head_data,
     load_training_frame,
     oof_proba,
@@ -75,7 +76,6 @@ def main() -> None:
     frame, _ = load_training_frame()
     data = head_data(frame, args.task)
     labels = np.array(data.label_set)
-    none = data.label_set.index(NONE_LABEL)
     splits = folds(frame)
     proba = oof_proba(data, args.task, HEAD_C[args.task], splits)
     rows = scored_rows(frame)
@@ -87,11 +87,7 @@ def main() -> None:
 
     def score(q: np.ndarray) -> dict[str, float]:
         if args.task == "cause":
-            q = q.copy()
-            q[:, none] = -np.inf
-            pred = labels[q.argmax(axis=1)]
-            return {"accuracy": round(float((pred[has] == gold[has]).mean()), 4),
-                    "macro_f1": round(float(f1_score(gold[has], pred[has], average="macro")), 4)}
+            return forced_cause_scores(q, gold, data.label_set)
         pred = labels[q.argmax(axis=1)]
         return {"accuracy": round(float((pred == gold).mean()), 4),
                 "macro_f1": round(float(f1_score(gold, pred, average="macro")), 4)}

@@ -198,3 +198,17 @@ def test_stacking_check_scores_both_fields_on_held_out_folds():
     assert {"cause C=0.1", "cause C=1.0", "journey_stage C=0.1", "journey_stage C=1.0"} <= set(out)
     # the sentiment tells complaints apart here (the head probabilities are noise): the stacked gate learns it
     assert out["cause C=1.0"]["detection_f1"] >= 0.8 and out["cause C=1.0"]["accuracy_all_rows"] >= 0.8
+
+
+def test_forced_cause_scores_skip_none_and_equal_sklearn():
+    from sklearn.metrics import f1_score
+
+    from voc_training.train_cx_defaults import forced_cause_scores
+
+    label_set = ["технический сбой", "цена и условия", NONE_LABEL]
+    proba = np.array([[0.2, 0.1, 0.7], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1], [0.3, 0.6, 0.1]])
+    gold = np.array(["технический сбой", "технический сбой", NONE_LABEL, "цена и условия"])
+    pred = ["технический сбой", "цена и условия", "цена и условия"]  # «—» never predicted; the «—» row not scored
+    out = forced_cause_scores(proba, gold, label_set)
+    assert out["accuracy"] == round(2 / 3, 4)
+    assert out["macro_f1"] == round(float(f1_score(gold[[0, 1, 3]], pred, average="macro")), 4)
