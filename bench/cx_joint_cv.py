@@ -4,10 +4,12 @@ method of ``voc_training.cxlabels.evaluate``), measured by cross-validation on t
     VOC_DATASETS_DIR=../shared/datasets python bench/cx_joint_cv.py [--out bench/results/cx_joint_cv.json]
 
 Per fold of ``voc_training.train_cx_defaults.folds`` (targeted rows trained on, never scored): the shipped recipe's
-TF-IDF cause head is fitted on the other folds; its TF-IDF features plus ``w`` × ``methods.LexiconFeatures`` (cause
+TF-IDF cause head is fitted on the other folds; its TF-IDF features plus ``w`` × ``methods.lexicon_features`` (cause
 cue and similarity scores, stage cue strengths, taxonomy topic strengths) feed one balanced logistic regression (C as
 the head's). Scored as the forced cause on the complaints (accuracy, macro-F1), next to the head alone. ~30 min on
-2 cores (three weights). Decision 79: macro-F1 +1.7 points, accuracy −0.2: the next cause lever, not shipped yet.
+2 cores (three weights). Decision 79: macro-F1 +1.7 points, accuracy −0.3. Shipped since decision 82: the shipped
+cause head is the joint one at weight 1.0 (``train_cx_defaults.SIDE_FEATURES``), so "head alone" here is the TF-IDF
+head without its side block (``head_data(..., side=False)``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import describe  # noqa: E402
-from voc_training.cxlabels.methods import LexiconFeatures  # noqa: E402
+from voc_training.cxlabels.methods import lexicon_features  # noqa: E402
 from voc_training.train_cx_defaults import (  # noqa: E402
     HEAD_C,
     NONE_LABEL,
@@ -46,9 +48,9 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.perf_counter()
     frame, _ = load_training_frame()
-    data = head_data(frame, "cause")
+    data = head_data(frame, "cause", side=False)
     labels = np.array(data.label_set)
-    lex = LexiconFeatures()(data.texts)
+    lex = lexicon_features()(data.texts)
     gold = np.array(data.labels)
     rows = scored_rows(frame)
     has = gold[rows] != NONE_LABEL

@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.perf_counter()
     frame, _ = load_training_frame()
-    data = head_data(frame, "cause")
+    data = head_data(frame, "cause", side=False)
     labels = np.array(data.label_set)
     none = data.label_set.index(NONE_LABEL)
     doc = np.zeros((len(frame), len(labels)))

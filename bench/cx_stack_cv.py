@@ -74,7 +74,7 @@ def main() -> None:
     out_file = args.out or Path(__file__).parent / "results" / f"cx_stack_cv_{args.task}.json"
     t0 = time.perf_counter()
     frame, _ = load_training_frame()
-    data = head_data(frame, args.task)
+    data = head_data(frame, args.task, side=False)
     labels = np.array(data.label_set)
     splits = folds(frame)
     proba = oof_proba(data, args.task, HEAD_C[args.task], splits)

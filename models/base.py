@@ -69,6 +69,8 @@ class ModelInfo(BaseModel):
         default_factory=dict, description="multitask kinds: head → {labels, multilabel, threshold(s)}")
     members: list[dict[str, Any]] = Field(
         default_factory=list, description="kind ensemble: [{model: path (relative to the directory) or name, weight}]")
+    side_features: dict[str, Any] | None = Field(
+        None, description="kind tfidf: a dense block read next to the n-grams, {name, names} (voc_models.side)")
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict, description="data fingerprints, hyper-parameters, time, hardware")
     created_at: str | None = None
@@ -110,6 +112,11 @@ class TextClassifier(ABC):
             return [self.labels[i] for i in proba.argmax(axis=1)]
         thr = np.array([self.info.thresholds.get(lab, self.info.threshold) for lab in self.labels])
         return [[self.labels[j] for j in np.flatnonzero(row >= thr)] for row in proba]
+
+    def side_blocks(self) -> list[str]:
+        """Names of the side feature blocks this model reads (``voc_models.side``); a caller that already holds
+        the lemmatised texts may hand them to those blocks first."""
+        return []
 
     # -- the fast-path contract the analyzers use (defaults work for any model) -------------------------------
     def featurize(self, texts: Sequence[str]) -> Any:

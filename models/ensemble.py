@@ -166,6 +166,9 @@ class EnsembleClassifier(TextClassifier):
         texts = list(texts)
         return self._avg([m.predict_proba(texts) for m in self.members])
 
+    def side_blocks(self) -> list[str]:
+        return sorted({name for m in self.members for name in m.side_blocks()})
+
     def featurize(self, texts: Sequence[str]) -> EnsembleFeatures:
         texts = list(texts)
         return EnsembleFeatures([m.featurize(texts) for m in self.members])

@@ -8,6 +8,10 @@ confirms nor denies it): such rows are left out of that label's classifier only.
 The model directory holds ``voc_model.json`` (ModelInfo), ``weights.npz`` (float16 coefficients,
 float32 idf), ``vocab_word.txt`` / ``vocab_char.txt`` (one feature per line) and a ``README.md`` card.
 No pickles: the directory loads with any scikit-learn version.
+
+A model may also read a **side block** (``ModelInfo.side_features``, ``voc_models.side``): a named dense feature
+block appended after the n-gram columns and fitted in the same regression (the cause head reads voc's lexicon scores
+this way, decision 82). Its coefficients are the last columns of ``coef_``; evidence stays the n-grams'.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
+from voc_models import side as side_blocks
 from voc_models.base import ModelInfo, SegmentProba, TextClassifier
 from voc_models.evidence import EvidenceSpan
 from voc_models.text import STOP_WORDS
@@ -524,15 +529,47 @@ class TfidfClassifier(TextClassifier):
         return _blockwise_tfidf(counts, len(self.word_vocab_), self.word_idf_, self.char_idf_)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """TF-IDF feature matrix of ``texts``."""
+        """TF-IDF feature matrix of ``texts`` (the n-grams only, without a side block)."""
         return self.tfidf(self.counts(texts))
 
+    @property
+    def n_ngram_features(self) -> int:
+        return len(self.word_vocab_) + len(self.char_vocab_)
+
+    @property
+    def side_names(self) -> list[str]:
+        """The side block's feature names (empty without one)."""
+        block = self.info.side_features
+        return list(block["names"]) if block else []
+
+    def side_blocks(self) -> list[str]:
+        block = self.info.side_features
+        return [block["name"]] if block else []
+
+    def side(self, texts: Sequence[str]) -> np.ndarray:
+        """The side block of ``texts`` (n_texts, len(side_names)), computed by its registered provider."""
+        block = self.info.side_features
+        if not block:
+            return np.zeros((len(texts), 0), dtype=np.float32)
+        provider = side_blocks.check_names(block["name"], block["names"], self.version)
+        out = np.asarray(provider(list(texts)), dtype=np.float32)
+        if out.shape != (len(texts), len(block["names"])):
+            raise ValueError(f"{self.version}: side features {block['name']!r} returned shape {out.shape}, "
+                             f"expected {(len(texts), len(block['names']))}")
+        return out
+
     def featurize(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The TF-IDF matrix (rows indexable, reused by ``explain_spans``)."""
-        return self.transform(texts)
+        """The TF-IDF matrix, then the side block's columns when the model has one (rows indexable, reused by
+        ``explain_spans``)."""
+        x = self.transform(texts)
+        if not self.side_names:
+            return x
+        return sp.hstack([x, sp.csr_matrix(self.side(texts))], format="csr", dtype=np.float32)
 
     def segment_proba(self, segments: Sequence[str], owners: Sequence[int], documents: Sequence[str]) -> SegmentProba:
         """Segments are vectorised once; a document's n-gram counts are the sums of its segments' counts."""
+        if self.side_names:  # a side block is not additive over segments: score the documents themselves
+            return super().segment_proba(segments, owners, documents)
         counts = self.counts(segments)
         member = [k for k, o in enumerate(owners) if o >= 0]
         group = sp.csr_matrix((np.ones(len(member), dtype=np.float32), ([owners[k] for k in member], member)),
@@ -552,9 +589,13 @@ class TfidfClassifier(TextClassifier):
         return cached[1]
 
     def proba_from_features(self, features: sp.csr_matrix) -> np.ndarray:
-        """Probabilities from a TF-IDF matrix (softmax for single-label, sigmoid per label for multilabel)."""
+        """Probabilities from ``featurize``'s matrix (softmax for single-label, sigmoid per label for multilabel)."""
         if self.coef_ is None or self.intercept_ is None:
             raise RuntimeError("the model is not fitted")
+        if features.shape[1] != self.coef_.shape[1]:
+            raise ValueError(f"{self.version}: features have {features.shape[1]} columns, the model reads "
+                             f"{self.coef_.shape[1]}" + (" (n-grams + its side block: use featurize)"
+                                                         if self.side_names else ""))
         z = np.asarray(features @ self._coef_t(), dtype=np.float64) + self.intercept_
         if self.multilabel:
             return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
@@ -565,13 +606,13 @@ class TfidfClassifier(TextClassifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.proba_from_features(self.transform(texts))
+        return self.proba_from_features(self.featurize(texts))
 
     # ------------------------------------------------------------------ training
     def fit(self, texts: Sequence[str], labels: Sequence[str] | Sequence[Sequence[str]], *,
             label_set: Sequence[str] | None = None, multilabel: bool = False,
             known: Sequence[Sequence[str]] | None = None, sample_weight: Sequence[float] | None = None,
-            val_fraction: float = 0.1, seed: int = 0) -> TfidfClassifier:
+            val_fraction: float = 0.1, seed: int = 0, side: np.ndarray | None = None) -> TfidfClassifier:
         """Fit vectorizers and classifier(s).
 
         ``labels``: one label per text (single-label) or a list of labels per text (multilabel, may be empty).
@@ -580,12 +621,20 @@ class TfidfClassifier(TextClassifier):
         ``sample_weight``: optional weight per text (e.g. to down-weight a large, noisier source).
         ``val_fraction`` of the rows is held out to tune per-label thresholds (multilabel) and to report
         validation scores in ``info.metrics['validation']``.
+        ``side``: the side block of ``texts`` when ``info.side_features`` names one (computed by its provider
+        when not given), fitted in the same regression as the n-grams.
         """
         t0 = time.perf_counter()
         texts = list(texts)
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if self.side_names:
+            side = self.side(texts) if side is None else np.asarray(side, dtype=np.float32)
+            if side.shape != (len(texts), len(self.side_names)):
+                raise ValueError(f"side block has shape {side.shape}, expected {(len(texts), len(self.side_names))}")
+        elif side is not None:
+            raise ValueError("a side block was given but the model's info names no side_features")
         if weights.shape != (len(texts),) or (weights < 0).any():
             raise ValueError(f"sample_weight must hold one non-negative weight per text ({len(texts)})")
         if multilabel:
@@ -632,6 +681,8 @@ class TfidfClassifier(TextClassifier):
         self.word_idf_, self.char_idf_ = _idf(sp.csr_matrix(wc)), _idf(sp.csr_matrix(cc))
         self._word, self._char = None, None
         x_train = self.tfidf(sp.hstack([wc, cc], format="csr"))
+        if side is not None:
+            x_train = sp.hstack([x_train, sp.csr_matrix(side[train_idx])], format="csr", dtype=np.float32)
 
         self.info = self.info.model_copy(update={"labels": names, "multilabel": multilabel, "kind": "tfidf"})
         if multilabel:
@@ -641,8 +692,10 @@ class TfidfClassifier(TextClassifier):
 
         metrics: dict[str, Any] = {}
         if len(val_idx):
-            val_texts = [texts[i] for i in val_idx]
-            proba = self.predict_proba(val_texts)
+            x_val = self.transform([texts[i] for i in val_idx])
+            if side is not None:
+                x_val = sp.hstack([x_val, sp.csr_matrix(side[val_idx])], format="csr", dtype=np.float32)
+            proba = self.proba_from_features(x_val)
             if multilabel:
                 thresholds = _tune_thresholds(proba, y[val_idx], mask[val_idx])
                 self.info = self.info.model_copy(update={"thresholds": {names[j]: t for j, t in thresholds.items()}})
@@ -662,6 +715,7 @@ class TfidfClassifier(TextClassifier):
             "C": self.C, "max_word_features": self.max_word_features, "max_char_features": self.max_char_features,
             "min_df": self.min_df, "train_rows": len(train_idx), "val_rows": len(val_idx), "seed": seed,
             "n_features": len(self.word_vocab_) + len(self.char_vocab_),
+            **({"side_features": self.side_blocks()[0]} if self.side_names else {}),
             "fit_seconds": round(time.perf_counter() - t0, 1),
         })
         info_metrics = dict(self.info.metrics)
@@ -719,6 +773,8 @@ class TfidfClassifier(TextClassifier):
         """
         assert self.coef_ is not None
         x = self.transform(texts) if features is None else sp.csr_matrix(features)
+        if x.shape[1] > self.n_ngram_features:  # featurize's side block: evidence is the n-grams'
+            x = x[:, : self.n_ngram_features]
         if not x.has_sorted_indices:
             x = x.sorted_indices()
         label_array = np.asarray(label_indices, dtype=np.int64)
@@ -798,10 +854,10 @@ class TfidfClassifier(TextClassifier):
             model.char_idf_ = w["char_idf"].astype(np.float32)
         model.word_vocab_ = _read_vocab(d / WORD_VOCAB_FILE)
         model.char_vocab_ = _read_vocab(d / CHAR_VOCAB_FILE)
-        n_features = len(model.word_vocab_) + len(model.char_vocab_)
+        n_features = len(model.word_vocab_) + len(model.char_vocab_) + len(model.side_names)
         if model.coef_.shape != (len(info.labels), n_features):
             raise ValueError(f"{d}: weights have shape {model.coef_.shape}, expected "
-                             f"({len(info.labels)}, {n_features}) from the labels and vocabularies")
+                             f"({len(info.labels)}, {n_features}) from the labels, vocabularies and side block")
         model.share_ngrams = True
         SHARED_COUNTS.register(model)
         return model

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from helpers.tinydata import tiny_sentiment_model
 
 from voc_models.tfidf import SHARED_COUNTS, TfidfClassifier
@@ -42,8 +43,9 @@ def assert_same_counts(model: TfidfClassifier, texts: list[str]) -> None:
     np.testing.assert_array_equal(shared.indptr, own.indptr)
     np.testing.assert_array_equal(shared.indices, own.indices)
     np.testing.assert_array_equal(shared.data, own.data)
-    p_shared = model.proba_from_features(model.tfidf(shared))
-    p_own = model.proba_from_features(model.tfidf(own))
+    side = sp.csr_matrix(model.side(texts))  # a head with a side block (the cause) reads it after the n-grams
+    p_shared = model.proba_from_features(sp.hstack([model.tfidf(shared), side], format="csr"))
+    p_own = model.proba_from_features(sp.hstack([model.tfidf(own), side], format="csr"))
     np.testing.assert_allclose(p_shared, p_own, rtol=0, atol=1e-9)
 
 

@@ -59,6 +59,9 @@ HEAD_C: dict[str, float] = {"cause": 4.0, "journey_stage": 8.0, "topics": 8.0}
 #: «no cause / no stage» gate, the rest are class priors. Chosen with the analyzers' decision rules by nested
 #: cross-validation on the cxreal train rows (``python -m voc_training.cxlabels.tune_bias``, bench/results/cx_bias_cv.json)
 LABEL_BIAS: dict[str, dict[str, float]] = {"cause": {}, "journey_stage": {}}
+#: heads fitted with a side block (``voc_models.side``) in the same regression as their n-grams: the cause reads the
+#: default lexicons' scores (decision 82; cross-validated by bench/cx_joint_cv.py)
+SIDE_FEATURES: dict[str, str] = {"cause": "voc.cx-lexicon/1"}
 #: how the emotion head learns from the cxreal rows (``voc_training.cxlabels.tune_emotions``, chosen there by nested
 #: cross-validation, bench/results/cx_emotions_cv.json): ``offset`` = the shared head + a per-emotion correction of
 #: its logits fitted on the cxreal rows (L2 1/``EMOTION_OFFSET_C``; decision 80), ``blend`` = (1 − α)·shared head +
@@ -94,6 +97,8 @@ class HeadData:
     known: list[list[str]] | None
     weights: np.ndarray
     sources: list[str]
+    #: the side block of every row when the head reads one (``SIDE_FEATURES``)
+    side: np.ndarray | None = None
 
 
 def load_training_frame(labels_file: Path = LABELS_FILE, root: Path | None = None) -> tuple[pd.DataFrame, int]:
@@ -125,8 +130,10 @@ def _kept(groups: list[str], cx_train: pd.DataFrame, inhouse_train: pd.DataFrame
     return [by_key[text_key(t)] for t in frame["text"]]
 
 
-def head_data(frame: pd.DataFrame, task: str, inhouse_weight: float = INHOUSE_WEIGHT) -> HeadData:
-    """The targets of ``task`` for the frame's rows (cause / stage: "" → «—»)."""
+def head_data(frame: pd.DataFrame, task: str, inhouse_weight: float = INHOUSE_WEIGHT,
+              side: bool = True) -> HeadData:
+    """The targets of ``task`` for the frame's rows (cause / stage: "" → «—»); with ``side``, the side block of
+    every row when the shipped head reads one (``SIDE_FEATURES``)."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     sources = list(frame["source"])
@@ -142,23 +149,47 @@ def head_data(frame: pd.DataFrame, task: str, inhouse_weight: float = INHOUSE_WE
     bad = sorted({v for v in labels if v not in vocab and v != NONE_LABEL})
     if bad:
         raise DataError(f"training rows: field '{task}' has labels outside the vocabulary: {bad}")
-    return HeadData(texts, labels, [*vocab, NONE_LABEL], False, None, weights, sources)
+    block = side_block(task) if side else None
+    return HeadData(texts, labels, [*vocab, NONE_LABEL], False, None, weights, sources,
+                    block(texts) if block is not None else None)
 
 
-def new_model(task: str, C: float, training: dict[str, Any] | None = None) -> TfidfClassifier:
+def side_block(task: str) -> Any:
+    """The side feature block the shipped ``task`` head reads (``voc_models.side``), or None."""
+    from voc_models import side
+
+    name = SIDE_FEATURES.get(task)
+    return side.get(name) if name else None
+
+
+def new_model(task: str, C: float, training: dict[str, Any] | None = None, side: bool = False) -> TfidfClassifier:
+    block = side_block(task) if side else None
     info = ModelInfo(name=MODEL_NAMES[task], version=datetime.now(UTC).strftime("%Y.%m.%d") + "-1", task=task,
-                     kind="tfidf", labels=[], training=training or {})
+                     kind="tfidf", labels=[], training=training or {},
+                     side_features={"name": SIDE_FEATURES[task], "names": list(block.names)} if block else None)
     return TfidfClassifier(info, C=C)
 
 
 def fit_head(data: HeadData, task: str, C: float, rows: Sequence[int] | None = None,
              training: dict[str, Any] | None = None) -> TfidfClassifier:
-    """A head fitted on ``rows`` of ``data`` (all rows by default), no validation hold-out."""
+    """A head fitted on ``rows`` of ``data`` (all rows by default), no validation hold-out; it reads the side block
+    when ``data`` holds one."""
     idx = list(range(len(data.texts))) if rows is None else [int(i) for i in rows]
-    return new_model(task, C, training).fit(
+    return new_model(task, C, training, side=data.side is not None).fit(
         [data.texts[i] for i in idx], [data.labels[i] for i in idx], label_set=data.label_set,
         multilabel=data.multilabel, known=[data.known[i] for i in idx] if data.known is not None else None,
-        sample_weight=data.weights[idx], val_fraction=0.0, seed=SEED)
+        sample_weight=data.weights[idx], val_fraction=0.0, seed=SEED,
+        side=data.side[idx] if data.side is not None else None)
+
+
+def head_features(model: TfidfClassifier, data: HeadData, rows: Sequence[int]) -> Any:
+    """``model.featurize`` of ``rows`` of ``data``, the side block taken from ``data`` instead of recomputed."""
+    import scipy.sparse as sp
+
+    x = model.transform([data.texts[int(i)] for i in rows])
+    if data.side is None:
+        return x
+    return sp.hstack([x, sp.csr_matrix(data.side[np.asarray(rows, dtype=int)])], format="csr", dtype=np.float32)
 
 
 def folds(frame: pd.DataFrame, n: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -183,7 +214,7 @@ def oof_proba(data: HeadData, task: str, C: float, splits: Sequence[tuple[np.nda
     for k, (fit_rows, held) in enumerate(splits, start=1):
         t0 = time.perf_counter()
         model = fit_head(data, task, C, fit_rows)
-        out[held] = model.predict_proba([data.texts[i] for i in held])
+        out[held] = model.proba_from_features(head_features(model, data, held))
         typer.echo(f"  {task} fold {k}/{len(splits)}: {time.perf_counter() - t0:.0f} s", err=True)
     return out
 

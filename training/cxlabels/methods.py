@@ -159,32 +159,13 @@ def _label_set(name: str) -> list[str]:
     return [*SINGLE_FIELDS[name], NONE] if name in ("cause", "journey_stage") else list(SINGLE_FIELDS[name])
 
 
-class LexiconFeatures:
-    """The production analyzers' lexicon scores as dense features: cause scores (lexicon + similarity), stage
-    cue strengths and taxonomy topic strengths (strengths squashed as 1 − exp(−x))."""
+def lexicon_features() -> Any:
+    """The production analyzers' lexicon scores as dense features: voc's ``voc.cx-lexicon/1`` side block (cause
+    scores, stage cue strengths, taxonomy topic strengths; ``voc.analyzers.side_features``), the block the shipped
+    cause head reads (decision 82)."""
+    from voc.analyzers.side_features import CxLexiconFeatures
 
-    def __init__(self) -> None:
-        from voc.analyzers.cause import CauseAnalyzer
-        from voc.analyzers.journey import JourneyStageAnalyzer
-        from voc.analyzers.topics import TopicAnalyzer
-
-        self.cause, self.journey, self.topics = CauseAnalyzer(), JourneyStageAnalyzer(), TopicAnalyzer()
-        self.topic_names = self.topics.taxonomy.names()
-        self.names = ([f"cause:{c}" for c in self.cause.labels_] + [f"stage:{s}" for s in self.journey.labels_]
-                      + [f"topic:{t}" for t in self.topic_names])
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        cause, _ = self.cause.score(list(texts))
-        stage = np.zeros((len(texts), len(self.journey.labels_)))
-        topic = np.zeros((len(texts), len(self.topic_names)))
-        s_col = {s: j for j, s in enumerate(self.journey.labels_)}
-        t_col = {t: j for j, t in enumerate(self.topic_names)}
-        for i, text in enumerate(texts):
-            for m in self.journey.index_.match_text(text):
-                stage[i, s_col[m.label]] += 1.0 + 0.5 * (m.n_words - 1)
-            for name, matches in self.topics.detect(text).items():
-                topic[i, t_col[name]] = self.topics._strength(matches)
-        return np.hstack([cause, 1.0 - np.exp(-stage), 1.0 - np.exp(-topic)]).astype(np.float32)
+    return CxLexiconFeatures(cache_size=0)
 
 
 class TfidfHeads:
@@ -195,7 +176,7 @@ class TfidfHeads:
         self.C, self.lexicon_weight = C, lexicon_weight
         self.models: dict[str, Any] = {}
         self.combined: dict[str, tuple[list[LogisticRegression | None], np.ndarray | None]] = {}
-        self.lexicon: LexiconFeatures | None = None
+        self.lexicon: Any = None
 
     def fit(self, frame: pd.DataFrame, lexicon: bool = True) -> TfidfHeads:
         from voc_models.base import ModelInfo
@@ -207,7 +188,7 @@ class TfidfHeads:
                 list(frame["text"]), _target(frame, name), label_set=_label_set(name),
                 multilabel=name in MULTI_FIELDS, seed=SEED)
         if lexicon:
-            self.lexicon = LexiconFeatures()
+            self.lexicon = lexicon_features()
             lex = self.lexicon(list(frame["text"]))
             for name in LEXICON_FIELDS:
                 self.combined[name] = self._fit_combined(name, frame, lex)

@@ -42,7 +42,7 @@ C_GRID = (2.0, 4.0, 8.0)
 def oof_all(frame: pd.DataFrame, splits: Sequence[tuple[np.ndarray, np.ndarray]], c_grid: Sequence[float],
             tasks: Sequence[str]) -> dict[str, np.ndarray]:
     """``{f"{task}@{C}": (n_rows, n_labels)}`` out-of-fold probabilities; features fitted once per fold/task."""
-    from voc_training.train_cx_defaults import fit_head, head_data
+    from voc_training.train_cx_defaults import fit_head, head_data, head_features
 
     out: dict[str, np.ndarray] = {}
     for task in tasks:
@@ -52,8 +52,8 @@ def oof_all(frame: pd.DataFrame, splits: Sequence[tuple[np.ndarray, np.ndarray]]
         for k, (fit_rows, held) in enumerate(splits, start=1):
             t0 = time.perf_counter()
             model = fit_head(data, task, c_grid[0], fit_rows)
-            x_fit = model.transform([data.texts[i] for i in fit_rows])
-            x_held = model.transform([data.texts[i] for i in held])
+            x_fit = head_features(model, data, fit_rows)
+            x_held = head_features(model, data, held)
             for C in c_grid:
                 if C != c_grid[0]:
                     _refit(model, data, fit_rows, x_fit, C)

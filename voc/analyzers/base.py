@@ -29,6 +29,7 @@ from spacy.tokens import Doc
 
 from voc.analyzers.nlp import add_evidence, findings_of, make_docs, record_of
 from voc.schema import Evidence, Feedback, Findings
+from voc_models import side as side_blocks
 from voc_models.base import NONE_LABEL, ModelInfo, TextClassifier
 
 LOG = logging.getLogger("voc.analyzers")
@@ -245,11 +246,22 @@ class TaskHead:
     def version(self) -> str:
         return self.lazy.version
 
-    def proba(self, records: Sequence[Feedback]) -> np.ndarray:
-        """The head's probabilities over the client's words, renormalised over ``columns`` (the known labels + «—»)."""
+    def proba(self, records: Sequence[Feedback], docs: Sequence[Doc] | None = None) -> np.ndarray:
+        """The head's probabilities over the client's words, renormalised over ``columns`` (the known labels + «—»).
+
+        ``docs``: the records' lemmatised Docs, handed to the side feature blocks the model reads (where the
+        client's words are the whole text), so they are not lemmatised again."""
         if not records:
             return np.zeros((0, len(self._cols)))
-        proba = self.model.predict_proba([r.client_text() for r in records])[:, self._cols]
+        model = self.model
+        texts = [r.client_text() for r in records]
+        if docs is not None:
+            whole = [d for d, r, t in zip(docs, records, texts, strict=True) if t == r.text]
+            for name in model.side_blocks():
+                from_docs = getattr(side_blocks.get(name), "from_docs", None)
+                if from_docs is not None and whole:
+                    from_docs(whole)
+        proba = model.predict_proba(texts)[:, self._cols]
         return proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
 
     def none_proba(self, row: np.ndarray) -> float:

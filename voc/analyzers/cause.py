@@ -183,7 +183,7 @@ class CauseAnalyzer(Analyzer):
     def analyze_docs(self, docs: Sequence[Doc]) -> None:
         records = [record_of(d) for d in docs]
         findings = [findings_of(d) for d in docs]
-        proba = self.head.proba(records) if self.head else None
+        proba = self.head.proba(records, docs) if self.head else None
         others: set[int] = set()
         if self.head is not None and proba is not None and self.others_min is not None:
             others = {i for i, f in enumerate(findings)
