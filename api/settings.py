@@ -12,6 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from voc.runspec import DEFAULT_CHUNK_ROWS
+
 ENV_PREFIX = "VOC_"
 SETTINGS_FILE_ENV = "VOC_SETTINGS_FILE"
 
@@ -36,7 +38,8 @@ class Settings(BaseModel):
                                     "holds the GIL, a second thread only halves the batches)")
     redact_names: str = Field("morph", description="online name masker: morph | natasha | off")
     pipeline_config: Path | None = Field(None, description="pipeline.yaml (components and their models)")
-    chunk_size: int = Field(20_000, ge=1)
+    chunk_size: int = Field(DEFAULT_CHUNK_ROWS, ge=1, description="rows per batch chunk (an upload counted at upload "
+                                                                  "is cut into ~20 chunks of at most this)")
     batch_engine: Literal["local", "ray"] = Field(
         "local", description="where batch jobs analyse their chunks: local (the worker) or ray (voc[ray], docs/scale.md)")
     ray_address: str | None = Field(None, description="batch_engine ray: a running Ray cluster; else a local Ray per job")

@@ -200,5 +200,7 @@ def test_resume_with_another_key_is_refused(tmp_path: Path, key_env, monkeypatch
         run_batch(src, tmp_path / "o", pipeline=pipe, chunk_size=100, should_stop=stop)
     with pytest.raises(ValueError, match="another pseudonym key"):
         run_batch(src, tmp_path / "o", pipeline=pipe, chunk_size=100, pseudonym_key="another-key-0123456789")
+    with pytest.raises(ValueError, match=r"chunk 0 was written from 100 input rows, this run reads 80 there"):
+        run_batch(src, tmp_path / "o", pipeline=pipe, chunk_size=80)  # other chunks would shift: refused
     result = run_batch(src, tmp_path / "o", pipeline=pipe, chunk_size=100)
     assert result.summary.records == 250

@@ -260,3 +260,16 @@ def test_shell_commands_come_from_entry_points(capsys):
     assert target.registered_groups[0].typer_instance is training_app
     with pytest.raises(TypeError, match="expected a typer.Typer"):
         mount_command_groups(typer.Typer(), [EntryPoint("x", "voc.cli:COMMAND_GROUP", COMMAND_GROUP)])
+
+
+def test_every_entry_point_defaults_to_the_same_chunk_size():
+    """The CLI option, the Python API argument and the service setting all default to RunSpec's chunk size."""
+    from voc import python_api
+    from voc.cli import analyze
+    from voc.runspec import DEFAULT_CHUNK_ROWS
+    from voc_api.settings import Settings
+
+    assert RunSpec.model_fields["chunk_size"].default == DEFAULT_CHUNK_ROWS
+    assert inspect.signature(analyze).parameters["chunk_size"].default == DEFAULT_CHUNK_ROWS
+    assert inspect.signature(python_api.analyze).parameters["chunk_size"].default == DEFAULT_CHUNK_ROWS
+    assert Settings.model_fields["chunk_size"].default == DEFAULT_CHUNK_ROWS

@@ -53,7 +53,7 @@ def analyze(
     topic_model: Annotated[Path | None, typer.Option(help="fitted topic model dir (voc topics fit) for discovered topics")] = None,
     pipeline_config: Annotated[Path | None, typer.Option("--pipeline", help="pipeline.yaml naming the analyzers and their config")] = None,
     profile: Annotated[str | None, typer.Option(help="models: default (promoted, else TF-IDF), fast (TF-IDF + lexicons) or accurate (sentiment: e5 student + TF-IDF ensemble, ~20× slower)")] = None,
-    chunk_size: Annotated[int, typer.Option(min=100, help="rows per chunk (bounds memory)")] = 20_000,
+    chunk_size: Annotated[int, typer.Option(min=100, help="rows per chunk (bounds memory)")] = 5_000,  # RunSpec's
     workers: Annotated[int, typer.Option(min=1, help="analysis processes (default: up to 2 cores)")] = min(2, os.cpu_count() or 1),
     redact_names: Annotated[str | None, typer.Option(help="person-name masking engine: morph (default, fast), natasha (NER, slower), auto, off")] = None,
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="mask PII (--no-redact: not recommended, 152-ФЗ)")] = True,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from voc.batch import run
 from voc.ingest import ColumnMapping
-from voc.runspec import RunSpec
+from voc.runspec import DEFAULT_CHUNK_ROWS, RunSpec
 from voc.schema import RunSummary
 
 
@@ -52,7 +52,7 @@ def analyze(
     repeat_window_days: float = 7.0,
     outdir: str | Path | None = None,
     workers: int = 1,
-    chunk_size: int = 20_000,
+    chunk_size: int = DEFAULT_CHUNK_ROWS,
     engine: str = "local",
     ray_address: str | None = None,
     sink: str | None = None,

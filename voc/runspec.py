@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from voc.ingest import ColumnMapping
 
+#: rows per chunk of a batch run: small enough that a 30k-row file keeps two workers busy to the end, large enough
+#: that per-chunk costs vanish (decision 83; bench/results/throughput_real_30k_fast_chunks.json)
+DEFAULT_CHUNK_ROWS = 5_000
+
 REDACT_NAME_ENGINES = ("morph", "natasha", "auto", "off")
 ENGINES = ("local", "ray")
 
@@ -63,7 +67,8 @@ class RunSpec(BaseModel):
     # resources and outputs
     outdir: Path | None = Field(None, description="output directory (voc.analyze: a temp dir if None)")
     workers: int = Field(1, ge=1, le=256, description="analysis processes (or Ray actors)")
-    chunk_size: int = Field(20_000, ge=1, description="rows per chunk (bounds memory)")
+    chunk_size: int = Field(DEFAULT_CHUNK_ROWS, ge=1, description="rows per chunk (bounds memory; spreads the work over "
+                                                                  "the workers)")
     engine: Literal["local", "ray"] = Field("local", description="local processes or a Ray Data actor pool")
     ray_address: str | None = Field(None, description="with engine=ray: a running cluster's address")
     sink: str | None = Field(None, description="also export the finished run (clickhouse://HOST:PORT/DB)")

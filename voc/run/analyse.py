@@ -77,8 +77,13 @@ def committed_stats(parts: Path, i: int) -> dict | None:
     return None
 
 
-def check_resumable(outdir: Path, i: int, stats: dict, gate: PrivacyGate) -> None:
-    """A committed chunk may only be reused when it was protected with the same pseudonym key."""
+def check_resumable(outdir: Path, i: int, stats: dict, gate: PrivacyGate, rows_in: int | None = None) -> None:
+    """A committed chunk may only be reused when it was protected with the same pseudonym key and holds the same
+    input rows as the chunk read now (``rows_in``: another chunk size would shift every chunk after it)."""
+    if rows_in is not None and stats.get("rows_in") is not None and int(stats["rows_in"]) != rows_in:
+        raise ValueError(f"{outdir}: chunk {i} was written from {stats['rows_in']} input rows, this run reads "
+                         f"{rows_in} there (another --chunk-size or another input); resume with the same chunk size "
+                         "and inputs, or use a new output folder")
     used = (stats.get("privacy") or {}).get("key_id")
     if used is None:
         raise ValueError(f"{outdir}: chunk {i} was written without the privacy gate (an older voc); "

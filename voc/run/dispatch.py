@@ -90,7 +90,7 @@ def analyse_chunks(spec: Any, mapping: ColumnMapping, state: ChunkState, outdir:
         for i, chunk in enumerate(read_chunks(spec.inputs, mapping, spec.chunk_size)):
             stats = committed_stats(parts, i)
             if stats is not None:  # committed by an earlier run: resume past it
-                check_resumable(outdir, i, stats, state.gate)
+                check_resumable(outdir, i, stats, state.gate, chunk.rows_in)
                 tally.account(i, stats)
                 continue
             if should_stop is not None and should_stop():
