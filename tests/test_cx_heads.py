@@ -280,3 +280,24 @@ def test_results_file_records_the_shipped_heads():
         info = ModelInfo.read(registry.SHIPPED_DIR / MODEL_NAMES[task])
         assert results[task]["model"] == f"{info.name}@{info.version}"
         assert results[task]["cv"] == info.metrics["cv:cxreal_train"]
+
+
+def test_a_head_retrained_the_same_day_gets_the_next_version(tmp_path):
+    from voc_training.shipped import next_version, save_shipped
+
+    assert next_version("2026.12.07-1", None) == "2026.12.07-1"
+    assert next_version("2026.12.07-1", "2026.12.06-3") == "2026.12.07-1"
+    assert next_version("2026.12.07-1", "2026.12.07-1") == "2026.12.07-2"
+    assert next_version("2026.12.07-1", "2026.12.07-4") == "2026.12.07-5"
+    assert next_version("2026.12.07-6", "2026.12.07-4") == "2026.12.07-6"
+    texts = ["деньги списали дважды", "оператор нагрубил", "приложение не работает", "всё отлично"] * 5
+    labels = ["ошибка процесса", "человеческий фактор", "технический сбой", NONE_LABEL] * 5
+    versions = []
+    for _ in range(2):
+        from voc_models.tfidf import TfidfClassifier
+
+        info = ModelInfo(name="cause-tfidf", version="2026.12.07-1", task="cause", kind="tfidf", labels=[])
+        model = TfidfClassifier(info, min_df=1).fit(texts, labels, val_fraction=0.0)
+        save_shipped(model, tmp_path / "cause-tfidf", "notes")
+        versions.append(ModelInfo.read(tmp_path / "cause-tfidf").version)
+    assert versions == ["2026.12.07-1", "2026.12.07-2"]
