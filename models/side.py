@@ -22,7 +22,10 @@ ENTRY_POINT_GROUP = "voc_models.side_features"
 
 
 class SideFeatures(Protocol):
-    """A dense feature block: ``names`` in column order, ``__call__(texts)`` → float32 (n_texts, len(names))."""
+    """A dense feature block: ``names`` in column order, ``__call__(texts)`` → float32 (n_texts, len(names)).
+
+    A block may also offer ``from_docs(docs)``: the same rows from Docs a caller has already processed, remembered
+    for the ``__call__`` that follows (``TaskHead.proba`` hands the pipeline's Docs over this way)."""
 
     names: list[str]
 

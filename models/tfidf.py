@@ -714,7 +714,7 @@ class TfidfClassifier(TextClassifier):
                          else "multinomial LogisticRegression, class_weight=balanced"),
             "C": self.C, "max_word_features": self.max_word_features, "max_char_features": self.max_char_features,
             "min_df": self.min_df, "train_rows": len(train_idx), "val_rows": len(val_idx), "seed": seed,
-            "n_features": len(self.word_vocab_) + len(self.char_vocab_),
+            "n_features": self.n_ngram_features + len(self.side_names),
             **({"side_features": self.side_blocks()[0]} if self.side_names else {}),
             "fit_seconds": round(time.perf_counter() - t0, 1),
         })
@@ -994,8 +994,9 @@ def model_card(info: ModelInfo) -> str:
              f"Labels: {', '.join(info.labels)}.", "", "## Method", "",
              str(info.training.get("method", "")), "",
              f"Features: {info.training.get('n_features', '?')} "
-             f"(word ≤ {info.training.get('max_word_features')}, char ≤ {info.training.get('max_char_features')}), "
-             f"C = {info.training.get('C')}; weights stored as float16.", ""]
+             f"(word ≤ {info.training.get('max_word_features')}, char ≤ {info.training.get('max_char_features')}"
+             + (f", + {len(info.side_features['names'])} side features `{info.side_features['name']}`"
+                if info.side_features else "") + f"), C = {info.training.get('C')}; weights stored as float16.", ""]
     if info.multilabel and info.thresholds:
         lines += ["Per-label thresholds (tuned on the validation split):", ""]
         lines += [f"- {k}: {v}" for k, v in info.thresholds.items()] + [""]

@@ -159,3 +159,8 @@ def test_task_head_hands_the_docs_to_the_block(monkeypatch):
     assert seen == [len(records)]
     shared.clear_cache()
     np.testing.assert_allclose(with_docs, head.proba(records), rtol=1e-6)
+
+
+def test_training_info_counts_the_side_columns():
+    model = _model()
+    assert model.info.training["n_features"] == model.coef_.shape[1] == model.n_ngram_features + 2
