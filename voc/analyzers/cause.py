@@ -56,7 +56,7 @@ from voc.analyzers.lexicon import (
     piece_lemmas,
     softmax,
 )
-from voc.analyzers.nlp import findings_of, lemma_doc, record_of, word_view
+from voc.analyzers.nlp import doc_text, findings_of, lemma_doc, record_of, word_view
 from voc.analyzers.registry import register
 from voc.config import CauseConfig, load_causes
 from voc.schema import Label
@@ -138,6 +138,10 @@ class CauseAnalyzer(Analyzer):
         """Combined scores, shape (len(texts), len(labels_)), and the non-negated cue matches per text."""
         pieces = [Piece(d, (0, len(t)), 0) for d, t in ((lemma_doc(t), t) for t in texts)]
         return self._score_pieces(pieces)
+
+    def score_docs(self, docs: Sequence[Doc]) -> np.ndarray:
+        """:meth:`score`'s scores of lemmatised Docs, each read whole."""
+        return self._score_pieces([Piece(d, (0, len(doc_text(d))), 0) for d in docs])[0]
 
     def score_parts(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The two parts of :meth:`score`, each (texts, labels_): ``lexicon`` (squashed cue strength) and

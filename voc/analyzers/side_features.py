@@ -21,9 +21,9 @@ from spacy.tokens import Doc
 
 from voc.analyzers.cause import CauseAnalyzer
 from voc.analyzers.journey import JourneyStageAnalyzer
-from voc.analyzers.lexicon import Piece, phrase_weight
+from voc.analyzers.lexicon import phrase_weight
 from voc.analyzers.nlp import doc_text, lemma_doc
-from voc.analyzers.topics import TopicAnalyzer, _by_label
+from voc.analyzers.topics import TopicAnalyzer
 
 CX_LEXICON = "voc.cx-lexicon/1"
 
@@ -49,14 +49,14 @@ class CxLexiconFeatures:
         if not docs:
             return np.zeros((0, len(self.names)), dtype=np.float32)
         texts = [doc_text(d) for d in docs]
-        cause, _ = self.cause._score_pieces([Piece(d, (0, len(t)), 0) for d, t in zip(docs, texts, strict=True)])
+        cause = self.cause.score_docs(docs)
         stage = np.zeros((len(docs), len(self._stage_col)))
         topic = np.zeros((len(docs), len(self._topic_col)))
         for i, doc in enumerate(docs):
             for m in self.journey.index_.matches(doc):
                 stage[i, self._stage_col[m.label]] += phrase_weight(m.n_words)
-            for name, matches in self.topics._strong(_by_label(self.topics.index_.matches(doc))).items():
-                topic[i, self._topic_col[name]] = self.topics._strength(matches)
+            for name, strength in self.topics.strengths(doc).items():
+                topic[i, self._topic_col[name]] = strength
         out = np.hstack([cause, 1.0 - np.exp(-stage), 1.0 - np.exp(-topic)]).astype(np.float32)
         with self._lock:
             for text, row in zip(texts, out, strict=True):

@@ -87,7 +87,15 @@ class TopicAnalyzer(Analyzer):
 
     def detect(self, text: str) -> dict[str, list[PhraseMatch]]:
         """Topic name → its keyword matches in ``text`` (topics below ``min_strength`` dropped)."""
-        return self._strong(_by_label(self.index_.matches(lemma_doc(text))))
+        return self.detect_doc(lemma_doc(text))
+
+    def detect_doc(self, doc: Doc) -> dict[str, list[PhraseMatch]]:
+        """:meth:`detect` of a lemmatised Doc, read whole."""
+        return self._strong(_by_label(self.index_.matches(doc)))
+
+    def strengths(self, doc: Doc) -> dict[str, float]:
+        """Topic name → keyword strength in a lemmatised Doc, read whole (topics below ``min_strength`` dropped)."""
+        return {name: self._strength(ms) for name, ms in self.detect_doc(doc).items()}
 
     def _strong(self, by_topic: dict[str, list[PhraseMatch]]) -> dict[str, list[PhraseMatch]]:
         return {t: ms for t, ms in by_topic.items() if self._strength(ms) >= self.min_strength}
