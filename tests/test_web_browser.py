@@ -81,7 +81,7 @@ def test_key_upload_progress_heatmaps_rejected_rows_and_a_bad_file(server, drive
     STASH["batch"] = _text(driver, "job-id")
     screenshot(driver, "02-upload")
 
-    # 3. progress moves (the default 20,000-row chunks are cut for a small file): values strictly between 0 and
+    # 3. progress moves (the default 5,000-row chunks are cut for a small file): values strictly between 0 and
     #    100 are shown before «готово», with the phase in words
     seen: list[float] = []
     shot = False
