@@ -101,6 +101,35 @@ def test_round3_draws_rows_in_proportion_to_the_minority_cause_probability(cxrea
     assert [r["row"] for r in softer] == [2, 3, 4, 5]
 
 
+def test_round6_weighs_the_aimed_at_causes_and_the_stage_heads_doubt(cxreal_set, monkeypatch):
+    import numpy as np
+
+    root, labels, _ = cxreal_set
+    alpha = root / "sentiment" / "alpha" / "all.csv"
+    more = ["Мне не сказали про комиссию", "Всё отлично", "Оператор нагрубил", "Не знаю, где я: оплата или сервис"]
+    with alpha.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..5
+
+    class Cause:
+        labels = ["ошибка процесса", "информационный разрыв", "человеческий фактор", "—"]
+
+        def predict_proba(self, texts):
+            aimed = {more[0]: [0, 1, 0, 0], more[2]: [0, 0, 1, 0]}
+            return np.array([aimed.get(t, [0.5, 0, 0, 0.5]) for t in texts], dtype=float)
+
+    class Stage:  # sure of every stage but the last text's, where two stages tie
+        def predict_proba(self, texts):
+            return np.array([[0.5, 0.5, 0.0] if t == more[3] else [1.0, 0.0, 0.0] for t in texts])
+
+    weights = select.round6_weight(Cause().predict_proba(more), Cause.labels, Stage().predict_proba(more))
+    assert weights.tolist() == [1.0, 0.0, 1.0, 0.5]
+    monkeypatch.setattr(select, "QUOTAS_ROUND6", (("sentiment/alpha/all.csv", 3),))
+    monkeypatch.setattr(select, "QUOTAS", (("sentiment/alpha/all.csv", 0, "bank", "review"),))
+    monkeypatch.setattr(select, "ROUND6_FLOOR", 0.0)  # without the floor the sure, complaint-free text is never drawn
+    rows = select.draw_round6(root, _labelled(labels), Cause(), Stage())
+    assert [r["row"] for r in rows] == [2, 4, 5] and {r["split"] for r in rows} == {"train"}
+
+
 def test_merge_marks_a_targeted_round_and_the_loader_checks_the_draw(tmp_path, cxreal_set):
     from voc_training.cxlabels.loader import load_cxreal
     from voc_training.data import DataError

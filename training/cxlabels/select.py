@@ -10,6 +10,7 @@ committed without the text and joined back at run time (training/cxlabels/loader
     python -m voc_training.cxlabels.select --round 3 --out /tmp/cx-round3 --slices 6 --first-slice 9
     python -m voc_training.cxlabels.select --round 4 --out /tmp/cx-round4 --slices 6 --first-slice 15
     python -m voc_training.cxlabels.select --round 5 --out /tmp/cx-round5 --slices 6 --first-slice 21
+    python -m voc_training.cxlabels.select --round 6 --out /tmp/cx-round6 --slices 6 --first-slice 27
 
 Round 2 adds **train** rows only (the eval split stays the 600 rows of round 1, so scores stay comparable): a
 fresh fixed-seed draw from the same files, weighted toward the sources whose eval rows hold the complaints,
@@ -95,6 +96,19 @@ QUOTAS_ROUND5: tuple[tuple[str, int], ...] = (
     ("sentiment/wildberries_product_reviews/all.csv", 60),
     ("sentiment/rusentitweet/train.csv", 30),
 )
+#: round 6 (train only, targeted, decision 86): the causes with the lowest eval recall and the stage head's doubts
+QUOTAS_ROUND6: tuple[tuple[str, int], ...] = (
+    ("sentiment/otzovik_sberbank_reviews/all.csv", 300),
+    ("sentiment/sravni_bank_reviews/all.csv", 260),
+    ("topics/gazprombank_products/all.csv", 220),
+    ("corpus/extra/banki_ru_reviews_semenzhidkov.txt.gz", 180),
+    ("topics/fin_apps_problem/all.csv", 150),
+    ("sentiment/sentirueval2015_telecom/train.csv", 70),
+    ("topics/gazprombank_ipoteka_rated/all.csv", 50),
+)
+ROUND6_FLOOR = 0.2
+#: round 6 aims at these causes (eval recall 13/27 and 10/20 with the head of 2026-12-07, decision 82)
+ROUND6_CAUSES = ("информационный разрыв", "человеческий фактор")
 #: rounds 3–4 score at most this many random candidates per source with the shipped cause head
 ROUND3_POOL = 3000
 #: the majority cause and «no cause»: round 3 draws rows in proportion to the head's probability of the others
@@ -204,8 +218,28 @@ def draw_round4(root: Path, labelled: list[dict], head: Any) -> list[dict]:
     return draw_targeted(root, labelled, head, QUOTAS_ROUND4, SEED + 4, floor=ROUND4_FLOOR)
 
 
+def round6_weight(cause_proba: Any, cause_labels: list[str], stage_proba: Any) -> Any:
+    """Per row: P(информационный разрыв) + P(человеческий фактор) under the cause head, plus the stage head's
+    second-best probability (high where it hesitates between two stages)."""
+    import numpy as np
+
+    cause_proba = np.asarray(cause_proba)
+    keep = [j for j, lab in enumerate(cause_labels) if lab in ROUND6_CAUSES]
+    second = np.sort(np.asarray(stage_proba), axis=1)[:, -2]
+    return cause_proba[:, keep].sum(axis=1) + second
+
+
+def draw_round6(root: Path, labelled: list[dict], head: Any, stage_head: Any) -> list[dict]:
+    """Round 6: ``QUOTAS_ROUND6``, drawn in proportion to ``ROUND6_FLOOR`` + ``round6_weight`` (decision 86)."""
+
+    def weight(texts: list[str]) -> Any:
+        return round6_weight(head.predict_proba(texts), list(head.labels), stage_head.predict_proba(texts))
+
+    return draw_targeted(root, labelled, head, QUOTAS_ROUND6, SEED + 6, floor=ROUND6_FLOOR, weight_fn=weight)
+
+
 def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[tuple[str, int]], seed: int,
-                  floor: float = 0.0) -> list[dict]:
+                  floor: float = 0.0, weight_fn: Any = None) -> list[dict]:
     """Train rows from ``quotas``, none labelled already (by row or equal text), drawn without replacement with
     probability ∝ ``floor`` + the cause head's P(a minority cause) (Efraimidis–Spirakis keys), among at most
     ``ROUND3_POOL`` random candidates per source: aimed at the causes the heads read as «ошибка процесса»
@@ -223,7 +257,9 @@ def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[
         for p in rng.sample(pool, len(pool)):
             unique.setdefault(p[2], p)
         candidates = list(unique.values())[:ROUND3_POOL]
-        weight = floor + minority_weight(head.predict_proba([t for _, t, _ in candidates]), list(head.labels))
+        texts = [t for _, t, _ in candidates]
+        weight = floor + (weight_fn(texts) if weight_fn is not None
+                          else minority_weight(head.predict_proba(texts), list(head.labels)))
         keys = [rng.random() ** (1.0 / max(float(w), 1e-6)) for w in weight]
         order = np.argsort(keys)[::-1][:n]
         picked = sorted(candidates[j] for j in order)
@@ -237,14 +273,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
     parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
     parser.add_argument("--slices", type=int, default=4)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
-                        help="2, 5: more train rows; 3, 4: more train rows aimed at the minority causes (see above)")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1,
+                        help="2, 5: more train rows; 3, 4: more train rows aimed at the minority causes; "
+                             "6: aimed at информационный разрыв, человеческий фактор and doubtful stages (see above)")
     parser.add_argument("--head", default="cause-tfidf",
                         help="rounds 3–4: the cause head that scores the candidates (a name or a model directory; "
                              "the draws in datasets/cxreal/CARD.md used the cause-tfidf shipped at the time)")
     parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
-    if args.round in (2, 3, 4, 5):
+    if args.round in (2, 3, 4, 5, 6):
         from voc_training.cxlabels.loader import LABELS_FILE
 
         with LABELS_FILE.open(encoding="utf-8", newline="") as fh:
@@ -254,8 +291,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             from voc_models.registry import load_model
 
-            draw_round = draw_round3 if args.round == 3 else draw_round4
-            rows = draw_round(Path(args.root), labelled, load_model(args.head, task="cause"))
+            head = load_model(args.head, task="cause")
+            if args.round == 6:
+                rows = draw_round6(Path(args.root), labelled, head, load_model("journey-stage-tfidf", task="journey_stage"))
+            else:
+                rows = (draw_round3 if args.round == 3 else draw_round4)(Path(args.root), labelled, head)
     else:
         rows = draw(Path(args.root))
     rng = random.Random(SEED + args.round)
