@@ -42,6 +42,11 @@ def test_round5_is_a_random_draw_over_its_own_quotas_apart_from_labelled_rows(cx
     assert len(rows) == 4 and {r["split"] for r in rows} == {"train"}
     assert all(2 <= r["row"] <= 7 for r in rows)  # never a labelled row, never the repeated labelled text
     assert rows == select.draw_round5(root, _labelled(labels))  # fixed seed: the committed slices re-draw
+    monkeypatch.setattr(select, "QUOTAS_ROUND7", (("sentiment/alpha/all.csv", 4),))
+    later = select.draw_round7(root, _labelled(labels))  # round 7: the same draw with its own seed
+    assert len(later) == 4 and all(2 <= r["row"] <= 7 for r in later)
+    assert later == select.draw_round7(root, _labelled(labels))
+    assert "topics/gazprombank_ipoteka_rated/all.csv" not in dict(select.QUOTAS_ROUND7)  # no fresh rows left
 
 
 def _work(tmp_path: Path, rows: list[dict], labels: list[dict]) -> Path:

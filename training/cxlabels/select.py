@@ -11,6 +11,7 @@ committed without the text and joined back at run time (training/cxlabels/loader
     python -m voc_training.cxlabels.select --round 4 --out /tmp/cx-round4 --slices 6 --first-slice 15
     python -m voc_training.cxlabels.select --round 5 --out /tmp/cx-round5 --slices 6 --first-slice 21
     python -m voc_training.cxlabels.select --round 6 --out /tmp/cx-round6 --slices 6 --first-slice 27
+    python -m voc_training.cxlabels.select --round 7 --out /tmp/cx-round7 --slices 6 --first-slice 34
 
 Round 2 adds **train** rows only (the eval split stays the 600 rows of round 1, so scores stay comparable): a
 fresh fixed-seed draw from the same files, weighted toward the sources whose eval rows hold the complaints,
@@ -107,6 +108,9 @@ QUOTAS_ROUND6: tuple[tuple[str, int], ...] = (
     ("topics/gazprombank_ipoteka_rated/all.csv", 50),
 )
 ROUND6_FLOOR = 0.2
+#: round 7 (train only, random like round 5, decision 88): round 5's quotas; Gazprombank mortgage has no fresh rows left
+QUOTAS_ROUND7: tuple[tuple[str, int], ...] = tuple((s, n) for s, n in QUOTAS_ROUND5
+                                                   if s != "topics/gazprombank_ipoteka_rated/all.csv")
 #: round 6 aims at these causes (eval recall 13/27 and 10/20 with the head of 2026-12-07, decision 82)
 ROUND6_CAUSES = ("информационный разрыв", "человеческий фактор")
 #: rounds 3–4 score at most this many random candidates per source with the shipped cause head
@@ -177,6 +181,12 @@ def draw_round5(root: Path, labelled: list[dict]) -> list[dict]:
     """Round 5: a random draw like round 2's from ``QUOTAS_ROUND5``: more rows to train on *and* to score
     cross-validation on (rounds 3–4 were targeted, so they only train)."""
     return draw_random(root, labelled, QUOTAS_ROUND5, SEED + 5)
+
+
+def draw_round7(root: Path, labelled: list[dict]) -> list[dict]:
+    """Round 7: a random draw like round 5's from ``QUOTAS_ROUND7`` (decision 88): more rows to train on and to
+    score cross-validation on."""
+    return draw_random(root, labelled, QUOTAS_ROUND7, SEED + 7)
 
 
 def draw_random(root: Path, labelled: list[dict], quotas: Sequence[tuple[str, int]], seed: int) -> list[dict]:
@@ -273,21 +283,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
     parser.add_argument("--out", required=True, help="folder for the slice files (outside the repository)")
     parser.add_argument("--slices", type=int, default=4)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1,
-                        help="2, 5: more train rows; 3, 4: more train rows aimed at the minority causes; "
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=1,
+                        help="2, 5, 7: more train rows; 3, 4: more train rows aimed at the minority causes; "
                              "6: aimed at информационный разрыв, человеческий фактор and doubtful stages (see above)")
     parser.add_argument("--head", default="cause-tfidf",
                         help="rounds 3–4: the cause head that scores the candidates (a name or a model directory; "
                              "the draws in datasets/cxreal/CARD.md used the cause-tfidf shipped at the time)")
     parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
-    if args.round in (2, 3, 4, 5, 6):
+    if args.round in (2, 3, 4, 5, 6, 7):
         from voc_training.cxlabels.loader import LABELS_FILE
 
         with LABELS_FILE.open(encoding="utf-8", newline="") as fh:
             labelled = list(csv.DictReader(fh))
-        if args.round in (2, 5):
-            rows = (draw_round2 if args.round == 2 else draw_round5)(Path(args.root), labelled)
+        if args.round in (2, 5, 7):
+            rows = {2: draw_round2, 5: draw_round5, 7: draw_round7}[args.round](Path(args.root), labelled)
         else:
             from voc_models.registry import load_model
 
