@@ -12,6 +12,12 @@ from voc_training.cxlabels import merge as merge_mod
 from voc_training.cxlabels import select
 
 
+def _append(root: Path, texts: list[str]) -> None:
+    """Add rows to the fixture's source file ``sentiment/alpha/all.csv`` (its rows 0–1 are labelled)."""
+    with (root / "sentiment" / "alpha" / "all.csv").open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[t, "x"] for t in texts])
+
+
 def _labelled(path: Path) -> list[dict]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -19,10 +25,8 @@ def _labelled(path: Path) -> list[dict]:
 
 def test_round2_draws_train_rows_apart_from_labelled_rows_and_texts(cxreal_set, monkeypatch):
     root, labels, texts = cxreal_set
-    alpha = root / "sentiment" / "alpha" / "all.csv"
     more = ["Очень долго ждал ответа поддержки", texts[2], "Приложение вылетает при входе", "Ещё один отзыв тут"]
-    with alpha.open("a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..5; row 3 repeats a labelled eval text
+    _append(root, more)  # rows 2..5; row 3 repeats a labelled eval text
     monkeypatch.setattr(select, "QUOTAS_ROUND2", (("sentiment/alpha/all.csv", 10),))
     monkeypatch.setattr(select, "QUOTAS", (("sentiment/alpha/all.csv", 0, "bank", "review"),))
     rows = select.draw_round2(root, _labelled(labels))
@@ -32,10 +36,8 @@ def test_round2_draws_train_rows_apart_from_labelled_rows_and_texts(cxreal_set, 
 
 def test_round5_is_a_random_draw_over_its_own_quotas_apart_from_labelled_rows(cxreal_set, monkeypatch):
     root, labels, texts = cxreal_set
-    alpha = root / "sentiment" / "alpha" / "all.csv"
     more = [f"Отзыв номер {i}: долго ждал ответа поддержки" for i in range(6)] + [texts[2]]
-    with alpha.open("a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..8; row 8 repeats a labelled eval text
+    _append(root, more)  # rows 2..8; row 8 repeats a labelled eval text
     monkeypatch.setattr(select, "QUOTAS_ROUND5", (("sentiment/alpha/all.csv", 4),))
     monkeypatch.setattr(select, "QUOTAS", (("sentiment/alpha/all.csv", 0, "bank", "review"),))
     rows = select.draw_round5(root, _labelled(labels))
@@ -81,10 +83,8 @@ def test_merge_add_keeps_the_labelled_rows_and_leaves_out_unreached_ones(tmp_pat
 
 def test_round3_draws_rows_in_proportion_to_the_minority_cause_probability(cxreal_set, monkeypatch):
     root, labels, _ = cxreal_set
-    alpha = root / "sentiment" / "alpha" / "all.csv"
     more = ["Оператор нагрубил мне", "Всё списали правильно", "Приложение вылетает", "Спасибо за вклад"]
-    with alpha.open("a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..5
+    _append(root, more)  # rows 2..5
 
     class Head:  # P(человеческий фактор / технический сбой) high for the two complaints, ~0 for the others
         labels = ["ошибка процесса", "человеческий фактор", "технический сбой", "—"]
@@ -110,10 +110,8 @@ def test_round6_weighs_the_aimed_at_causes_and_the_stage_heads_doubt(cxreal_set,
     import numpy as np
 
     root, labels, _ = cxreal_set
-    alpha = root / "sentiment" / "alpha" / "all.csv"
     more = ["Мне не сказали про комиссию", "Всё отлично", "Оператор нагрубил", "Не знаю, где я: оплата или сервис"]
-    with alpha.open("a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([[t, "x"] for t in more])  # rows 2..5
+    _append(root, more)  # rows 2..5
 
     class Cause:
         labels = ["ошибка процесса", "информационный разрыв", "человеческий фактор", "—"]

@@ -27,7 +27,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,14 +218,14 @@ def minority_weight(proba: Any, labels: list[str]) -> Any:
 
 def draw_round3(root: Path, labelled: list[dict], head: Any) -> list[dict]:
     """Round 3: ``QUOTAS_ROUND3``, drawn in proportion to the head's P(a minority cause) (see ``draw_targeted``)."""
-    return draw_targeted(root, labelled, head, QUOTAS_ROUND3, SEED + 3, floor=0.0)
+    return draw_targeted(root, labelled, minority_fn(head), QUOTAS_ROUND3, SEED + 3, floor=0.0)
 
 
 def draw_round4(root: Path, labelled: list[dict], head: Any) -> list[dict]:
     """Round 4: ``QUOTAS_ROUND4`` (the long bank reviews where the eval split's cause errors sit), drawn in
     proportion to ``ROUND4_FLOOR`` + the head's P(a minority cause): softer than round 3, so the majority cause
     and complaint-free texts of those sources are drawn too."""
-    return draw_targeted(root, labelled, head, QUOTAS_ROUND4, SEED + 4, floor=ROUND4_FLOOR)
+    return draw_targeted(root, labelled, minority_fn(head), QUOTAS_ROUND4, SEED + 4, floor=ROUND4_FLOOR)
 
 
 def round6_weight(cause_proba: Any, cause_labels: list[str], stage_proba: Any) -> Any:
@@ -245,13 +245,19 @@ def draw_round6(root: Path, labelled: list[dict], head: Any, stage_head: Any) ->
     def weight(texts: list[str]) -> Any:
         return round6_weight(head.predict_proba(texts), list(head.labels), stage_head.predict_proba(texts))
 
-    return draw_targeted(root, labelled, head, QUOTAS_ROUND6, SEED + 6, floor=ROUND6_FLOOR, weight_fn=weight)
+    return draw_targeted(root, labelled, weight, QUOTAS_ROUND6, SEED + 6, floor=ROUND6_FLOOR)
 
 
-def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[tuple[str, int]], seed: int,
-                  floor: float = 0.0, weight_fn: Any = None) -> list[dict]:
+def minority_fn(head: Any) -> Callable[[list[str]], Any]:
+    """Texts → ``minority_weight`` under ``head`` (rounds 3–4)."""
+    return lambda texts: minority_weight(head.predict_proba(texts), list(head.labels))
+
+
+def draw_targeted(root: Path, labelled: list[dict], weight_fn: Callable[[list[str]], Any],
+                  quotas: Sequence[tuple[str, int]], seed: int, floor: float = 0.0) -> list[dict]:
     """Train rows from ``quotas``, none labelled already (by row or equal text), drawn without replacement with
-    probability ∝ ``floor`` + the cause head's P(a minority cause) (Efraimidis–Spirakis keys), among at most
+    probability ∝ ``floor`` + ``weight_fn`` of the texts (rounds 3–4: the cause head's P(a minority cause);
+    round 6: ``round6_weight``) (Efraimidis–Spirakis keys), among at most
     ``ROUND3_POOL`` random candidates per source: aimed at the causes the heads read as «ошибка процесса»
     (decision 72). The draw is biased on purpose, so these rows are for training only — cross-validation scores
     on the random rounds' rows (decision 74)."""
@@ -267,9 +273,7 @@ def draw_targeted(root: Path, labelled: list[dict], head: Any, quotas: Sequence[
         for p in rng.sample(pool, len(pool)):
             unique.setdefault(p[2], p)
         candidates = list(unique.values())[:ROUND3_POOL]
-        texts = [t for _, t, _ in candidates]
-        weight = floor + (weight_fn(texts) if weight_fn is not None
-                          else minority_weight(head.predict_proba(texts), list(head.labels)))
+        weight = floor + weight_fn([t for _, t, _ in candidates])
         keys = [rng.random() ** (1.0 / max(float(w), 1e-6)) for w in weight]
         order = np.argsort(keys)[::-1][:n]
         picked = sorted(candidates[j] for j in order)
@@ -287,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="2, 5, 7: more train rows; 3, 4: more train rows aimed at the minority causes; "
                              "6: aimed at информационный разрыв, человеческий фактор and doubtful stages (see above)")
     parser.add_argument("--head", default="cause-tfidf",
-                        help="rounds 3–4: the cause head that scores the candidates (a name or a model directory; "
+                        help="rounds 3, 4, 6: the cause head that scores the candidates (a name or a model directory; "
                              "the draws in datasets/cxreal/CARD.md used the cause-tfidf shipped at the time)")
     parser.add_argument("--first-slice", type=int, default=0, help="number of the first slice (annotator code)")
     args = parser.parse_args(argv)
